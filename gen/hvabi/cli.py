@@ -1,0 +1,131 @@
+"""hvabi command line: one entry point, subcommands.
+
+Exit status: 0 success, 1 a check failed, 2 bad input or usage (with file:line and a hint,
+never a traceback).
+"""
+
+import argparse
+import difflib
+import os
+import pathlib
+import sys
+import tempfile
+
+from . import errors
+from .emit import layouttests
+from .emit.products import header_defs, load_products, render_all
+from .errors import HvabiError
+from .spec.checks import check_spec
+from .spec.loader import load_spec
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+
+
+def load(spec_dir):
+    spec_dir = pathlib.Path(spec_dir)
+    spec = load_spec(spec_dir, spec_dir.resolve().parent)
+    products = load_products(spec_dir / "products.yaml", spec)
+    check_spec(spec, products, header_defs)
+    return spec, products
+
+
+def render_everything(spec_dir):
+    """{relative path: text} of every generated file (headers and layout tests)."""
+    spec, products = load(spec_dir)
+    files = render_all(spec, products)
+    files.update(layouttests.render_all(spec, products))
+    return files
+
+
+def write_atomically(out_dir, files):
+    """Write every file to a temporary name first, then rename them all: an error while
+    writing leaves the previous outputs in place."""
+    out_dir = pathlib.Path(out_dir)
+    staged = []
+    try:
+        for rel, text in sorted(files.items()):
+            target = out_dir / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".hvabi-", dir=target.parent)
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+                f.write(text)
+            os.chmod(tmp, 0o644)
+            staged.append((tmp, target))
+    except OSError as e:
+        for tmp, _ in staged:
+            os.unlink(tmp)
+        raise HvabiError(f"cannot write outputs: {e}", None, "nothing was changed")
+    for tmp, target in staged:
+        os.replace(tmp, target)
+
+
+def cmd_generate(args):
+    files = render_everything(args.spec)
+    write_atomically(args.out, files)
+    if not args.quiet:
+        print(f"hvabi: wrote {len(files)} files under {args.out}")
+    return errors.EXIT_OK
+
+
+def cmd_check(args):
+    """Regenerate in memory and compare with what is on disk (committed outputs)."""
+    files = render_everything(args.spec)
+    out = pathlib.Path(args.out)
+    stale = []
+    for rel, text in sorted(files.items()):
+        path = out / rel
+        current = path.read_text(encoding="utf-8") if path.exists() else None
+        if current != text:
+            stale.append(rel)
+            if args.diff and current is not None:
+                sys.stdout.writelines(difflib.unified_diff(
+                    current.splitlines(True), text.splitlines(True), f"a/{rel}", f"b/{rel}"))
+    for rel in stale:
+        print(f"hvabi: out of date: {rel}")
+    if stale:
+        print(f"hvabi: {len(stale)} of {len(files)} generated files differ from the spec;"
+              " run `hvabi generate` and commit the result")
+        return errors.EXIT_CHECK_FAILED
+    if not args.quiet:
+        print(f"hvabi: {len(files)} generated files are up to date")
+    return errors.EXIT_OK
+
+
+def cmd_validate(args):
+    load(args.spec)
+    if not args.quiet:
+        print("hvabi: spec is valid")
+    return errors.EXIT_OK
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="hvabi", description=__doc__.splitlines()[0],
+                                epilog="Exit status: 0 ok, 1 check failed, 2 bad input or usage.")
+    p.add_argument("--spec", default=str(REPO / "spec"), help="spec directory (default: %(default)s)")
+    p.add_argument("-q", "--quiet", action="store_true")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    g = sub.add_parser("generate", help="write every generated header and layout test")
+    g.add_argument("--out", default=str(REPO), help="output root (default: the repository)")
+    g.set_defaults(func=cmd_generate)
+    c = sub.add_parser("check", help="fail if the committed outputs differ from the spec")
+    c.add_argument("--out", default=str(REPO), help="tree to compare (default: the repository)")
+    c.add_argument("--diff", action="store_true", help="print a unified diff of stale files")
+    c.set_defaults(func=cmd_check)
+    v = sub.add_parser("validate", help="load and check the spec only")
+    v.set_defaults(func=cmd_validate)
+    return p
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)      # argparse exits 2 on usage errors
+    try:
+        return args.func(args)
+    except HvabiError as e:
+        print(str(e), file=sys.stderr)
+        return errors.EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return errors.EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

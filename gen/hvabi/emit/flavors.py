@@ -1,0 +1,112 @@
+"""How each flavor spells C: types, attributes, bit macros, arch conditionals.
+
+All flavor decisions live here so the templates only hold C shape and the rendering code
+never asks "which flavor am I".
+"""
+
+from .. import model as m
+from ..spec import expr
+
+_ARCH_MACROS = {
+    "kernel": {"x86_64": "CONFIG_X86", "arm64": "CONFIG_ARM64"},
+    "uapi": {"x86_64": "__x86_64__", "arm64": "__aarch64__"},
+}
+
+
+def _hex_mask(tree, suffix):
+    high, low = (expr.evaluate(a, _no_names, _no_sizeof).value for a in tree.args)
+    return f"0x{((1 << (high + 1)) - 1) & ~((1 << low) - 1):x}{suffix}"
+
+
+def _no_names(name):
+    raise ValueError(f"GENMASK() argument uses '{name}': only literals are supported in uapi")
+
+
+def _no_sizeof(name):
+    raise ValueError("sizeof() is not supported inside GENMASK()")
+
+
+class Flavor:
+    """One C dialect. Subclasses override the spellings that differ."""
+
+    name = "kernel"
+    scalars = {"u8": "u8", "u16": "u16", "u32": "u32", "u64": "u64",
+               "s8": "s8", "s16": "s16", "s32": "s32", "s64": "s64",
+               "bool": "bool", "char": "char", "ulong": "ulong"}
+    packed = "__packed"
+    arch_style = "kernel"
+
+    def __init__(self, abi_types):
+        self.types = abi_types          # name -> defn, to spell `struct x` / `union x`
+
+    def aligned(self, n):
+        return f"__aligned({n})"
+
+    def scalar(self, name):
+        return self.scalars[name]
+
+    def type_name(self, name):
+        if name in self.scalars:
+            return self.scalar(name)
+        defn = self.types.get(name)
+        if isinstance(defn, m.Record):
+            return f"{defn.kind} {name}"
+        if isinstance(defn, m.Enum):
+            return f"enum {name}"
+        return name
+
+    def name(self, name):
+        if name in expr.EXTERNAL and self.name_is_external_literal():
+            value, bits, signed, _ = expr.EXTERNAL[name]
+            return f"{value}{'L' if bits == 64 and signed else ''}"
+        return name
+
+    def name_is_external_literal(self):
+        return False
+
+    def bit_macro(self, fn, args, tree):
+        return f"{fn}({', '.join(args)})"
+
+    def arch_test(self, arches):
+        macros = _ARCH_MACROS[self.arch_style]
+        return " || ".join(f"defined({macros[a]})" for a in sorted(arches))
+
+    def render(self, tree):
+        text = expr.render(tree, self)
+        return text if expr.is_simple(tree) else f"({text})"
+
+
+class Kernel(Flavor):
+    pass
+
+
+class Tlfs(Flavor):
+    """The documented view as Linux <= 6.13 spelled it: kernel types, `unsigned long`."""
+    name = "tlfs"
+    scalars = dict(Flavor.scalars, ulong="unsigned long")
+
+
+class Uapi(Flavor):
+    """Exported headers: __u64, _BITUL/_BITULL from <linux/const.h>, no kernel macros."""
+    name = "uapi"
+    scalars = {"u8": "__u8", "u16": "__u16", "u32": "__u32", "u64": "__u64",
+               "s8": "__s8", "s16": "__s16", "s32": "__s32", "s64": "__s64",
+               "bool": "__u8", "char": "char", "ulong": "unsigned long"}
+    packed = "__attribute__((packed))"
+    arch_style = "uapi"
+
+    def aligned(self, n):
+        return f"__attribute__((aligned({n})))"
+
+    def name_is_external_literal(self):
+        return True
+
+    def bit_macro(self, fn, args, tree):
+        if fn == "BIT":
+            return f"_BITUL({args[0]})"
+        if fn == "BIT_ULL":
+            return f"_BITULL({args[0]})"
+        return _hex_mask(tree, "UL" if fn == "GENMASK" else "ULL")
+
+
+FLAVORS = {"kernel": Kernel, "tlfs": Tlfs, "uapi": Uapi}

@@ -1,0 +1,133 @@
+"""Products: which profile, flavor and headers to generate (spec/products.yaml), and the
+rendering of every header of every product into memory."""
+
+import hashlib
+import pathlib
+from dataclasses import dataclass, field
+from typing import Optional
+
+import jinja2
+
+from .. import model as m
+from ..errors import HvabiError
+from ..select import Abi
+from ..spec.yamlsrc import Map, load_file
+from . import render
+from .flavors import FLAVORS
+
+STAMP_PLACEHOLDER = "@STAMP@"
+TEMPLATES = pathlib.Path(__file__).with_name("templates")
+
+
+@dataclass
+class Header:
+    id: str
+    path: str
+    guard: str
+    arch: Optional[str] = None
+    includes: list = field(default_factory=list)
+    trailer_includes: list = field(default_factory=list)
+    options: dict = field(default_factory=dict)
+
+
+@dataclass
+class Product:
+    name: str
+    doc: str
+    profile: Optional[str]
+    flavor: str
+    root: str
+    spdx: str
+    headers: list
+
+
+_HEADER_KEYS = {"id", "path", "guard", "arch", "includes", "trailer_includes", "hdk", "tlfs"}
+_PRODUCT_KEYS = {"doc", "profile", "flavor", "root", "spdx", "headers"}
+
+
+def load_products(path, spec):
+    root = load_file(path, str(path))
+    products = []
+    for name, body in root.get("products", {}).items():
+        if not isinstance(body, Map) or set(body) - _PRODUCT_KEYS:
+            raise HvabiError(f"product '{name}': unknown keys {sorted(set(body) - _PRODUCT_KEYS)}",
+                             root.val_pos("products"), f"allowed: {sorted(_PRODUCT_KEYS)}")
+        flavor = body.get("flavor")
+        if flavor not in FLAVORS and flavor != "selector":
+            raise HvabiError(f"product '{name}': unknown flavor {flavor!r}", body.pos,
+                             f"use one of {sorted(FLAVORS) + ['selector']}")
+        profile = body.get("profile")
+        if flavor != "selector" and profile not in spec.profiles:
+            raise HvabiError(f"product '{name}': unknown profile {profile!r}", body.pos,
+                             f"profiles are defined in spec/profiles.yaml: {sorted(spec.profiles)}")
+        headers = []
+        for h in body.get("headers", []):
+            extra = set(h) - _HEADER_KEYS
+            if extra:
+                raise HvabiError(f"header entry: unknown keys {sorted(extra)}", h.pos)
+            headers.append(Header(h["id"], h["path"], h["guard"], h.get("arch"),
+                                  list(h.get("includes", [])), list(h.get("trailer_includes", [])),
+                                  {k: h[k] for k in ("hdk", "tlfs") if k in h}))
+        products.append(Product(name, " ".join(body.get("doc", "").split()), profile, flavor,
+                                body["root"], body["spdx"], headers))
+    return products
+
+
+def _env():
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), keep_trailing_newline=True,
+                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
+                              autoescape=False)
+
+
+def _stamp(text):
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _finish(text):
+    """Fill the content stamp: a hash of the file with the placeholder still in."""
+    return text.replace(STAMP_PLACEHOLDER, _stamp(text))
+
+
+def header_defs(spec, product, header):
+    """(entry, resolved defn) pairs that go into `header`, in spec order."""
+    profile = spec.profiles[product.profile]
+    abi = Abi(spec, m.Selection(profile.name, profile.view, header.arch))
+    out = []
+    for entry, defn in abi.entries:
+        if entry.placement.header_for(abi.sel) == header.id:
+            out.append((entry, defn))
+    return abi, out
+
+
+def render_header(env, spec, product, header):
+    abi, defs = header_defs(spec, product, header)
+    flavor = FLAVORS[product.flavor](abi.types)
+    items = [(d.cond.arch, render.def_view(d, flavor, header.arch)) for _, d in defs]
+    blocks = render.group_by_arch(items, flavor, header.arch)
+    sources = sorted({entry.source_file for entry, _ in defs}) or ["spec/products.yaml"]
+    text = env.get_template("header.h.j2").render(
+        spdx=product.spdx, title=f"{product.doc} ({header.path})", sources=sources,
+        stamp=STAMP_PLACEHOLDER, guard=header.guard, includes=header.includes,
+        trailer_includes=header.trailer_includes, blocks=blocks)
+    return _finish(text)
+
+
+def render_selector(env, product, header):
+    text = env.get_template("selector.h.j2").render(
+        spdx=product.spdx, title=product.doc, stamp=STAMP_PLACEHOLDER, guard=header.guard,
+        hdk=header.options["hdk"], tlfs=header.options["tlfs"])
+    return _finish(text)
+
+
+def render_all(spec, products):
+    """{relative output path: text} for every header of every product."""
+    env = _env()
+    files = {}
+    for product in products:
+        for header in product.headers:
+            path = f"{product.root}/{header.path}"
+            if product.flavor == "selector":
+                files[path] = render_selector(env, product, header)
+            else:
+                files[path] = render_header(env, spec, product, header)
+    return files

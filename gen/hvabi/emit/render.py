@@ -1,0 +1,278 @@
+"""Turn a selected ABI into view objects the templates print.
+
+Everything decided here — names, spellings, arch conditionals, kernel-doc text, where the
+`/* private: */` markers go — so templates/*.j2 only hold the C shape.
+"""
+
+import textwrap
+from dataclasses import dataclass, field
+from typing import Optional
+
+from .. import model as m
+from ..spec import expr
+
+DOC_WIDTH = 100
+
+
+# --- arch conditionals --------------------------------------------------------------------
+
+@dataclass
+class Branches:
+    """`#if A ... #elif B ... #endif`: a list of (test, items)."""
+    branches: list
+
+
+def group_by_arch(items, flavor, fixed_arch):
+    """Wrap runs of arch-specific items in #if/#elif chains. Items are (arch set, view)."""
+    out, chain = [], None
+    for arches, view in items:
+        if arches is None or fixed_arch is not None:
+            out.append(view)
+            chain = None
+            continue
+        if chain and chain.branches[-1][0] == arches:
+            chain.branches[-1][1].append(view)
+            continue
+        if chain is None or any(a == arches for a, _ in chain.branches):
+            chain = Branches([])
+            out.append(chain)
+        chain.branches.append((arches, [view]))
+    for item in out:
+        if isinstance(item, Branches):
+            item.branches = [(flavor.arch_test(a), views) for a, views in item.branches]
+    return out
+
+
+def _arches(node):
+    return node.cond.arch
+
+
+# --- kernel-doc ---------------------------------------------------------------------------
+
+def _sentences(doc):
+    doc = " ".join(doc.split())
+    head, _, rest = doc.partition(". ")
+    return (head if head.endswith(".") or not rest else head + "."), rest
+
+
+def _wrap(prefix, text, indent=" * "):
+    """Kernel-doc lines for `prefix text`, wrapped at DOC_WIDTH; continuation lines
+    are indented with a tab (8 columns)."""
+    words = " ".join(text.split())
+    first = f"{indent}{prefix}{words}".rstrip()
+    if len(first) <= DOC_WIDTH:
+        return [first]
+    opts = dict(break_long_words=False, break_on_hyphens=False)
+    head = textwrap.wrap(words, DOC_WIDTH - len(indent) - len(prefix), **opts)[0]
+    rest = words[len(head):].strip()
+    return [f"{indent}{prefix}{head}"] + [f"{indent}\t{line}" for line in
+                                          textwrap.wrap(rest, DOC_WIDTH - len(indent) - 8, **opts)]
+
+
+def kernel_doc(kind, name, doc, members):
+    """`/** kind name - brief ... @member: ... */` as a list of lines."""
+    brief, rest = _sentences(doc)
+    title = f"{kind} {name} - " if name else f"{kind} - "
+    lines = ["/**"] + _wrap(title, brief)
+    for path, mdoc in members:
+        lines += _wrap(f"@{path}: ", " ".join(mdoc.split()))
+    if rest:
+        lines.append(" *")
+        lines += [f" * {line}" for line in textwrap.wrap(rest, DOC_WIDTH - 3, break_long_words=False)]
+    lines.append(" */")
+    return lines
+
+
+def comment(doc):
+    text = " ".join(doc.split())
+    if len(text) + 6 <= DOC_WIDTH:
+        return [f"/* {text} */"]
+    return ["/*"] + [f" * {line}" for line in textwrap.wrap(text, DOC_WIDTH - 3)] + [" */"]
+
+
+# --- records ------------------------------------------------------------------------------
+
+@dataclass
+class MemberView:
+    decl: str                     # "u64 vector:8" (without ';')
+    reserved: bool
+    marker: Optional[str] = None  # "private" / "public" comment before it
+
+
+@dataclass
+class NestedView:
+    kind: str
+    attrs: str                    # " __packed" etc., after the closing brace
+    member: Optional[str]
+    children: list = field(default_factory=list)
+    marker: Optional[str] = None
+
+
+def _decl(node, flavor):
+    if isinstance(node, m.Bitfield):
+        return f"{flavor.type_name(node.type)} {node.name}:{node.width}"
+    ctype = flavor.type_name(node.type.name)
+    if node.type.volatile:
+        ctype = "volatile " + ctype
+    if node.count is None:
+        return f"{ctype} {node.name}"
+    if node.count == m.FLEX:
+        return f"{ctype} {node.name}[]"
+    return f"{ctype} {node.name}[{expr.render(node.count, flavor)}]"
+
+
+def attrs(rec, flavor):
+    out = ""
+    if rec.packed:
+        out += " " + flavor.packed
+    if rec.aligned:
+        out += " " + flavor.aligned(rec.aligned)
+    return out
+
+
+def _member_views(members, flavor, fixed_arch, leaves):
+    items = []
+    for node in members:
+        if isinstance(node, m.Record):
+            view = NestedView(node.kind, attrs(node, flavor), node.member)
+            view.children = _member_views(node.members, flavor, fixed_arch, leaves)
+        else:
+            view = MemberView(_decl(node, flavor), node.reserved)
+            leaves.append(view)
+        items.append((_arches(node), view))
+    return group_by_arch(items, flavor, fixed_arch)
+
+
+def _place_private_markers(leaves):
+    """kernel-doc must not see reserved members: fence each run with private/public."""
+    previous = False
+    for leaf in leaves:
+        if leaf.reserved and not previous:
+            leaf.marker = "private"
+        elif not leaf.reserved and previous:
+            leaf.marker = "public"
+        previous = leaf.reserved
+
+
+def member_docs(members, prefix=""):
+    """(path, doc) for kernel-doc, in order, each path once."""
+    out, seen = [], set()
+
+    def walk(nodes, prefix):
+        for node in nodes:
+            if isinstance(node, m.Record):
+                sub = prefix
+                if node.member:
+                    path = prefix + node.member
+                    if path not in seen:
+                        seen.add(path)
+                        out.append((path, node.doc or f"Fields of {node.member}."))
+                    sub = path + "."
+                walk(node.members, sub)
+            elif not node.reserved:
+                path = prefix + node.name
+                if path not in seen:
+                    seen.add(path)
+                    out.append((path, node.doc))
+    walk(members, prefix)
+    return out
+
+
+@dataclass
+class RecordView:
+    shape = "record"
+    kind: str
+    name: str
+    doc: list
+    attrs: str
+    children: list
+
+
+def record_view(rec, flavor, fixed_arch):
+    leaves = []
+    children = _member_views(rec.members, flavor, fixed_arch, leaves)
+    _place_private_markers(leaves)
+    doc = kernel_doc(rec.kind, rec.name, rec.doc, member_docs(rec.members))
+    return RecordView(rec.kind, rec.name, doc, attrs(rec, flavor), children)
+
+
+# --- enums, constants, typedefs -----------------------------------------------------------
+
+@dataclass
+class EnumView:
+    shape = "enum"
+    name: Optional[str]
+    doc: list
+    items: list                   # "NAME = value" / "NAME", Branches for arch runs
+    alias: Optional[str]
+
+
+def enum_view(enum, flavor, fixed_arch):
+    items = []
+    for item in enum.items:
+        text = item.name if item.value is None else f"{item.name} = {flavor.render(item.value)}"
+        items.append((_arches(item), text))
+    docs = [(i.name, i.doc) for i in enum.items]
+    seen, unique = set(), []
+    for name, doc in docs:
+        if name not in seen:
+            seen.add(name)
+            unique.append((name, doc))
+    if enum.name:
+        doc = kernel_doc("enum", enum.name, enum.doc, unique)
+    else:
+        doc = comment(enum.doc)
+    return EnumView(enum.name, doc, group_by_arch(items, flavor, fixed_arch), enum.alias)
+
+
+@dataclass
+class DefineView:
+    text: str                     # "#define NAME<tabs>value"
+
+
+def _define(name, value, column):
+    pad = "\t" * max(1, -(-(column - len(name) - 8) // 8)) if column > len(name) + 8 else "\t"
+    return f"#define {name}{pad}{value}"
+
+
+@dataclass
+class ConstsView:
+    shape = "consts"
+    doc: list
+    items: list
+
+
+def consts_view(group, flavor, fixed_arch):
+    width = max(len(c.name) for c in group.items) + 8
+    column = (width // 8 + 1) * 8
+    items = []
+    for const in group.items:
+        if len(const.values) == 1:
+            items.append((_arches(const), DefineView(_define(const.name, flavor.render(const.values[0][1]),
+                                                             column))))
+        else:
+            for cond, value in const.values:
+                items.append((cond.arch, DefineView(_define(const.name, flavor.render(value), column))))
+    return ConstsView(comment(group.doc), group_by_arch(items, flavor, fixed_arch))
+
+
+@dataclass
+class TypedefView:
+    shape = "typedef"
+    doc: list
+    text: str
+
+
+def typedef_view(td, flavor):
+    return TypedefView(kernel_doc("typedef", td.name, td.doc, []),
+                       f"typedef {flavor.type_name(td.type.name)} {td.name}")
+
+
+def def_view(defn, flavor, fixed_arch):
+    if isinstance(defn, m.Record):
+        return record_view(defn, flavor, fixed_arch)
+    if isinstance(defn, m.Enum):
+        return enum_view(defn, flavor, fixed_arch)
+    if isinstance(defn, m.ConstGroup):
+        return consts_view(defn, flavor, fixed_arch)
+    return typedef_view(defn, flavor)

@@ -1,0 +1,161 @@
+"""The typed model every stage shares: loader, layout engine, emitters, importer, differ.
+
+A spec is a list of definitions (constants, enums, records, typedefs). Any definition,
+member, bitfield, enumerator or constant may carry a `Cond`: the architectures, views
+(`tlfs`, `hdk`) and profiles (`linux`, `rust-vmm`, ...) it exists in. A `Selection`
+(profile + view + arch) picks one concrete ABI out of the spec; `select.py` does that.
+"""
+
+from dataclasses import dataclass, field
+from typing import Optional, Union
+
+ARCHES = ("x86_64", "arm64")
+VIEWS = ("tlfs", "hdk")
+
+
+@dataclass(frozen=True)
+class Cond:
+    """Where a node exists. `None` means "everywhere" for that axis."""
+    arch: Optional[frozenset] = None
+    view: Optional[frozenset] = None
+    profile: Optional[frozenset] = None
+
+    def matches(self, sel):
+        # A selection without an arch keeps every arch variant (for headers with #if).
+        return ((self.arch is None or sel.arch is None or sel.arch in self.arch)
+                and (self.view is None or sel.view in self.view)
+                and (self.profile is None or sel.profile in self.profile))
+
+    @property
+    def always(self):
+        return self.arch is None and self.view is None and self.profile is None
+
+
+ALWAYS = Cond()
+
+
+@dataclass(frozen=True)
+class Selection:
+    profile: str
+    view: str
+    arch: Optional[str]           # None: all arches (a header rendered with #if)
+
+
+@dataclass
+class Node:
+    name: Optional[str]
+    pos: object = None            # spec position (file:line) for errors
+    doc: str = ""
+    cond: Cond = ALWAYS
+
+
+# --- constants ----------------------------------------------------------------------------
+
+@dataclass
+class Const(Node):
+    """`#define NAME value`. `values` is [(Cond, expr tree)]: one per arch when they differ."""
+    values: list = field(default_factory=list)
+
+
+@dataclass
+class ConstGroup(Node):
+    """Constants documented together (kernel-doc has no form for a set of macros)."""
+    items: list = field(default_factory=list)
+
+
+# --- enums --------------------------------------------------------------------------------
+
+@dataclass
+class Enumerator(Node):
+    value: object = None          # expr tree, or None for "previous + 1"
+
+
+@dataclass
+class Enum(Node):
+    """`enum name { ... }`; `name` None for an anonymous enum."""
+    items: list = field(default_factory=list)
+    alias: Optional[str] = None   # `#define ALIAS name` emitted after the enum
+
+
+# --- types and records --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TypeRef:
+    """A member's type: a scalar (`u64`) or the name of a spec record/typedef/enum."""
+    name: str
+    volatile: bool = False
+
+
+@dataclass
+class Field(Node):
+    type: TypeRef = None
+    count: object = None          # None, an expr tree (array length) or FLEX
+    reserved: bool = False
+
+
+FLEX = "flex"
+
+
+@dataclass
+class Bitfield(Node):
+    """A bitfield given by position. `lo`/`hi` count from the start of the enclosing struct."""
+    type: str = "u64"
+    lo: int = 0
+    hi: int = 0
+    reserved: bool = False
+
+    @property
+    def width(self):
+        return self.hi - self.lo + 1
+
+
+@dataclass
+class Record(Node):
+    """A struct or union. Nested records have `name` None (anonymous) or are named members
+    of an untagged type (`struct { ... } u;`, `member` set). Top-level ones are tagged."""
+    kind: str = "struct"          # "struct" | "union"
+    members: list = field(default_factory=list)
+    packed: bool = False
+    aligned: Optional[int] = None
+    member: Optional[str] = None  # for nested records: the member name, None if anonymous
+    register: Optional[int] = None  # bit width when written as a `register` (sugar)
+
+
+@dataclass
+class Typedef(Node):
+    type: TypeRef = None
+
+
+Def = Union[ConstGroup, Enum, Record, Typedef]
+
+
+@dataclass
+class Placement:
+    """Which header a definition goes to, per view or profile (profile wins)."""
+    by_key: dict = field(default_factory=dict)
+
+    def header_for(self, sel):
+        return self.by_key.get(sel.profile) or self.by_key.get(sel.view)
+
+
+@dataclass
+class Entry:
+    """One top-level spec entry: a definition plus where it goes and where it is documented."""
+    defn: object
+    placement: Placement
+    tlfs_page: Optional[str] = None
+    source_file: str = ""
+
+
+@dataclass
+class Spec:
+    entries: list = field(default_factory=list)
+    files: list = field(default_factory=list)     # spec files, in load order
+    profiles: dict = field(default_factory=dict)  # name -> Profile
+
+
+@dataclass
+class Profile:
+    name: str
+    view: str
+    doc: str = ""

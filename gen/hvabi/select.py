@@ -1,0 +1,140 @@
+"""Pick one concrete ABI (profile + view + arch) out of the spec.
+
+The result, `Abi`, has every node that does not exist in the selection removed, every
+constant reduced to its one value for that arch, and name tables for types and values.
+Layout, checks and emitters all work on an `Abi`, never on raw conditional nodes.
+"""
+
+import dataclasses
+from functools import lru_cache
+
+from . import model as m
+from .errors import HvabiError
+from .spec import expr
+
+
+def _filter_members(members, sel):
+    out = []
+    for node in members:
+        if not node.cond.matches(sel):
+            continue
+        if isinstance(node, m.Record):
+            node = dataclasses.replace(node, members=_filter_members(node.members, sel))
+        out.append(node)
+    return out
+
+
+def _resolve(defn, sel):
+    """`defn` as it exists in `sel`, or None."""
+    if not defn.cond.matches(sel):
+        return None
+    if isinstance(defn, m.Record):
+        return dataclasses.replace(defn, members=_filter_members(defn.members, sel))
+    if isinstance(defn, m.Enum):
+        return dataclasses.replace(defn, items=[i for i in defn.items if i.cond.matches(sel)])
+    if isinstance(defn, m.ConstGroup):
+        items = []
+        for const in defn.items:
+            if not const.cond.matches(sel):
+                continue
+            values = [(c, v) for c, v in const.values if c.matches(sel)]
+            if values:
+                if sel.arch is not None:
+                    values = [(m.ALWAYS, values[0][1])]
+                items.append(dataclasses.replace(const, values=values))
+        return dataclasses.replace(defn, items=items) if items else None
+    return defn
+
+
+class Abi:
+    """One selection of the spec: ordered entries plus name tables."""
+
+    def __init__(self, spec, sel):
+        self.spec = spec
+        self.sel = sel
+        self.entries = []            # (Entry, resolved defn)
+        self.types = {}              # record / enum / typedef name -> defn
+        self.consts = {}             # constant name -> Const
+        self.enumerators = {}        # enumerator name -> (Enum, Enumerator)
+        self.duplicates = []         # (name, first node, second node)
+        for entry in spec.entries:
+            defn = _resolve(entry.defn, sel)
+            if defn is not None:
+                self.entries.append((entry, defn))
+                self._index(defn)
+        self.value = lru_cache(maxsize=None)(self._value)
+
+    def _claim(self, table, name, node):
+        if name in self.types or name in self.consts or name in self.enumerators:
+            first = self.types.get(name) or self.consts.get(name) or self.enumerators[name][1]
+            self.duplicates.append((name, first, node))
+            return False
+        table[name] = node
+        return True
+
+    def _index(self, defn):
+        if isinstance(defn, m.ConstGroup):
+            for const in defn.items:
+                self._claim(self.consts, const.name, const)
+        elif isinstance(defn, m.Enum):
+            if defn.name:
+                self._claim(self.types, defn.name, defn)
+            for item in defn.items:
+                self._claim(self.enumerators, item.name, (defn, item))
+        else:
+            self._claim(self.types, defn.name, defn)
+
+    # -- values ----------------------------------------------------------------------------
+
+    def _value(self, name):
+        """The C value (expr.Val) of a constant or enumerator, following references."""
+        if name in self.consts:
+            const = self.consts[name]
+            return self.evaluate(const.values[0][1], const.pos)
+        if name in self.enumerators:
+            enum, item = self.enumerators[name]
+            return self._enumerator_value(enum, item)
+        if name in expr.EXTERNAL:
+            value, bits, signed, _ = expr.EXTERNAL[name]
+            return expr.Val(value, bits, signed)
+        raise KeyError(name)
+
+    def _enumerator_value(self, enum, item):
+        previous = None
+        for it in enum.items:
+            if it.value is not None:
+                v = self.evaluate(it.value, it.pos)
+            else:
+                v = expr.Val(0 if previous is None else previous.value + 1)
+            if it is item:
+                return expr.Val(v.value, 32, True) if -(1 << 31) <= v.value < (1 << 31) else v
+            previous = v
+        raise KeyError(item.name)
+
+    def evaluate(self, tree, pos=None):
+        from .layout import sizeof
+
+        def lookup(name):
+            try:
+                return self.value(name)
+            except KeyError:
+                raise HvabiError(f"unknown constant '{name}' in {self.sel_text()}", pos,
+                                 "define it in spec/defs, or check its arch/view/profile conditions")
+            except RecursionError:
+                raise HvabiError(f"constant '{name}' is defined in terms of itself", pos)
+
+        try:
+            return expr.evaluate(tree, lookup, lambda t: sizeof(self, t, pos))
+        except ZeroDivisionError:
+            raise HvabiError("division by zero in a constant expression", pos)
+
+    def sel_text(self):
+        return f"profile {self.sel.profile} ({self.sel.view}, {self.sel.arch})"
+
+
+def selections(spec, profiles=None, arches=m.ARCHES):
+    """Every (profile, arch) selection of the spec, in a stable order."""
+    for name in sorted(profiles or spec.profiles):
+        profile = spec.profiles[name]
+        for arch in arches:
+            yield m.Selection(name, profile.view, arch)

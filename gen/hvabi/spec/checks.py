@@ -1,0 +1,106 @@
+"""Checks that need a concrete ABI: run for every (profile, arch) selection, and for the
+header order of every product. All errors are collected and reported together."""
+
+from .. import model as m
+from .. import layout
+from ..errors import HvabiError, SpecErrors
+from ..select import Abi, selections
+from . import expr
+
+
+def _walk_types(members):
+    for node in members:
+        if isinstance(node, m.Record):
+            yield from _walk_types(node.members)
+        elif isinstance(node, m.Field):
+            yield node, node.type.name
+        elif isinstance(node, m.Bitfield):
+            yield node, node.type
+
+
+def _member_names(rec, errors, abi):
+    """Member names must be unique within the namespace C gives them (anonymous levels
+    share their parent's)."""
+    def walk(members, seen):
+        for node in members:
+            if isinstance(node, m.Record) and not node.member:
+                walk(node.members, seen)
+                continue
+            name = node.member if isinstance(node, m.Record) else node.name
+            if name in seen:
+                errors.append(HvabiError(f"duplicate member '{name}' in {rec.name} ({abi.sel_text()})",
+                                         node.pos, f"the first is at {seen[name]}"))
+            else:
+                seen[name] = node.pos
+            if isinstance(node, m.Record):
+                walk(node.members, {})
+    walk(rec.members, {})
+
+
+def check_abi(abi):
+    errors = []
+    for name, first, second in abi.duplicates:
+        errors.append(HvabiError(f"duplicate name '{name}' in {abi.sel_text()}", second.pos,
+                                 f"the first definition is at {first.pos}; give them disjoint"
+                                 " arch/view/profile conditions or rename one"))
+    for _, defn in abi.entries:
+        try:
+            if isinstance(defn, m.Record):
+                _member_names(defn, errors, abi)
+                for node, tname in _walk_types(defn.members):
+                    layout.size_align(abi, tname, node.pos)
+                layout.record_layout(abi, defn)
+                if defn.register:
+                    layout.check_register(abi, defn)
+            elif isinstance(defn, m.Typedef):
+                if defn.type.name not in expr.SCALARS:
+                    layout.size_align(abi, defn.type.name, defn.pos)
+            elif isinstance(defn, m.ConstGroup):
+                for const in defn.items:
+                    abi.evaluate(const.values[0][1], const.pos)
+            elif isinstance(defn, m.Enum):
+                for item in defn.items:
+                    abi.value(item.name)
+        except HvabiError as e:
+            errors.append(e)
+    return errors
+
+
+def check_order(spec, product, header_defs):
+    """Within a product's include order, a type must be defined before a record uses it."""
+    errors = []
+    for arch in m.ARCHES:
+        defined = set()
+        for header in product.headers:
+            if header.arch not in (None, arch):
+                continue
+            abi, defs = header_defs(spec, product, header)
+            for entry, defn in defs:
+                if not defn.cond.matches(m.Selection(abi.sel.profile, abi.sel.view, arch)):
+                    continue
+                if isinstance(defn, m.Record):
+                    for node, tname in _walk_types(defn.members):
+                        if tname in abi.types and tname not in defined and tname != defn.name:
+                            errors.append(HvabiError(
+                                f"{defn.name} uses {tname} before it is defined in product"
+                                f" {product.name} ({header.path})", node.pos,
+                                f"move {tname} to an earlier spec file or an earlier header"))
+                if defn.name:
+                    defined.add(defn.name)
+    return errors
+
+
+def check_spec(spec, products=(), header_defs=None):
+    errors = []
+    seen = set()
+    for sel in selections(spec):
+        for err in check_abi(Abi(spec, sel)):
+            key = str(err)
+            if key not in seen:     # the same mistake shows in many selections: say it once
+                seen.add(key)
+                errors.append(err)
+    for product in products:
+        if product.flavor != "selector":
+            errors.extend(check_order(spec, product, header_defs))
+    if errors:
+        raise SpecErrors(errors)

@@ -1,0 +1,346 @@
+"""C integer constant expressions, kept symbolic.
+
+The spec writes values the way kernel headers do (`BIT(5)`, `GENMASK_ULL(43, 32)`,
+`(NSEC_PER_SEC / 100)`, `((u64)-1)`). We parse them once into a small tree that can be
+*evaluated* (the spec knows every value, with C's width and signedness) and *rendered*
+per flavor (kernel keeps `BIT()`; uapi turns it into `_BITUL()`).
+"""
+
+import re
+from dataclasses import dataclass
+
+from ..errors import HvabiError
+
+# Integer types an expression may cast to or take sizeof of: (bits, signed).
+SCALARS = {
+    "u8": (8, False), "u16": (16, False), "u32": (32, False), "u64": (64, False),
+    "s8": (8, True), "s16": (16, True), "s32": (32, True), "s64": (64, True),
+    "char": (8, True), "bool": (8, False), "ulong": (64, False),
+}
+
+# Kernel macros an expression may name although the spec does not define them.
+# value, bits, signed; `header` is where the kernel flavor finds them.
+EXTERNAL = {
+    "NSEC_PER_SEC": (1000000000, 64, True, "linux/time64.h"),
+}
+
+BIT_MACROS = {"BIT": (1, False), "BIT_ULL": (1, True), "GENMASK": (2, False), "GENMASK_ULL": (2, True)}
+
+
+@dataclass(frozen=True)
+class Val:
+    """A C integer value: the number plus the width and signedness of its type."""
+    value: int
+    bits: int = 32
+    signed: bool = True
+
+    def wrap(self):
+        mask = (1 << self.bits) - 1
+        v = self.value & mask
+        if self.signed and v >> (self.bits - 1):
+            v -= 1 << self.bits
+        return Val(v, self.bits, self.signed)
+
+
+# --- tree ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Num:
+    value: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Name:
+    name: str
+
+
+@dataclass(frozen=True)
+class Call:
+    fn: str
+    args: tuple
+
+
+@dataclass(frozen=True)
+class Sizeof:
+    type: str          # scalar name or a record/type name from the spec
+
+
+@dataclass(frozen=True)
+class Cast:
+    type: str
+    operand: object
+
+
+@dataclass(frozen=True)
+class Unary:
+    op: str
+    operand: object
+
+
+@dataclass(frozen=True)
+class Binary:
+    op: str
+    left: object
+    right: object
+
+
+@dataclass(frozen=True)
+class Paren:
+    inner: object
+
+
+# --- parsing ------------------------------------------------------------------------------
+
+_TOKEN = re.compile(r"\s*(?:(0[xX][0-9a-fA-F]+|\d+)([uUlL]*)|([A-Za-z_]\w*)|(<<|>>|[-+*/%|&^~()!,]))")
+_BINARY = [("|",), ("^",), ("&",), ("<<", ">>"), ("+", "-"), ("*", "/", "%")]
+
+
+class _Parser:
+    def __init__(self, text, pos):
+        self.text, self.pos = text, pos
+        self.toks = self._lex(text)
+        self.i = 0
+
+    def _fail(self, what):
+        raise HvabiError(f"bad constant expression {self.text!r}: {what}", self.pos,
+                         "allowed: integers, names of spec constants, BIT(), BIT_ULL(), GENMASK(),"
+                         " GENMASK_ULL(), sizeof(type), casts to u8..u64/s8..s64 and C operators")
+
+    def _lex(self, text):
+        toks, at = [], 0
+        text = text.rstrip()
+        while at < len(text):
+            m = _TOKEN.match(text, at)
+            if not m:
+                self._fail(f"unexpected {text[at:].strip()[:10]!r}")
+            at = m.end()
+            if m.group(1):
+                toks.append(("num", m.group(1) + m.group(2)))
+            elif m.group(3):
+                toks.append(("name", m.group(3)))
+            else:
+                toks.append(("op", m.group(4)))
+        return toks
+
+    def peek(self):
+        return self.toks[self.i] if self.i < len(self.toks) else ("end", "")
+
+    def take(self, value=None):
+        tok = self.peek()
+        if value is not None and tok[1] != value:
+            self._fail(f"expected {value!r}, found {tok[1] or 'end'!r}")
+        self.i += 1
+        return tok
+
+    def parse(self):
+        tree = self.binary(0)
+        if self.peek()[0] != "end":
+            self._fail(f"unexpected {self.peek()[1]!r}")
+        return tree
+
+    def binary(self, level):
+        if level == len(_BINARY):
+            return self.unary()
+        left = self.binary(level + 1)
+        while self.peek()[0] == "op" and self.peek()[1] in _BINARY[level]:
+            op = self.take()[1]
+            left = Binary(op, left, self.binary(level + 1))
+        return left
+
+    def unary(self):
+        kind, value = self.peek()
+        if kind == "op" and value in "-~+!":
+            self.take()
+            return Unary(value, self.unary())
+        if kind == "op" and value == "(":
+            # A cast `(u64)x` or a parenthesised expression.
+            if self.i + 2 < len(self.toks) and self.toks[self.i + 1][1] in SCALARS \
+                    and self.toks[self.i + 2][1] == ")":
+                self.take("(")
+                ctype = self.take()[1]
+                self.take(")")
+                return Cast(ctype, self.unary())
+            self.take("(")
+            inner = self.binary(0)
+            self.take(")")
+            return Paren(inner)
+        return self.primary()
+
+    def primary(self):
+        kind, value = self.take()
+        if kind == "num":
+            digits = value.rstrip("uUlL")
+            return Num(int(digits, 0), value)
+        if kind != "name":
+            self._fail(f"unexpected {value or 'end'!r}")
+        if value == "sizeof":
+            self.take("(")
+            words = []
+            while self.peek()[1] != ")":
+                if self.peek()[0] != "name":
+                    self._fail("sizeof takes a type name")
+                words.append(self.take()[1])
+            self.take(")")
+            if not words or len(words) > 2 or (len(words) == 2 and words[0] not in ("struct", "union")):
+                self._fail("sizeof takes a type name")
+            return Sizeof(words[-1])
+        if value in BIT_MACROS:
+            self.take("(")
+            args = [self.binary(0)]
+            while self.peek()[1] == ",":
+                self.take(",")
+                args.append(self.binary(0))
+            self.take(")")
+            if len(args) != BIT_MACROS[value][0]:
+                self._fail(f"{value}() takes {BIT_MACROS[value][0]} argument(s)")
+            return Call(value, tuple(args))
+        return Name(value)
+
+
+def parse(source, pos=None):
+    """Parse an `Int` or expression string from the spec into a tree."""
+    if isinstance(source, bool) or source is None:
+        raise HvabiError(f"expected an integer or expression, found {source!r}", pos)
+    if isinstance(source, int):
+        return Num(int(source), getattr(source, "text", str(int(source))))
+    return _Parser(str(source), pos).parse()
+
+
+def names(tree):
+    """Constant names an expression refers to (for dependency order and checks)."""
+    if isinstance(tree, Name):
+        return {tree.name}
+    out = set()
+    for child in _children(tree):
+        out |= names(child)
+    return out
+
+
+def sizeof_types(tree):
+    if isinstance(tree, Sizeof):
+        return {tree.type}
+    out = set()
+    for child in _children(tree):
+        out |= sizeof_types(child)
+    return out
+
+
+def _children(tree):
+    if isinstance(tree, (Num, Name, Sizeof)):
+        return ()
+    if isinstance(tree, Call):
+        return tree.args
+    if isinstance(tree, Cast):
+        return (tree.operand,)
+    if isinstance(tree, Unary):
+        return (tree.operand,)
+    if isinstance(tree, Binary):
+        return (tree.left, tree.right)
+    return (tree.inner,)
+
+
+# --- evaluation ---------------------------------------------------------------------------
+
+def _literal(tree):
+    suffix = tree.text[len(tree.text.rstrip("uUlL")):].lower()
+    unsigned = "u" in suffix
+    hexa = tree.text.lower().startswith("0x")
+    bits = 64 if "l" in suffix else 32
+    v = tree.value
+    # C picks the first type that holds the literal; hex/octal may go unsigned.
+    if bits == 32 and v >= (1 << 31):
+        if (hexa or unsigned) and v < (1 << 32):
+            unsigned = True
+        else:
+            bits = 64
+    if bits == 64 and v >= (1 << 63):
+        unsigned = True
+    return Val(v, bits, not unsigned)
+
+
+def _promote(a, b):
+    bits = max(a.bits, b.bits, 32)
+    if a.bits == b.bits:
+        signed = a.signed and b.signed
+    else:
+        wide = a if a.bits > b.bits else b
+        signed = wide.signed
+    return bits, signed
+
+
+def evaluate(tree, lookup, sizeof):
+    """Value of `tree`. `lookup(name)` gives a Val for a constant; `sizeof(type)` bytes."""
+    if isinstance(tree, Num):
+        return _literal(tree)
+    if isinstance(tree, Name):
+        return lookup(tree.name)
+    if isinstance(tree, Paren):
+        return evaluate(tree.inner, lookup, sizeof)
+    if isinstance(tree, Sizeof):
+        return Val(sizeof(tree.type), 64, False)
+    if isinstance(tree, Cast):
+        bits, signed = SCALARS[tree.type]
+        v = Val(evaluate(tree.operand, lookup, sizeof).value, bits, signed).wrap()
+        return v if bits >= 32 else Val(v.value, 32, True)   # integer promotion
+    if isinstance(tree, Call):
+        args = [evaluate(a, lookup, sizeof).value for a in tree.args]
+        if tree.fn in ("BIT", "BIT_ULL"):
+            return Val(1 << args[0], 64, False)
+        high, low = args
+        return Val(((1 << (high + 1)) - 1) & ~((1 << low) - 1), 64, False)
+    if isinstance(tree, Unary):
+        x = evaluate(tree.operand, lookup, sizeof)
+        x = Val(x.value, max(x.bits, 32), x.signed if x.bits >= 32 else True)
+        if tree.op == "-":
+            return Val(-x.value, x.bits, x.signed).wrap()
+        if tree.op == "~":
+            return Val(~x.value, x.bits, x.signed).wrap()
+        if tree.op == "!":
+            return Val(int(not x.value), 32, True)
+        return x
+    a = evaluate(tree.left, lookup, sizeof)
+    b = evaluate(tree.right, lookup, sizeof)
+    if tree.op in ("<<", ">>"):
+        base = Val(a.value, max(a.bits, 32), a.signed if a.bits >= 32 else True)
+        v = base.value << b.value if tree.op == "<<" else base.value >> b.value
+        return Val(v, base.bits, base.signed).wrap()
+    bits, signed = _promote(a, b)
+    x, y = Val(a.value, bits, signed).wrap().value, Val(b.value, bits, signed).wrap().value
+    if tree.op in ("/", "%") and y == 0:
+        raise ZeroDivisionError
+    ops = {
+        "+": lambda: x + y, "-": lambda: x - y, "*": lambda: x * y,
+        "/": lambda: abs(x) // abs(y) * (1 if (x < 0) == (y < 0) else -1),
+        "%": lambda: x - abs(x) // abs(y) * (1 if (x < 0) == (y < 0) else -1) * y,
+        "|": lambda: x | y, "&": lambda: x & y, "^": lambda: x ^ y,
+    }
+    return Val(ops[tree.op](), bits, signed).wrap()
+
+
+# --- rendering ----------------------------------------------------------------------------
+
+def render(tree, style):
+    """C text for `tree`. `style` maps the flavor-specific spellings (see emit.flavors)."""
+    if isinstance(tree, Num):
+        return tree.text
+    if isinstance(tree, Name):
+        return style.name(tree.name)
+    if isinstance(tree, Paren):
+        return f"({render(tree.inner, style)})"
+    if isinstance(tree, Sizeof):
+        return f"sizeof({style.type_name(tree.type)})"
+    if isinstance(tree, Cast):
+        return f"({style.scalar(tree.type)}){render(tree.operand, style)}"
+    if isinstance(tree, Call):
+        return style.bit_macro(tree.fn, [render(a, style) for a in tree.args], tree)
+    if isinstance(tree, Unary):
+        return f"{tree.op}{render(tree.operand, style)}"
+    return f"{render(tree.left, style)} {tree.op} {render(tree.right, style)}"
+
+
+def is_simple(tree):
+    """True when C needs no parentheses around the rendered macro body."""
+    if isinstance(tree, (Num, Name, Paren, Sizeof, Call)):
+        return not (isinstance(tree, Num) and tree.value < 0)
+    return False

@@ -1,0 +1,233 @@
+"""libclang facts extractor and facts comparison, on tiny self-made headers.
+
+Run: cd /work/main && PYTHONPATH=gen /usr/bin/python3 -m unittest tests/unit/test_clang_facts.py
+"""
+
+import os
+import tempfile
+import unittest
+
+from hvabi import facts
+from hvabi.extract import clang_facts
+
+HEADER = """\
+#include "dep/dep.h"
+typedef unsigned long long u64;
+typedef unsigned int u32;
+typedef unsigned short u16;
+typedef unsigned char u8;
+
+enum t_sign { T_NEG = -2, T_POS = 5 };
+enum { T_ANON = 7 };
+
+/* A TLFS-style register: packed union over an anonymous bitfield struct. */
+union t_reg {
+    u64 as_uint64;
+    struct {
+        u64 a : 3;
+        u64 b : 5;
+        u64 : 4;
+        u64 c : 52;
+    } __attribute__((packed));
+} __attribute__((packed));
+
+struct t_outer {
+    u32 x;
+    struct {
+        u16 lo;
+        u16 hi;
+    } parts;
+    union {
+        u32 word;
+        u8 bytes[4];
+    };
+    struct dep_rec dep;
+    unsigned long ul;
+    _Bool flag;
+    char ch;
+    signed char sc;
+    u8 grid[2][3];
+    enum t_sign sign;
+};
+
+struct t_flex {
+    u32 count;
+    u32 reserved;
+    u64 items[];
+};
+
+#define T_BIT(n) (1UL << (n))
+#define T_FLAG T_BIT(3)
+#define T_PAREN (5)
+#define T_ALL_ONES ((u64)-1)
+#define T_SELF ((u32)-2)
+#define T_MINUS_ONE (-1)
+#define T_CHAR_MAX_BITS ((char)-1)
+#define T_ULONG (~0UL)
+#define T_OUTER_SIZE sizeof(struct t_outer)
+#define T_STRING "not a number"
+#define T_TYPE unsigned int
+#define T_EMPTY
+#define T_OVERSHIFT (1 << 40)
+"""
+
+DEP = """\
+struct dep_rec { unsigned int v; };
+#define DEP_VALUE 42
+"""
+
+
+def member(record, path):
+    return next(m for m in record["members"] if m["path"] == path)
+
+
+class ExtractTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        root = cls.tmp.name
+        os.mkdir(os.path.join(root, "dep"))
+        cls.header = os.path.join(root, "t.h")
+        with open(cls.header, "w") as f:
+            f.write(HEADER)
+        with open(os.path.join(root, "dep", "dep.h"), "w") as f:
+            f.write(DEP)
+        # `dep/` lies under the header's directory, so scope it out explicitly
+        # to check that only_files limits what is reported.
+        cls.facts = {arch: clang_facts.extract([cls.header], arch, only_files=[cls.header])
+                     for arch in clang_facts.TRIPLES}
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def each_arch(self):
+        for arch, result in self.facts.items():
+            with self.subTest(arch=arch):
+                yield arch, result
+
+    def test_packed_register_union(self):
+        for _, f in self.each_arch():
+            reg = f["records"]["t_reg"]
+            self.assertEqual((reg["kind"], reg["size"], reg["align"]), ("union", 8, 1))
+            self.assertEqual(
+                [(m["path"], m["offset"], m["bits"], m.get("bitfield", False)) for m in reg["members"]],
+                [("as_uint64", 0, 64, False), ("a", 0, 3, True), ("b", 3, 5, True), ("c", 12, 52, True)])
+            self.assertEqual(member(reg, "c")["type"], "u64")
+
+    def test_nested_members_and_types(self):
+        for _, f in self.each_arch():
+            outer = f["records"]["t_outer"]
+            paths = [m["path"] for m in outer["members"]]
+            self.assertEqual(paths, ["x", "parts", "parts.lo", "parts.hi", "word", "bytes",
+                                     "dep", "ul", "flag", "ch", "sc", "grid", "sign"])
+            self.assertEqual(member(outer, "parts"), {"path": "parts", "offset": 32, "bits": 32, "type": "struct"})
+            self.assertEqual(member(outer, "parts.hi")["offset"], 48)
+            self.assertEqual(member(outer, "bytes"), {"path": "bytes", "offset": 64, "bits": 32, "type": "u8[4]"})
+            types = {m["path"]: m["type"] for m in outer["members"]}
+            self.assertEqual(types["dep"], "struct dep_rec")
+            self.assertEqual(types["ul"], "u64")
+            self.assertEqual(types["flag"], "bool")
+            self.assertEqual(types["ch"], "char")
+            self.assertEqual(types["sc"], "s8")
+            self.assertEqual(types["grid"], "u8[2][3]")
+            self.assertEqual(types["sign"], "enum t_sign")
+            self.assertEqual(member(outer, "ul")["offset"], 128)
+
+    def test_flexible_array(self):
+        for _, f in self.each_arch():
+            flex = f["records"]["t_flex"]
+            self.assertEqual(flex["size"], 8)
+            self.assertEqual(member(flex, "items"), {"path": "items", "offset": 64, "bits": 0, "type": "u64[]"})
+
+    def test_enums(self):
+        for _, f in self.each_arch():
+            self.assertEqual(f["enums"], {"t_sign": {"size": 4}})
+            self.assertEqual(f["enumerators"], {"T_NEG": -2, "T_POS": 5, "T_ANON": 7})
+
+    def test_macros(self):
+        for arch, f in self.each_arch():
+            outer_size = f["records"]["t_outer"]["size"]
+            self.assertEqual(f["macros"], {
+                "T_FLAG": 8,
+                "T_PAREN": 5,
+                "T_ALL_ONES": 18446744073709551615,
+                "T_SELF": 4294967294,
+                "T_MINUS_ONE": -1,
+                # plain char is signed on x86_64, unsigned on arm64
+                "T_CHAR_MAX_BITS": -1 if arch == "x86_64" else 255,
+                "T_ULONG": 18446744073709551615,
+                "T_OUTER_SIZE": outer_size,
+            })
+
+    def test_only_files_scope(self):
+        f = clang_facts.extract([self.header], "x86_64")  # default: the header's directory tree
+        self.assertIn("dep_rec", f["records"])
+        self.assertEqual(f["macros"]["DEP_VALUE"], 42)
+        self.assertNotIn("dep_rec", self.facts["x86_64"]["records"])
+
+    def test_compile_error_raises(self):
+        bad = os.path.join(self.tmp.name, "bad.h")
+        with open(bad, "w") as f:
+            f.write("struct broken { int x }\n")
+        with self.assertRaisesRegex(clang_facts.ExtractError, r"bad\.h:1: expected ';'"):
+            clang_facts.extract([bad], "x86_64")
+
+    def test_prelude_and_defines(self):
+        hdr = os.path.join(self.tmp.name, "p.h")
+        with open(hdr, "w") as f:
+            f.write("struct p { PTYPE v; } __packed;\n#define P_SIZE sizeof(struct p)\n")
+        f = clang_facts.extract([hdr], "arm64", defines=["PTYPE=short"], only_files=[hdr],
+                                prelude="#define __packed __attribute__((__packed__))\n")
+        self.assertEqual(f["records"]["p"]["members"][0]["type"], "s16")
+        self.assertEqual(f["macros"], {"P_SIZE": 2})
+
+
+class CompareTest(unittest.TestCase):
+    def doc(self):
+        d = facts.new_facts("x86_64", "test")
+        d["records"]["r"] = {"kind": "struct", "size": 8, "align": 8, "members": [
+            {"path": "a", "offset": 0, "bits": 3, "bitfield": True, "type": "u64"},
+            {"path": "b", "offset": 3, "bits": 61, "bitfield": True, "type": "u64"}]}
+        d["enums"]["e"] = {"size": 4}
+        d["enumerators"]["E0"] = 0
+        d["macros"]["M"] = 1
+        return d
+
+    def test_equal(self):
+        self.assertEqual(facts.compare(self.doc(), self.doc()), [])
+
+    def test_mismatches(self):
+        a, b = self.doc(), self.doc()
+        b["records"]["r"]["members"][1]["offset"] = 4
+        b["records"]["r"]["members"][0].pop("bitfield")
+        b["macros"]["M"] = 2
+        b["macros"]["EXTRA"] = 3
+        self.assertEqual(facts.compare(a, b), [
+            "record r: member a: bitfield True != False",
+            "record r: member b: offset 3 != 4",
+            "missing in A: macro EXTRA",
+            "macro M: 1 != 2",
+        ])
+        self.assertEqual(facts.compare(a, b, only_common=True), [
+            "record r: member a: bitfield True != False",
+            "record r: member b: offset 3 != 4",
+            "macro M: 1 != 2",
+        ])
+        self.assertEqual(facts.compare(a, b, names={"M", "E0", "NOPE"}),
+                         ["macro M: 1 != 2", "missing in A and B: NOPE"])
+
+    def test_dump_is_deterministic_and_loads(self):
+        d = self.doc()
+        text = facts.dump(d)
+        self.assertTrue(text.endswith("}\n"))
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            f.write(text)
+        try:
+            self.assertEqual(facts.load(f.name), d)
+        finally:
+            os.unlink(f.name)
+
+
+if __name__ == "__main__":
+    unittest.main()
