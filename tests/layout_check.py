@@ -86,7 +86,10 @@ def check(product, arch, compiler, c_file, facts_file, mask_file=None):
         except pahole_facts.PaholeError as e:
             return passed, [f"static asserts failed to compile:\n{e}"]
         names = sorted(expected["records"])
-        got = pahole_facts.read_records(str(obj), names, arch) if names else {}
+        try:
+            got = pahole_facts.read_records(str(obj), names, arch) if names else {}
+        except pahole_facts.PaholeError as e:
+            return passed, [f"pahole: {e}"]
         problems = compare_pahole(expected, got)
         members = sum(len(r["members"]) for r in expected["records"].values())
         passed += len(expected["records"]) + members - len(problems)

@@ -45,6 +45,8 @@ def write_atomically(out_dir, files):
     try:
         for rel, text in sorted(files.items()):
             target = out_dir / rel
+            if target.is_file() and target.read_text(encoding="utf-8") == text:
+                continue            # unchanged: keep the mtime so builds stay incremental
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".hvabi-", dir=target.parent)
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
@@ -57,13 +59,14 @@ def write_atomically(out_dir, files):
         raise HvabiError(f"cannot write outputs: {e}", None, "nothing was changed")
     for tmp, target in staged:
         os.replace(tmp, target)
+    return len(staged)
 
 
 def cmd_generate(args):
     files = render_everything(args.spec)
-    write_atomically(args.out, files)
+    changed = write_atomically(args.out, files)
     if not args.quiet:
-        print(f"hvabi: wrote {len(files)} files under {args.out}")
+        print(f"hvabi: {len(files)} files under {args.out}, {changed} changed")
     return errors.EXIT_OK
 
 

@@ -75,8 +75,9 @@ _CLOSE = re.compile(rf'^\}}\s*(?P<decl>[^;]*);(?:\s*{_OFFSET_COMMENT})?$')
 _MEMBER = re.compile(rf'^{_TYPEDEF_COMMENT}(?P<decl>[^;]+);\s*{_OFFSET_COMMENT}$')
 # pahole's own filler for bit holes and forced alignment ("unsigned int :5;"): no offset.
 _PADDING = re.compile(rf'^{_TYPEDEF_COMMENT}[^;]*\s:\d+;$')
-_DECL = re.compile(r'^(?P<type>.*?[\s*])(?P<name>\w+)(?P<dims>(?:\[\d*\])*)(?::(?P<width>\d+))?$')
-_AGG_DECL = re.compile(r'^(?P<name>\w*)(?P<dims>(?:\[\d*\])*)$')
+_DIMS = r'(?P<dims>(?:\[\d*\])*)'
+_DECL = re.compile(rf'^(?P<type>.*?[\s*])(?P<name>\w+){_DIMS}(?::(?P<width>\d+))?$')
+_AGG_DECL = re.compile(rf'^(?P<name>\w*){_DIMS}$')
 
 
 class PaholeError(Exception):
@@ -191,7 +192,8 @@ def _close(node, line):
         raise PaholeError(f'cannot parse pahole closing line: {line!r}')
     node.name, node.dims = decl['name'], decl['dims']
     if match['size'] is not None:
-        node.offset, node.size, node.is_member = _offset_bits(match), int(match['size']), True
+        node.offset, node.size = _offset_bits(match), int(match['size'])
+        node.is_member = True
 
 
 def parse_layouts(text):
@@ -315,6 +317,7 @@ def read_records(obj_file, names=None, arch='x86_64', typedefs=None):
     ``typedefs`` maps typedef names to normalised types and extends DEFAULT_TYPEDEFS; it
     only matters where pahole -E leaves a typedef name (qualified or pointer types).
     Records carry ``kind``, ``size`` and ``members`` but no ``align`` (see module docs).
+    A member pahole prints in a form not parsed here (a function pointer) raises.
     """
     _check_machine(obj_file, arch)
     table = {**DEFAULT_TYPEDEFS, **(typedefs or {})}

@@ -1,0 +1,81 @@
+#!/usr/bin/python3
+"""Kernel tools on the generated headers, as a maintainer would run them:
+
+  test_kernel_style.py checkpatch KERNEL_SRC   checkpatch.pl --strict --no-tree -f, from each
+                                               product's output root with relative paths;
+                                               any ERROR or WARNING fails (CHECKs are listed)
+  test_kernel_style.py kernel-doc KERNEL_SRC   kernel-doc -none -Wall -Werror: must be silent
+
+KERNEL_SRC is Debian's linux-source-6.12 as extracted by ./setup.
+"""
+
+import pathlib
+import re
+import subprocess
+import sys
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+# (directory to run from, glob of headers relative to it)
+KERNEL_HEADERS = [
+    ("include/hvhdk", "include/hyperv/*.h"),
+    ("include/hvhdk", "include/asm-generic/*.h"),
+    ("include/hyperv-tlfs", "include/asm-generic/*.h"),
+    ("include/hyperv-tlfs", "arch/*/include/asm/*.h"),
+]
+UAPI_HEADERS = [(".", "include/uapi/hyperv/*.h")]
+
+
+def headers(sets):
+    for root, pattern in sets:
+        for path in sorted((REPO / root).glob(pattern)):
+            yield REPO / root, path.relative_to(REPO / root)
+
+
+def checkpatch(ksrc):
+    script = ksrc / "scripts/checkpatch.pl"
+    failures, passed = [], 0
+    for cwd, rel in headers(KERNEL_HEADERS + UAPI_HEADERS):
+        run = subprocess.run(["perl", str(script), "--no-tree", "--strict", "--show-types",
+                              "--max-line-length=100", "-f", str(rel)],
+                             cwd=cwd, capture_output=True, text=True)
+        bad = [line for line in run.stdout.splitlines() if re.match(r"^(ERROR|WARNING):", line)]
+        checks = [line for line in run.stdout.splitlines() if line.startswith("CHECK:")]
+        for line in checks:
+            print(f"note {rel}: {line}")
+        if bad:
+            failures.append(f"{rel}:\n{run.stdout}")
+        else:
+            passed += 1
+    return passed, failures
+
+
+def kernel_doc(ksrc):
+    script = ksrc / "scripts/kernel-doc"
+    failures, passed = [], 0
+    for cwd, rel in headers(KERNEL_HEADERS + UAPI_HEADERS):
+        run = subprocess.run(["perl", str(script), "-none", "-Wall", "-Werror", str(rel)],
+                             cwd=cwd, capture_output=True, text=True)
+        if run.returncode or run.stderr.strip():
+            failures.append(f"{rel}:\n{run.stderr}")
+        else:
+            passed += 1
+    return passed, failures
+
+
+def main(argv):
+    if len(argv) != 2 or argv[0] not in ("checkpatch", "kernel-doc"):
+        print(__doc__, file=sys.stderr)
+        return 2
+    ksrc = pathlib.Path(argv[1])
+    if not (ksrc / "scripts/checkpatch.pl").is_file():
+        print(f"FAIL {ksrc}/scripts not found: run ./setup")
+        return 1
+    passed, failures = (checkpatch if argv[0] == "checkpatch" else kernel_doc)(ksrc)
+    for line in failures:
+        print(f"FAIL {line}")
+    print(f"{passed} passed, {len(failures)} failed")
+    return 1 if failures or not passed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

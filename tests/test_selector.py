@@ -1,0 +1,50 @@
+#!/usr/bin/python3
+"""hyperv-defs.h selects the HDK headers when HV_HYPERV_DEFS is defined and the TLFS
+headers otherwise. Each branch must compile on both arches and expose its own set: a type
+only the HDK has, and one only the TLFS header has."""
+
+import pathlib
+import subprocess
+import sys
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+STUBS = REPO / "tests/kstubs"
+HDK = "struct hv_input_get_vp_registers"     # HDK-only spelling
+TLFS = "struct hv_get_vp_registers_input"    # TLFS-only spelling
+ARCHES = {"x86_64": ("x86", "CONFIG_X86"), "arm64": ("arm64", "CONFIG_ARM64")}
+
+
+def compile_with(arch, defines, probe):
+    archdir, config = ARCHES[arch]
+    # sizeof needs the complete type: a pointer would accept an undeclared struct.
+    src = f"#include <asm-generic/hyperv-defs.h>\nunsigned long hvabi_probe = sizeof({probe});\n"
+    cmd = ["clang", f"--target={'x86_64' if arch == 'x86_64' else 'aarch64'}-linux-gnu",
+           "-fsyntax-only", "-Wall", "-Werror", "-std=gnu11", "-include", str(STUBS / "kernel-prelude.h"),
+           f"-D{config}=1", *[f"-D{d}" for d in defines], f"-I{STUBS}",
+           f"-I{REPO / 'include/hvhdk/include'}",
+           f"-I{REPO / 'include/hyperv-tlfs/arch' / archdir / 'include'}",
+           f"-I{REPO / 'include/hyperv-tlfs/include'}", "-x", "c", "-"]
+    run = subprocess.run(cmd, input=src, capture_output=True, text=True)
+    return run.returncode == 0, run.stderr
+
+
+def main():
+    results = []
+    for arch in ARCHES:
+        for defines, present, absent, branch in (
+                (["HV_HYPERV_DEFS"], HDK, TLFS, "HDK"), ([], TLFS, HDK, "TLFS")):
+            ok, err = compile_with(arch, defines, present)
+            results.append((f"{arch} {branch} branch compiles and has {present}", ok, err))
+            ok, _ = compile_with(arch, defines, absent)
+            results.append((f"{arch} {branch} branch does not define {absent}", not ok, ""))
+    for what, ok, err in results:
+        print(f"{'ok  ' if ok else 'FAIL'} {what}")
+        if not ok and err:
+            print(err)
+    failed = sum(not ok for _, ok, _ in results)
+    print(f"{len(results) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
