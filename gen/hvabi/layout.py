@@ -102,7 +102,7 @@ def record_layout(abi, rec):
     key = id(rec)
     if key not in cache:
         cache[key] = None   # marks "in progress" to catch recursive types
-        cache[key] = _layout(abi, rec, 0, "", [])
+        cache[key] = _layout(abi, rec, 0, "", [], rec.name)
     elif cache[key] is None:
         raise LayoutError(f"record '{rec.name}' contains itself", rec.pos)
     return cache[key]
@@ -122,14 +122,15 @@ def _field_size(abi, node):
     return size * count * 8, align, f"{elem}[{count}]"
 
 
-def _layout(abi, rec, base, prefix, out_members):
-    """Lay out `rec` whose first byte is at bit `base` of the top-level record.
+def _layout(abi, rec, base, prefix, out_members, owner):
+    """Lay out `rec` whose first byte is at bit `base` of the top-level record `owner`.
     Appends Placed members to out_members; returns a RecordLayout."""
     members = []
     cur = 0
     end = 0
     align = 1
     run = None                    # (unit bits, first bit) of the current bitfield run
+    last_bitfield = None
     union = rec.kind == "union"
     for node in rec.members:
         start = 0 if union else cur
@@ -140,20 +141,21 @@ def _layout(abi, rec, base, prefix, out_members):
                     start = _round_up(start, unit)
                 align = max(align, unit // 8)
             if not union:
-                _check_bits(rec, node, start, run)
+                _check_bits(owner, node, start, run)
             run = (unit, start)
+            last_bitfield = node
             placed = Placed(prefix + node.name, base + start, node.width,
                             type_fact(abi, node.type), True, node)
             members.append(placed)
             stop = start + node.width
         else:
             if run and not union:
-                _check_run_end(rec, run, cur, node)
+                _check_run_end(owner, run, cur, node, last_bitfield)
             run = None
             if isinstance(node, m.Record):
                 sub_prefix = prefix + node.member + "." if node.member else prefix
                 inner = []
-                lay = _layout(abi, node, 0, sub_prefix, inner)
+                lay = _layout(abi, node, 0, sub_prefix, inner, owner)
                 size_bits, malign, fact = lay.size * 8, lay.align, node.kind
             else:
                 size_bits, malign, fact = _field_size(abi, node)
@@ -173,7 +175,7 @@ def _layout(abi, rec, base, prefix, out_members):
         else:
             cur = end = stop
     if run and not union:
-        _check_run_end(rec, run, cur, None)
+        _check_run_end(owner, run, cur, None, last_bitfield)
     if rec.aligned:
         align = max(align, rec.aligned)
     size = _round_up(end, align * 8) // 8
@@ -181,11 +183,10 @@ def _layout(abi, rec, base, prefix, out_members):
     return RecordLayout(rec.kind, size, align, members)
 
 
-def _check_bits(rec, node, start, run):
+def _check_bits(what, node, start, run):
     """Bits are data: the declared range must be exactly where C puts the bitfield."""
     if node.lo == start:
         return
-    what = rec.name or rec.member or "anonymous struct"
     if run and node.lo > start:
         raise LayoutError(f"bits {start}-{node.lo - 1} of {what} are not covered (before '{node.name}')",
                           node.pos, f"add a reserved field: {{name: reservedN, bits: {start}-{node.lo - 1},"
@@ -200,12 +201,11 @@ def _check_bits(rec, node, start, run):
                       " would cross its type's unit starts the next unit unless the struct is packed")
 
 
-def _check_run_end(rec, run, cur, next_node):
+def _check_run_end(what, run, cur, next_node, last_bitfield):
     unit, _ = run
     if cur % unit:
-        what = rec.name or rec.member or "anonymous struct"
         end = _round_up(cur, unit) - 1
-        pos = next_node.pos if next_node is not None else rec.pos
+        pos = (next_node or last_bitfield).pos
         raise LayoutError(f"bits {cur}-{end} of {what} are not covered: the bitfields stop inside a"
                           f" {unit}-bit unit", pos,
                           f"add a reserved field: {{name: reservedN, bits: {cur}-{end}, reserved: true}}")

@@ -55,7 +55,7 @@ class Flavor:
             return f"enum {name}"
         return name
 
-    def name(self, name):
+    def symbol(self, name):
         if name in expr.EXTERNAL and self.name_is_external_literal():
             value, bits, signed, _ = expr.EXTERNAL[name]
             return f"{value}{'L' if bits == 64 and signed else ''}"

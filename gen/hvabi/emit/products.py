@@ -106,7 +106,7 @@ def render_header(env, spec, product, header):
     blocks = render.group_by_arch(items, flavor, header.arch)
     sources = sorted({entry.source_file for entry, _ in defs}) or ["spec/products.yaml"]
     text = env.get_template("header.h.j2").render(
-        spdx=product.spdx, title=f"{product.doc} ({header.path})", sources=sources,
+        spdx=product.spdx, title=product.doc, sources=sources,
         stamp=STAMP_PLACEHOLDER, guard=header.guard, includes=header.includes,
         trailer_includes=header.trailer_includes, blocks=blocks)
     return _finish(text)

@@ -56,8 +56,7 @@ def _sentences(doc):
 
 
 def _wrap(prefix, text, indent=" * "):
-    """Kernel-doc lines for `prefix text`, wrapped at DOC_WIDTH; continuation lines
-    are indented with a tab (8 columns)."""
+    """Kernel-doc lines for `prefix text`, wrapped at DOC_WIDTH."""
     words = " ".join(text.split())
     first = f"{indent}{prefix}{words}".rstrip()
     if len(first) <= DOC_WIDTH:
@@ -65,8 +64,9 @@ def _wrap(prefix, text, indent=" * "):
     opts = dict(break_long_words=False, break_on_hyphens=False)
     head = textwrap.wrap(words, DOC_WIDTH - len(indent) - len(prefix), **opts)[0]
     rest = words[len(head):].strip()
-    return [f"{indent}{prefix}{head}"] + [f"{indent}\t{line}" for line in
-                                          textwrap.wrap(rest, DOC_WIDTH - len(indent) - 8, **opts)]
+    cont = indent + "  "          # kernel-doc continuation: any further indentation
+    return [f"{indent}{prefix}{head}"] + [f"{cont}{line}" for line in
+                                          textwrap.wrap(rest, DOC_WIDTH - len(cont), **opts)]
 
 
 def kernel_doc(kind, name, doc, members):
@@ -230,9 +230,23 @@ class DefineView:
     text: str                     # "#define NAME<tabs>value"
 
 
+def _columns(text):
+    """Display width with tabs at 8 columns, as checkpatch counts it."""
+    col = 0
+    for ch in text:
+        col = (col // 8 + 1) * 8 if ch == "\t" else col + 1
+    return col
+
+
 def _define(name, value, column):
-    pad = "\t" * max(1, -(-(column - len(name) - 8) // 8)) if column > len(name) + 8 else "\t"
-    return f"#define {name}{pad}{value}"
+    """`#define NAME<tabs>VALUE` with VALUE at `column`, or on a continuation line when the
+    result would pass DOC_WIDTH."""
+    head = f"#define {name}"
+    tabs = max(1, -(-(column - _columns(head)) // 8))
+    line = head + "\t" * tabs + value
+    if _columns(line) <= DOC_WIDTH:
+        return line
+    return f"{head} \\\n\t{value}"
 
 
 @dataclass

@@ -325,7 +325,7 @@ def render(tree, style):
     if isinstance(tree, Num):
         return tree.text
     if isinstance(tree, Name):
-        return style.name(tree.name)
+        return style.symbol(tree.name)
     if isinstance(tree, Paren):
         return f"({render(tree.inner, style)})"
     if isinstance(tree, Sizeof):

@@ -1,0 +1,69 @@
+#!/usr/bin/python3
+"""Parity of the generated headers with the upstream ones, both read by libclang (not by
+our layout engine), for every definition the product emits, on x86_64 and arm64:
+
+  test_parity.py tlfs KERNEL_SRC   documented view vs the real v6.12 hyperv-tlfs.h trio,
+                                   extracted from Debian's linux-source-6.12 at test time
+  test_parity.py linux KERNEL_SRC  HDK kernel flavor vs tests/reference/linux-hvhdk-*.facts.json,
+                                   a facts snapshot of Linux include/hyperv (see snapshot.py)
+"""
+
+import json
+import pathlib
+import sys
+
+HERE = pathlib.Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE / "reference"))
+from snapshot import extract_kernel_headers  # noqa: E402
+from hvabi import facts  # noqa: E402
+
+ARCH_DIR = {"x86_64": "x86", "arm64": "arm64"}
+
+
+def tlfs_facts(root, arch):
+    """libclang facts of a hyperv-tlfs.h trio laid out as in the kernel tree."""
+    arch_inc = root / "arch" / ARCH_DIR[arch] / "include"
+    return extract_kernel_headers([arch_inc / "asm/hyperv-tlfs.h"], arch, [arch_inc, root / "include"],
+                                  only=[arch_inc / "asm", root / "include/asm-generic"])
+
+
+def kernel_hdk_facts(arch):
+    hdir = REPO / "include/hvhdk/include/hyperv"
+    return extract_kernel_headers(sorted(hdir.glob("*.h")), arch)
+
+
+def emitted_names(product, arch):
+    doc = json.loads((REPO / "tests/layout" / product / f"{arch}.facts.json").read_text())
+    return {table: set(doc[table]) for table in ("records", "enumerators", "macros")}
+
+
+def main(argv):
+    if len(argv) != 2 or argv[0] not in ("tlfs", "linux"):
+        print(__doc__, file=sys.stderr)
+        return 2
+    which, ksrc = argv[0], pathlib.Path(argv[1])
+    failures, passed = [], 0
+    for arch in ARCH_DIR:
+        if which == "tlfs":
+            upstream = tlfs_facts(ksrc, arch)
+            ours = tlfs_facts(REPO / "include/hyperv-tlfs", arch)
+            names = emitted_names("tlfs", arch)
+        else:
+            upstream = facts.load(REPO / f"tests/reference/linux-hvhdk-{arch}.facts.json")
+            ours = kernel_hdk_facts(arch)
+            names = emitted_names("hdk-kernel", arch)
+        wanted = set().union(*names.values())
+        problems = facts.compare(upstream, ours, wanted)
+        counts = ", ".join(f"{len(v)} {k}" for k, v in names.items())
+        print(f"{which} {arch}: compared {counts}: {len(problems)} mismatches")
+        failures += [f"{arch}: {p}" for p in problems]
+        passed += len(wanted) - len(problems)
+    for line in failures:
+        print(f"FAIL {line}")
+    print(f"{passed} passed, {len(failures)} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
