@@ -88,10 +88,11 @@ def _finish(text):
     return text.replace(STAMP_PLACEHOLDER, _stamp(text))
 
 
-def header_defs(spec, product, header):
-    """(entry, resolved defn) pairs that go into `header`, in spec order."""
+def header_defs(spec, product, header, arch=None):
+    """(entry, resolved defn) pairs that go into `header`, in spec order. Resolved for
+    `arch` if given, else for the header's arch (None: every arch variant kept)."""
     profile = spec.profiles[product.profile]
-    abi = Abi(spec, m.Selection(profile.name, profile.view, header.arch))
+    abi = Abi(spec, m.Selection(profile.name, profile.view, arch or header.arch))
     out = []
     for entry, defn in abi.entries:
         if entry.placement.header_for(abi.sel) == header.id:

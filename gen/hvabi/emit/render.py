@@ -106,6 +106,7 @@ class NestedView:
     member: Optional[str]
     children: list = field(default_factory=list)
     marker: Optional[str] = None
+    end_public: bool = False      # a private run reaches the closing brace
 
 
 def _decl(node, flavor):
@@ -130,28 +131,25 @@ def attrs(rec, flavor):
     return out
 
 
-def _member_views(members, flavor, fixed_arch, leaves):
-    items = []
+def _member_views(members, flavor, fixed_arch, nested=False):
+    """Views of one member list. kernel-doc must not see reserved members, so each run of
+    them is fenced with /* private: */ ... /* public: */ at this nesting level (a fence
+    that crossed a closing brace would hide the brace from kernel-doc too)."""
+    items, in_private = [], False
     for node in members:
         if isinstance(node, m.Record):
             view = NestedView(node.kind, attrs(node, flavor), node.member)
-            view.children = _member_views(node.members, flavor, fixed_arch, leaves)
+            view.children, view.end_public = _member_views(node.members, flavor, fixed_arch, True)
+            reserved = False
         else:
             view = MemberView(_decl(node, flavor), node.reserved)
-            leaves.append(view)
+            reserved = node.reserved
+        if reserved != in_private:
+            view.marker = "private" if reserved else "public"
+            in_private = reserved
         items.append((_arches(node), view))
-    return group_by_arch(items, flavor, fixed_arch)
-
-
-def _place_private_markers(leaves):
-    """kernel-doc must not see reserved members: fence each run with private/public."""
-    previous = False
-    for leaf in leaves:
-        if leaf.reserved and not previous:
-            leaf.marker = "private"
-        elif not leaf.reserved and previous:
-            leaf.marker = "public"
-        previous = leaf.reserved
+    grouped = group_by_arch(items, flavor, fixed_arch)
+    return (grouped, in_private) if nested else grouped
 
 
 def member_docs(members, prefix=""):
@@ -189,9 +187,7 @@ class RecordView:
 
 
 def record_view(rec, flavor, fixed_arch):
-    leaves = []
-    children = _member_views(rec.members, flavor, fixed_arch, leaves)
-    _place_private_markers(leaves)
+    children = _member_views(rec.members, flavor, fixed_arch)
     doc = kernel_doc(rec.kind, rec.name, rec.doc, member_docs(rec.members))
     return RecordView(rec.kind, rec.name, doc, attrs(rec, flavor), children)
 
@@ -210,7 +206,7 @@ class EnumView:
 def enum_view(enum, flavor, fixed_arch):
     items = []
     for item in enum.items:
-        text = item.name if item.value is None else f"{item.name} = {flavor.render(item.value)}"
+        text = item.name if item.value is None else f"{item.name} = {expr.render(item.value, flavor)}"
         items.append((_arches(item), text))
     docs = [(i.name, i.doc) for i in enum.items]
     seen, unique = set(), []
@@ -222,7 +218,14 @@ def enum_view(enum, flavor, fixed_arch):
         doc = kernel_doc("enum", enum.name, enum.doc, unique)
     else:
         doc = comment(enum.doc)
-    return EnumView(enum.name, doc, group_by_arch(items, flavor, fixed_arch), enum.alias)
+    # kernel-doc's enum parser skips #if/#endif lines but not #elif: one #if per branch.
+    grouped = []
+    for item in group_by_arch(items, flavor, fixed_arch):
+        if isinstance(item, Branches):
+            grouped += [Branches([branch]) for branch in item.branches]
+        else:
+            grouped.append(item)
+    return EnumView(enum.name, doc, grouped, enum.alias)
 
 
 @dataclass

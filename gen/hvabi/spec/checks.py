@@ -74,10 +74,8 @@ def check_order(spec, product, header_defs):
         for header in product.headers:
             if header.arch not in (None, arch):
                 continue
-            abi, defs = header_defs(spec, product, header)
+            abi, defs = header_defs(spec, product, header, arch)
             for entry, defn in defs:
-                if not defn.cond.matches(m.Selection(abi.sel.profile, abi.sel.view, arch)):
-                    continue
                 if isinstance(defn, m.Record):
                     for node, tname in _walk_types(defn.members):
                         if tname in abi.types and tname not in defined and tname != defn.name:
