@@ -24,6 +24,7 @@ sys.path.insert(0, str(REPO / "gen"))
 from hvabi.emit.products import load_products  # noqa: E402
 from hvabi.extract import pahole_facts  # noqa: E402
 from hvabi.spec.loader import load_spec  # noqa: E402
+from testlib import report  # noqa: E402
 
 CONFIG = {"x86_64": "CONFIG_X86", "arm64": "CONFIG_ARM64"}
 TLFS_ARCH_DIR = {"x86_64": "x86", "arm64": "arm64"}
@@ -123,10 +124,7 @@ def main(argv):
     mask = base / f"mask-{arch}.c" if arch == "x86_64" and compiler == "gcc" else None
     passed, failures = check(product, arch, compiler, base / f"{arch}.c", base / f"{arch}.facts.json",
                              mask)
-    for line in failures:
-        print(f"FAIL {line}")
-    print(f"{passed} passed, {len(failures)} failed")
-    return 1 if failures else 0
+    return report(passed, failures)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ import re
 import shutil
 import subprocess
 import sys
+
+from testlib import report
 import tempfile
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -64,10 +66,7 @@ def main():
             else:
                 passed += 1
                 print(f"ok   {case.name}")
-    for line in failures:
-        print(f"FAIL {line}")
-    print(f"{passed} passed, {len(failures)} failed")
-    return 1 if failures or not passed else 0
+    return report(passed, failures)
 
 
 if __name__ == "__main__":

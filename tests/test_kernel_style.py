@@ -14,6 +14,8 @@ import re
 import subprocess
 import sys
 
+from testlib import report
+
 REPO = pathlib.Path(__file__).resolve().parents[1]
 # (directory to run from, glob of headers relative to it)
 KERNEL_HEADERS = [
@@ -71,10 +73,7 @@ def main(argv):
         print(f"FAIL {ksrc}/scripts not found: run ./setup")
         return 1
     passed, failures = (checkpatch if argv[0] == "checkpatch" else kernel_doc)(ksrc)
-    for line in failures:
-        print(f"FAIL {line}")
-    print(f"{passed} passed, {len(failures)} failed")
-    return 1 if failures or not passed else 0
+    return report(passed, failures)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(HERE / "reference"))
 from snapshot import extract_kernel_headers  # noqa: E402
 from hvabi import facts  # noqa: E402
+from testlib import report  # noqa: E402
 
 ARCH_DIR = {"x86_64": "x86", "arm64": "arm64"}
 
@@ -59,10 +60,7 @@ def main(argv):
         print(f"{which} {arch}: compared {counts}: {len(problems)} mismatches")
         failures += [f"{arch}: {p}" for p in problems]
         passed += len(wanted) - len(problems)
-    for line in failures:
-        print(f"FAIL {line}")
-    print(f"{passed} passed, {len(failures)} failed")
-    return 1 if failures else 0
+    return report(passed, failures)
 
 
 if __name__ == "__main__":

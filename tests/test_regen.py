@@ -7,6 +7,8 @@ import os
 import pathlib
 import subprocess
 import sys
+
+from testlib import report
 import tempfile
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -39,10 +41,7 @@ def main():
                 failures.append(f"{rel}: generated but not committed")
             elif not filecmp.cmp(first / rel, REPO / rel, shallow=False):
                 failures.append(f"{rel}: committed copy differs from a fresh generation")
-    for line in failures:
-        print(f"FAIL {line}")
-    print(f"{checked - len(failures)} passed, {len(failures)} failed")
-    return 1 if failures else 0
+    return report(checked - len(failures), failures)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ asm-generic/ from Debian's linux-libc-dev) are visible: no libc, no kernel macro
 import pathlib
 import subprocess
 import sys
+
+from testlib import report
 import tempfile
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -51,10 +53,7 @@ def main():
                     failures.append(f"{what}\n{run.stderr}")
                 else:
                     passed += 1
-    for line in failures:
-        print(f"FAIL {line}")
-    print(f"{passed} passed, {len(failures)} failed")
-    return 1 if failures else 0
+    return report(passed, failures)
 
 
 if __name__ == "__main__":

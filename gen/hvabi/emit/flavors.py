@@ -5,6 +5,7 @@ never asks "which flavor am I".
 """
 
 from .. import model as m
+from ..errors import HvabiError
 from ..spec import expr
 
 _ARCH_MACROS = {
@@ -19,11 +20,13 @@ def _hex_mask(tree, suffix):
 
 
 def _no_names(name):
-    raise ValueError(f"GENMASK() argument uses '{name}': only literals are supported in uapi")
+    raise HvabiError(f"GENMASK() argument uses '{name}': the uapi flavor renders GENMASK() as a"
+                     " literal mask", None, "write the bit numbers as integers")
 
 
 def _no_sizeof(name):
-    raise ValueError("sizeof() is not supported inside GENMASK()")
+    raise HvabiError("sizeof() inside GENMASK() cannot be rendered for uapi", None,
+                     "write the bit numbers as integers")
 
 
 class Flavor:
