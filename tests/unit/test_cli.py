@@ -1,0 +1,40 @@
+"""hvabi's exit statuses: 0 success, 1 a check failed, 2 bad usage."""
+
+import pathlib
+import subprocess
+import sys
+import tempfile
+import unittest
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+HVABI = [sys.executable, str(REPO / "gen/bin/hvabi")]
+
+
+def hvabi(*args):
+    return subprocess.run([*HVABI, *args], capture_output=True, text=True)
+
+
+class ExitStatus(unittest.TestCase):
+    def test_help_is_success(self):
+        run = hvabi("--help")
+        self.assertEqual(run.returncode, 0)
+        self.assertIn("generate", run.stdout)
+        self.assertIn("check", run.stdout)
+
+    def test_usage_error_is_2(self):
+        self.assertEqual(hvabi("no-such-command").returncode, 2)
+        self.assertEqual(hvabi("--spec", "/nonexistent", "validate").returncode, 2)
+
+    def test_check_detects_a_hand_edit(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            self.assertEqual(hvabi("-q", "generate", "--out", tmp).returncode, 0)
+            self.assertEqual(hvabi("-q", "check", "--out", tmp).returncode, 0)
+            header = pathlib.Path(tmp, "include/hvhdk/include/hyperv/hvgdk_mini.h")
+            header.write_text(header.read_text().replace("0x0002", "0x0003", 1))
+            run = hvabi("check", "--out", tmp)
+            self.assertEqual(run.returncode, 1)
+            self.assertIn("include/hvhdk/include/hyperv/hvgdk_mini.h", run.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()
