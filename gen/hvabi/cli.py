@@ -106,15 +106,18 @@ def parser():
                                 epilog="Exit status: 0 ok, 1 check failed, 2 bad input or usage.")
     p.add_argument("--spec", default=str(REPO / "spec"), help="spec directory (default: %(default)s)")
     p.add_argument("-q", "--quiet", action="store_true")
+    # -q is accepted after the subcommand too (`hvabi generate -q`).
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    g = sub.add_parser("generate", help="write every generated header and layout test")
+    g = sub.add_parser("generate", parents=[common], help="write every generated header and layout test")
     g.add_argument("--out", default=str(REPO), help="output root (default: the repository)")
     g.set_defaults(func=cmd_generate)
-    c = sub.add_parser("check", help="fail if the committed outputs differ from the spec")
+    c = sub.add_parser("check", parents=[common], help="fail if the committed outputs differ from the spec")
     c.add_argument("--out", default=str(REPO), help="tree to compare (default: the repository)")
     c.add_argument("--diff", action="store_true", help="print a unified diff of stale files")
     c.set_defaults(func=cmd_check)
-    v = sub.add_parser("validate", help="load and check the spec only")
+    v = sub.add_parser("validate", parents=[common], help="load and check the spec only")
     v.set_defaults(func=cmd_validate)
     return p
 
