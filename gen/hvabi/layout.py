@@ -35,6 +35,8 @@ class Placed:
         out = {"path": self.path, "offset": self.offset, "bits": self.bits, "type": self.type}
         if self.bitfield:
             out["bitfield"] = True
+        if getattr(self.node, "reserved", False):
+            out["reserved"] = True    # so the ABI differ knows reserved bits without guessing
         return out
 
 
