@@ -14,9 +14,9 @@ import sys
 
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent
-sys.path.insert(0, str(HERE / "reference"))
-from snapshot import extract_kernel_headers  # noqa: E402
+sys.path.insert(0, str(REPO / "gen"))
 from hvabi import facts  # noqa: E402
+from hvabi.extract.header_sets import kernel_facts  # noqa: E402
 from testlib import report  # noqa: E402
 
 ARCH_DIR = {"x86_64": "x86", "arm64": "arm64"}
@@ -25,13 +25,13 @@ ARCH_DIR = {"x86_64": "x86", "arm64": "arm64"}
 def tlfs_facts(root, arch):
     """libclang facts of a hyperv-tlfs.h trio laid out as in the kernel tree."""
     arch_inc = root / "arch" / ARCH_DIR[arch] / "include"
-    return extract_kernel_headers([arch_inc / "asm/hyperv-tlfs.h"], arch, [arch_inc, root / "include"],
-                                  only=[arch_inc / "asm", root / "include/asm-generic"])
+    return kernel_facts([arch_inc / "asm/hyperv-tlfs.h"], arch, [arch_inc, root / "include"],
+                        only=[arch_inc / "asm", root / "include/asm-generic"])
 
 
 def kernel_hdk_facts(arch):
     hdir = REPO / "include/hvhdk/include/hyperv"
-    return extract_kernel_headers(sorted(hdir.glob("*.h")), arch)
+    return kernel_facts(sorted(hdir.glob("*.h")), arch)
 
 
 def emitted_names(product, arch):

@@ -17,20 +17,8 @@ REPO = HERE.parents[1]
 sys.path.insert(0, str(REPO / "gen"))
 
 from hvabi import facts  # noqa: E402
-from hvabi.extract import clang_facts  # noqa: E402
-
-STUBS = REPO / "tests/kstubs"
-CONFIG = {"x86_64": "CONFIG_X86", "arm64": "CONFIG_ARM64"}
-
-
-def extract_kernel_headers(headers, arch, include_dirs=(), only=None):
-    """libclang facts of kernel-flavor headers, compiled with our kernel stand-ins.
-    `only`: files or directories whose definitions count (default: the headers' own)."""
-    prelude = (STUBS / "kernel-prelude.h").read_text()
-    return clang_facts.extract([str(h) for h in headers], arch,
-                               include_dirs=[str(STUBS), *map(str, include_dirs)],
-                               defines=[f"{CONFIG[arch]}=1"], prelude=prelude,
-                               only_files=[str(p) for p in only] if only else None)
+from hvabi.extract.header_sets import kernel_facts  # noqa: E402
+from hvabi.model import ARCHES  # noqa: E402
 
 
 def main(argv):
@@ -38,8 +26,8 @@ def main(argv):
         print(__doc__, file=sys.stderr)
         return 2
     name, revision, headers = argv[0], argv[1], [pathlib.Path(h).resolve() for h in argv[2:]]
-    for arch in CONFIG:
-        doc = extract_kernel_headers(headers, arch)
+    for arch in ARCHES:
+        doc = kernel_facts(headers, arch)
         doc["source"] = f"{name} at {revision}: " + ", ".join(h.name for h in headers)
         (HERE / f"{name}-{arch}.facts.json").write_text(facts.dump(doc))
         print(f"{name}-{arch}: {len(doc['records'])} records, {len(doc['enumerators'])} enumerators,"

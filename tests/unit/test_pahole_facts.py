@@ -263,6 +263,13 @@ class PaholeFactsAgainstClangLayout(unittest.TestCase):
         with self.assertRaisesRegex(pf.PaholeError, 'ELF machine'):
             pf.read_records(self.objects['gcc', 'x86_64'], arch='arm64')
 
+    def test_object_arch_reads_the_elf_machine(self):
+        for (compiler, arch), obj in self.objects.items():
+            with self.subTest(compiler=compiler, arch=arch):
+                self.assertEqual(pf.object_arch(obj), arch)
+        with self.assertRaisesRegex(pf.PaholeError, 'not an ELF object'):
+            pf.object_arch(__file__)
+
     def test_compile_error_carries_stderr(self):
         bad = os.path.join(self.tmp.name, 'bad.c')
         with open(bad, 'w') as out:

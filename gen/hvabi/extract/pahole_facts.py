@@ -132,9 +132,7 @@ def _arch(arch):
     return ARCHES[arch]
 
 
-def _check_machine(obj_file, arch):
-    """Refuse an object built for another arch, e.g. by plain gcc for arm64."""
-    _, machine = _arch(arch)
+def _elf_machine(obj_file):
     try:
         with open(obj_file, 'rb') as obj:
             header = obj.read(20)
@@ -143,7 +141,22 @@ def _check_machine(obj_file, arch):
     if len(header) < 20 or header[:4] != b'\x7fELF':
         raise PaholeError(f'{obj_file}: not an ELF object')
     order = 'little' if header[5] == 1 else 'big'
-    found = int.from_bytes(header[18:20], order)
+    return int.from_bytes(header[18:20], order)
+
+
+def object_arch(obj_file):
+    """The arch (a key of ARCHES) an ELF object was built for."""
+    machine = _elf_machine(obj_file)
+    for arch, (_, known) in ARCHES.items():
+        if machine == known:
+            return arch
+    raise PaholeError(f'{obj_file}: ELF machine {machine} is none of {", ".join(ARCHES)}')
+
+
+def _check_machine(obj_file, arch):
+    """Refuse an object built for another arch, e.g. by plain gcc for arm64."""
+    _, machine = _arch(arch)
+    found = _elf_machine(obj_file)
     if found != machine:
         raise PaholeError(f'{obj_file}: ELF machine {found}, expected {machine} for {arch}')
 

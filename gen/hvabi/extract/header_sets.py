@@ -1,0 +1,42 @@
+"""Layout facts of a set of header files, in the C flavor they are written in.
+
+kernel: headers for the kernel tree (`u64`, `BIT()`, `__packed`, `CONFIG_X86`), such as
+        Linux include/hyperv. A kernel build provides what they include; outside one,
+        tests/kstubs stands in for those few kernel headers and kernel-prelude.h for what
+        the build passes implicitly.
+uapi:   standalone user-space headers (`__u64`, `<linux/types.h>`), such as rust-vmm's
+        hv-headers; only the system headers are needed.
+"""
+
+import pathlib
+
+from . import clang_facts
+
+REPO = pathlib.Path(__file__).resolve().parents[3]
+STUBS = REPO / "tests/kstubs"
+FLAVORS = ("kernel", "uapi")
+CONFIG = {"x86_64": "CONFIG_X86", "arm64": "CONFIG_ARM64"}
+# rust-vmm's hv-headers use BIT() without defining it or including a header that does
+# (their bindgen wrapper provides it); a header that defines it itself only gets a warning.
+UAPI_FALLBACK_DEFINES = ("BIT(x)=(1UL<<(x))",)
+
+
+def kernel_facts(headers, arch, include_dirs=(), only=None):
+    """libclang facts of kernel-flavor headers compiled with our kernel stand-ins.
+    `only`: files or directories whose definitions count (default: the headers' own)."""
+    prelude = (STUBS / "kernel-prelude.h").read_text()
+    return clang_facts.extract([str(h) for h in headers], arch,
+                               include_dirs=[str(STUBS), *map(str, include_dirs)],
+                               defines=[f"{CONFIG[arch]}=1"], prelude=prelude,
+                               only_files=[str(p) for p in only] if only else None)
+
+
+def uapi_facts(headers, arch, only=None):
+    """libclang facts of uapi-flavor headers compiled against the system headers."""
+    return clang_facts.extract([str(h) for h in headers], arch, defines=UAPI_FALLBACK_DEFINES,
+                               only_files=[str(p) for p in only] if only else None)
+
+
+def read(headers, arch, flavor, only=None):
+    """Facts of `headers` in `flavor` (one of FLAVORS) for `arch`."""
+    return (kernel_facts if flavor == "kernel" else uapi_facts)(headers, arch, only=only)
