@@ -1,0 +1,393 @@
+"""Classify every difference between two facts documents of one arch (docs/abi-diff.md).
+
+A layout-only differ sees a reserved field disappear and new fields appear and calls it
+breaking. Here the old reserved ranges are matched against the new members that now
+occupy exactly those bits: if nothing that existed before moved, the change is
+compatible, however the range was cut up (named fields plus a reserved remainder).
+"""
+
+import re
+from dataclasses import dataclass, field
+from typing import Optional
+
+BREAKING, REVIEW, COMPATIBLE = "breaking", "review", "compatible"
+SEVERITIES = (BREAKING, REVIEW, COMPATIBLE)          # report order: worst first
+
+# Every kind of finding; docs/abi-diff.md explains each. Renames are breaking in uapi only.
+KINDS = {
+    "definition-added": COMPATIBLE, "definition-removed": BREAKING,
+    "kind-changed": BREAKING, "size-changed": BREAKING, "align-changed": BREAKING,
+    "value-changed": BREAKING,
+    "member-added": COMPATIBLE, "member-removed": BREAKING, "member-reserved": BREAKING,
+    "member-moved": BREAKING, "member-resized": BREAKING, "member-type-changed": BREAKING,
+    "member-renamed": REVIEW,
+    "reserved-named": COMPATIBLE, "reserved-split": COMPATIBLE, "reserved-renamed": COMPATIBLE,
+    "reserved-unnamed": COMPATIBLE, "reserved-removed": REVIEW,
+    "doc-changed": REVIEW, "provenance-changed": REVIEW,
+}
+
+# The fallback for headers and objects, which cannot say which members are reserved.
+_RESERVED_NAME = re.compile(r"(reserved|rsvd|pad)", re.IGNORECASE)   # pad also covers padding*
+
+
+def reserved_by_name(path):
+    """True if the member's own name (last path component) looks reserved."""
+    return bool(_RESERVED_NAME.match(path.rpartition(".")[2]))
+
+
+@dataclass
+class Finding:
+    category: str                 # struct, union, enum, enumerator, macro
+    definition: str
+    member: Optional[str]         # member path, or None for the definition itself
+    kind: str                     # what changed, e.g. reserved-named (docs/abi-diff.md)
+    severity: str
+    old: object                   # JSON-ready: a size, a value, member spans, a text
+    new: object
+    detail: str                   # one line for people, bit ranges included
+    where: list = field(default_factory=list)   # "profile/arch" or "arch", filled by merge()
+    suppressed: Optional[str] = None             # file:line of the suppression rule
+
+    @property
+    def target(self):
+        """What suppression patterns match: `definition` or `definition.member`."""
+        return self.definition if self.member is None else f"{self.definition}.{self.member}"
+
+    def key(self):
+        return (self.category, self.definition, self.member, self.kind, self.severity,
+                repr(self.old), repr(self.new), self.detail)
+
+
+@dataclass(frozen=True)
+class _Member:
+    path: str
+    offset: int                   # bits from the start of the record
+    bits: int
+    type: str
+    bitfield: bool
+    reserved: bool
+
+    @property
+    def parent(self):
+        return self.path.rpartition(".")[0]
+
+    @property
+    def end(self):
+        return self.offset + self.bits
+
+    @property
+    def layout(self):
+        return (self.offset, self.bits, self.type, self.bitfield)
+
+    def span(self):
+        """`bit 16`, `bits 44-63`, or `bytes 8-15` for a byte-aligned plain member."""
+        if self.bits == 0:
+            return f"flexible array at byte {self.offset // 8}"
+        lo, hi, unit = self.offset, self.end - 1, "bit"
+        if not self.bitfield and not (self.offset | self.bits) % 8:
+            lo, hi, unit = self.offset // 8, self.end // 8 - 1, "byte"
+        return f"{unit} {lo}" if lo == hi else f"{unit}s {lo}-{hi}"
+
+    def text(self):
+        return f"{self.path} ({self.span()})"
+
+    def json(self):
+        return {"path": self.path, "offset": self.offset, "bits": self.bits, "type": self.type,
+                "reserved": self.reserved}
+
+
+def _finding(category, definition, member, kind, old, new, detail, severity=None):
+    """A Finding with the severity of its kind unless given (renames depend on uapi)."""
+    return Finding(category, definition, member, kind, severity or KINDS[kind], old, new, detail)
+
+
+def _member(fact, reserved_by_flag):
+    reserved = fact.get("reserved", False) if reserved_by_flag else reserved_by_name(fact["path"])
+    return _Member(fact["path"], fact["offset"], fact["bits"], fact["type"],
+                   fact.get("bitfield", False), reserved)
+
+
+def classify(old, new, *, old_flags=False, new_flags=False, uapi=False, old_notes=None,
+             new_notes=None):
+    """Findings between facts documents `old` and `new` of one arch.
+
+    `*_flags`: that side's members carry the spec's `reserved` flag (else names decide).
+    `uapi`: the ABI is user space's, where a renamed member breaks the build.
+    `*_notes`: spec sides only, {"name" or "name.member": {"doc": ..., "provenance": ...}}.
+    """
+    out = []
+    old_records, new_records = old.get("records", {}), new.get("records", {})
+    for name in sorted(set(old_records) | set(new_records)):
+        o, n = old_records.get(name), new_records.get(name)
+        category = (n or o)["kind"]
+        if n is None:
+            out.append(_finding(category, name, None, "definition-removed", _record_summary(o), None,
+                                f"{category} {name} removed"))
+        elif o is None:
+            out.append(_finding(category, name, None, "definition-added", None, _record_summary(n),
+                                f"{category} {name} added"))
+        else:
+            out += _compare_record(name, o, n, old_flags, new_flags, uapi)
+    out += _compare_enums(old, new)
+    out += _compare_values(old, new, "enumerators", "enumerator")
+    out += _compare_values(old, new, "macros", "macro")
+    if old_notes is not None and new_notes is not None:
+        out += _compare_notes(old, new, old_notes, new_notes)
+    return out
+
+
+def _record_summary(rec):
+    return {"kind": rec["kind"], "size": rec["size"]}
+
+
+# --- records -----------------------------------------------------------------------------
+
+def _compare_record(name, o, n, old_flags, new_flags, uapi):
+    cat = n["kind"]
+    out = []
+    if o["kind"] != n["kind"]:
+        out.append(_finding(cat, name, None, "kind-changed", o["kind"], n["kind"],
+                            f"was a {o['kind']}, now a {n['kind']}"))
+    if o["size"] != n["size"]:
+        out.append(_finding(cat, name, None, "size-changed", o["size"], n["size"],
+                            f"size {o['size']} -> {n['size']} bytes"))
+    if "align" in o and "align" in n and o["align"] != n["align"]:
+        out.append(_finding(cat, name, None, "align-changed", o["align"], n["align"],
+                            f"alignment {o['align']} -> {n['align']} bytes"))
+    old_members = [_member(x, old_flags) for x in o["members"]]
+    new_members = [_member(x, new_flags) for x in n["members"]]
+    out += _Members(cat, name, old_members, new_members, uapi).findings()
+    return out
+
+
+class _Members:
+    """The member-level findings of one record present on both sides."""
+
+    def __init__(self, category, name, old, new, uapi):
+        self.cat, self.name, self.uapi = category, name, uapi
+        self.out = []
+        old_by_path = {m.path: m for m in old}
+        new_by_path = {m.path: m for m in new}
+        # Members that are not simply unchanged; only these can explain each other.
+        self.gone = [m for m in old if m.path not in new_by_path]
+        self.arrived = [m for m in new if m.path not in old_by_path]
+        self.moved = [(m, new_by_path[m.path]) for m in old
+                      if m.path in new_by_path and new_by_path[m.path].layout != m.layout]
+        self.flipped = [(m, new_by_path[m.path]) for m in old
+                        if m.path in new_by_path and new_by_path[m.path].layout == m.layout
+                        and new_by_path[m.path].reserved != m.reserved]
+        self.used = set()         # paths of new members already explained
+
+    def add(self, member, kind, old, new, detail, severity=None):
+        self.out.append(_finding(self.cat, self.name, member, kind, old, new, detail, severity))
+
+    def findings(self):
+        for o, n in self.flipped:
+            if o.reserved:
+                self.add(o.path, "reserved-named", [o.json()], [n.json()],
+                         f"{o.span()}: reserved {o.path} is no longer reserved")
+            else:
+                self.add(o.path, "member-reserved", [o.json()], [n.json()],
+                         f"{o.span()}: {o.path} is now reserved")
+        self._reserved_ranges()
+        self._removed(self._renames([m for m in self.gone if not m.reserved]))
+        self._changed()
+        for n in self.arrived:
+            if n.path not in self.used:
+                self.add(n.path, "member-added", None, [n.json()], f"new member {n.text()}")
+        return self.out
+
+    # A reserved member that changed or went away is explained when the new members in
+    # its range, all new or formerly reserved themselves, occupy nothing outside it.
+    # Adjacent reserved members are also tried as one range (two ranges merged, or a
+    # field straddling the old boundary between them).
+
+    def _reserved_ranges(self):
+        """Explain every old reserved member that changed or went away."""
+        old_reserved = [m for m in self.gone if m.reserved] + [o for o, _ in self.moved if o.reserved]
+        unexplained = []
+        for m in old_reserved:
+            if not self._cover([m]):
+                unexplained.append(m)
+        for run in _adjacent_runs(unexplained):
+            if len(run) > 1 and self._cover(run):
+                unexplained = [m for m in unexplained if m not in run]
+        for m in unexplained:
+            self.add(m.path, "reserved-removed", [m.json()], None,
+                     f"{m.text()} was reserved; its bits are not cleanly reused")
+
+    def _candidates(self):
+        """New members that may take over old reserved bits: new names, or members that
+        were reserved before and changed."""
+        moved_reserved = [n for o, n in self.moved if o.reserved]
+        return [n for n in self.arrived + moved_reserved if n.path not in self.used]
+
+    def _cover(self, olds):
+        lo, hi, parent = olds[0].offset, olds[-1].end, olds[0].parent
+        candidates = self._candidates()
+        inside = []
+        for n in self._changed_new():
+            if n.parent != parent or n.end <= lo or n.offset >= hi or n.bits == 0:
+                continue
+            if n.offset < lo or n.end > hi or n not in candidates:
+                return False
+            inside.append(n)
+        named = [n for n in inside if not n.reserved]
+        if not inside:
+            kind, what = "reserved-unnamed", "unnamed padding"
+        elif named:
+            kind, what = "reserved-named", ", ".join(n.text() for n in inside)
+        else:
+            kind = "reserved-split" if len(inside) > 1 else "reserved-renamed"
+            what = ", ".join(n.text() for n in inside)
+        was = _Member(" + ".join(m.path for m in olds), lo, hi - lo, olds[0].type,
+                      olds[0].bitfield, True)
+        self.add(olds[0].path, kind, [m.json() for m in olds], [n.json() for n in inside],
+                 f"reserved {was.text()} -> {what}")
+        self.used |= {n.path for n in inside}
+        self.used |= {m.path for m in olds}       # a same-named reserved remainder
+        return True
+
+    def _changed_new(self):
+        return self.arrived + [n for _, n in self.moved]
+
+    def _renames(self, gone_named):
+        """Report renames among `gone_named`; return those that were not renamed."""
+        left = []
+        for o in gone_named:
+            n = next((n for n in self.arrived if n.path not in self.used and not n.reserved
+                      and n.parent == o.parent and n.layout == o.layout), None)
+            if n is None:
+                left.append(o)
+                continue
+            self.used.add(n.path)
+            self.add(o.path, "member-renamed", [o.json()], [n.json()],
+                     f"{o.span()}: {o.path} renamed to {n.path}"
+                     + (" (user space code using the old name no longer builds)" if self.uapi else ""),
+                     BREAKING if self.uapi else None)
+        return left
+
+    def _removed(self, gone_named):
+        for o in gone_named:
+            now = [n for n in self.arrived if n.path not in self.used and n.parent == o.parent
+                   and n.offset < o.end and o.offset < n.end and n.bits]
+            if now and all(n.reserved and o.offset <= n.offset and n.end <= o.end for n in now):
+                self.used |= {n.path for n in now}
+                self.add(o.path, "member-reserved", [o.json()], [n.json() for n in now],
+                         f"{o.text()} removed; its bits are now reserved: "
+                         + ", ".join(n.text() for n in now))
+            else:
+                self.add(o.path, "member-removed", [o.json()], None, f"{o.text()} removed")
+
+    def _changed(self):
+        for o, n in self.moved:
+            if o.reserved:
+                continue          # explained by _reserved_ranges
+            if o.offset != n.offset:
+                kind = "member-moved"
+            elif o.bits != n.bits:
+                kind = "member-resized"
+            else:
+                kind = "member-type-changed"
+            what = [f"{o.span()} -> {n.span()}"] if (o.offset, o.bits) != (n.offset, n.bits) else []
+            if (o.type, o.bitfield) != (n.type, n.bitfield):
+                what.append(f"type {_type_text(o)} -> {_type_text(n)}")
+            self.add(o.path, kind, [o.json()], [n.json()], f"{o.path}: " + ", ".join(what))
+
+
+def _adjacent_runs(members):
+    """Maximal runs of members with one parent, each starting where the previous ends."""
+    runs = []
+    for m in sorted(members, key=lambda m: (m.parent, m.offset)):
+        if runs and runs[-1][-1].parent == m.parent and runs[-1][-1].end == m.offset:
+            runs[-1].append(m)
+        else:
+            runs.append([m])
+    return runs
+
+
+def _type_text(m):
+    return f"{m.type}:{m.bits}" if m.bitfield else m.type
+
+
+# --- enums, enumerators, macros ----------------------------------------------------------
+
+def _compare_enums(old, new):
+    if "enums" not in old or "enums" not in new:
+        return []
+    out = []
+    o, n = old["enums"], new["enums"]
+    for name in sorted(set(o) | set(n)):
+        if name not in n:
+            out.append(_finding("enum", name, None, "definition-removed", o[name]["size"],
+                                None, f"enum {name} removed"))
+        elif name not in o:
+            out.append(_finding("enum", name, None, "definition-added", None,
+                                n[name]["size"], f"enum {name} added"))
+        elif o[name]["size"] != n[name]["size"]:
+            out.append(_finding("enum", name, None, "size-changed", o[name]["size"], n[name]["size"],
+                                f"size {o[name]['size']} -> {n[name]['size']} bytes"))
+    return out
+
+
+def _compare_values(old, new, table, category):
+    """Enumerators or macros: a name is the definition, its integer value the ABI."""
+    if table not in old or table not in new:
+        return []   # e.g. pahole facts have records only
+    out = []
+    o, n = old[table], new[table]
+    for name in sorted(set(o) | set(n)):
+        if name not in n:
+            out.append(_finding(category, name, None, "definition-removed", o[name], None,
+                                f"{category} {name} removed (was {_value_text(o[name])})"))
+        elif name not in o:
+            out.append(_finding(category, name, None, "definition-added", None, n[name],
+                                f"new {category} {name} = {_value_text(n[name])}"))
+        elif o[name] != n[name]:
+            out.append(_finding(category, name, None, "value-changed", o[name], n[name],
+                                f"{name}: {_value_text(o[name])} -> {_value_text(n[name])}"))
+    return out
+
+
+def _value_text(value):
+    return f"{value:#x}" if value > 9 else str(value)
+
+
+# --- descriptions and provenance (spec sides) --------------------------------------------
+
+def _compare_notes(old, new, old_notes, new_notes):
+    """Review findings for names on both sides whose description or provenance changed."""
+    categories = _categories(new)
+    out = []
+    for key in sorted(set(old_notes) & set(new_notes)):
+        definition, _, member = key.partition(".")
+        if definition not in categories:
+            continue
+        for aspect, kind, label in (("doc", "doc-changed", "description"),
+                                    ("provenance", "provenance-changed", "provenance")):
+            a, b = old_notes[key].get(aspect), new_notes[key].get(aspect)
+            if a != b:
+                out.append(_finding(categories[definition], definition, member or None, kind, a, b,
+                                    f"{key}: {label} changed"))
+    return out
+
+
+def _categories(doc):
+    cats = {name: rec["kind"] for name, rec in doc.get("records", {}).items()}
+    cats.update((name, "enum") for name in doc.get("enums", {}))
+    cats.update((name, "enumerator") for name in doc.get("enumerators", {}))
+    cats.update((name, "macro") for name in doc.get("macros", {}))
+    return cats
+
+
+# --- several selections ------------------------------------------------------------------
+
+def merge(results):
+    """One finding per distinct change over [(where, findings)], e.g. where = "x86_64" or
+    "rust-vmm/arm64"; each merged finding lists where it occurs, in the given order."""
+    merged = {}
+    for where, findings in results:
+        for f in findings:
+            merged.setdefault(f.key(), f).where.append(where)
+    return sorted(merged.values(), key=lambda f: (f.definition, SEVERITIES.index(f.severity),
+                                                  f.member or "", f.kind))

@@ -1,0 +1,220 @@
+"""hvabi.diff.classify on small hand-made facts documents: one test per rule of
+docs/abi-diff.md, including the cases a layout-only differ gets wrong."""
+
+import unittest
+
+from hvabi import facts
+from hvabi.diff.classify import classify, merge, reserved_by_name
+
+
+def bits(path, lo, hi=None, reserved=False, type="u64"):
+    """A bitfield member over bits lo..hi (inclusive) of the record."""
+    hi = lo if hi is None else hi
+    m = {"path": path, "offset": lo, "bits": hi - lo + 1, "bitfield": True, "type": type}
+    if reserved:
+        m["reserved"] = True
+    return m
+
+
+def plain(path, byte, size, type, reserved=False):
+    m = {"path": path, "offset": 8 * byte, "bits": 8 * size, "type": type}
+    if reserved:
+        m["reserved"] = True
+    return m
+
+
+def doc(records=None, enumerators=None, macros=None):
+    d = facts.new_facts("x86_64", "test")
+    d["records"] = {name: {"kind": "union", "size": 8, "align": 8, "members": members}
+                    for name, members in (records or {}).items()}
+    d["enumerators"] = enumerators or {}
+    d["macros"] = macros or {}
+    return d
+
+
+def register(*fields):
+    """A register union: the raw u64 plus its bitfields."""
+    return doc({"r": [plain("as_uint64", 0, 8, "u64"), *fields]})
+
+
+def summary(findings):
+    return sorted((f.member or f.definition, f.kind, f.severity) for f in findings)
+
+
+class ReservedBits(unittest.TestCase):
+    def test_reserved_range_named_with_a_reserved_remainder(self):
+        # rust-vmm 91af527 on arm64: 14 new fields, reserved_bank1 shrinks from 18 to 4 bits.
+        old = register(bits("a", 0, 45), bits("reserved_bank1", 46, 63))
+        new = register(bits("a", 0, 45), bits("x", 46), bits("y", 47, 59), bits("reserved_bank1", 60, 63))
+        found = classify(old, new)
+        self.assertEqual(summary(found), [("reserved_bank1", "reserved-named", "compatible")])
+        self.assertEqual(found[0].detail, "reserved reserved_bank1 (bits 46-63) -> x (bit 46), y (bits 47-59),"
+                                          " reserved_bank1 (bits 60-63)")
+
+    def test_reserved_range_fully_named(self):
+        old = register(bits("a", 0, 61), bits("reserved", 62, 63))
+        new = register(bits("a", 0, 61), bits("b", 62), bits("c", 63))
+        self.assertEqual(summary(classify(old, new)), [("reserved", "reserved-named", "compatible")])
+
+    def test_reserved_range_split_and_renamed(self):
+        old = register(bits("a", 0, 55), bits("reserved", 56, 63))
+        split = register(bits("a", 0, 55), bits("rsvd0", 56, 59), bits("rsvd1", 60, 63))
+        renamed = register(bits("a", 0, 55), bits("Reserved", 56, 63))
+        self.assertEqual(summary(classify(old, split)), [("reserved", "reserved-split", "compatible")])
+        self.assertEqual(summary(classify(old, renamed)), [("reserved", "reserved-renamed", "compatible")])
+
+    def test_adjacent_reserved_ranges_taken_by_one_field(self):
+        old = register(bits("a", 0, 31), bits("reserved0", 32, 47), bits("reserved1", 48, 63))
+        new = register(bits("a", 0, 31), bits("b", 32, 63))
+        found = classify(old, new)
+        self.assertEqual(summary(found), [("reserved0", "reserved-named", "compatible")])
+        self.assertIn("reserved0 + reserved1 (bits 32-63) -> b (bits 32-63)", found[0].detail)
+
+    def test_reserved_bits_left_unnamed(self):
+        old = doc({"s": [plain("a", 0, 4, "u32"), plain("pad", 4, 4, "u32")]})
+        new = doc({"s": [plain("a", 0, 4, "u32")]})
+        self.assertEqual(summary(classify(old, new)), [("pad", "reserved-unnamed", "compatible")])
+
+    def test_reserved_bytes_named(self):
+        old = doc({"s": [plain("a", 0, 4, "u32"), plain("reserved", 4, 4, "u8[4]")]})
+        new = doc({"s": [plain("a", 0, 4, "u32"), plain("b", 4, 2, "u16"), plain("c", 6, 2, "u16")]})
+        found = classify(old, new)
+        self.assertEqual(summary(found), [("reserved", "reserved-named", "compatible")])
+        self.assertIn("reserved (bytes 4-7) -> b (bytes 4-5), c (bytes 6-7)", found[0].detail)
+
+    def test_named_field_growing_into_reserved_bits_breaks(self):
+        old = register(bits("vector", 0, 7), bits("reserved", 8, 63))
+        new = register(bits("vector", 0, 15), bits("reserved", 16, 63))
+        self.assertEqual(summary(classify(old, new)), [
+            ("reserved", "reserved-removed", "review"),
+            ("vector", "member-resized", "breaking"),
+        ])
+
+    def test_named_field_now_reserved_breaks(self):
+        # rust-vmm f74ce6c on x86_64: lass_support became reserved0.
+        old = register(bits("a", 0, 62), bits("lass_support", 63))
+        new = register(bits("a", 0, 62), bits("reserved0", 63))
+        found = classify(old, new)
+        self.assertEqual(summary(found), [("lass_support", "member-reserved", "breaking")])
+        self.assertIn("now reserved: reserved0 (bit 63)", found[0].detail)
+
+    def test_spec_flag_decides_over_the_name(self):
+        old = register(bits("a", 0, 61), bits("spare", 62, 63, reserved=True))
+        new = register(bits("a", 0, 61), bits("b", 62), bits("reserved_c", 63))
+        self.assertEqual(summary(classify(old, new, old_flags=True, new_flags=True)),
+                         [("spare", "reserved-named", "compatible")])
+        # By name, `spare` is an ordinary field that went away.
+        self.assertIn(("spare", "member-removed", "breaking"), summary(classify(old, new)))
+
+    def test_flag_dropped_in_place(self):
+        old = register(bits("a", 0, 62), bits("x", 63, reserved=True))
+        new = register(bits("a", 0, 62), bits("x", 63))
+        self.assertEqual(summary(classify(old, new, old_flags=True, new_flags=True)),
+                         [("x", "reserved-named", "compatible")])
+        self.assertEqual(summary(classify(new, old, old_flags=True, new_flags=True)),
+                         [("x", "member-reserved", "breaking")])
+
+    def test_naming_fallback(self):
+        for name in ("reserved", "Reserved_z44", "rsvd1", "RSVD", "pad", "padding3", "u.reserved"):
+            self.assertTrue(reserved_by_name(name), name)
+        for name in ("preserved", "spare", "reserved.x", "mask_reserved"):
+            self.assertFalse(reserved_by_name(name), name)
+
+
+class Members(unittest.TestCase):
+    def test_rename_breaks_uapi_only(self):
+        # rust-vmm f74ce6c on arm64: l1ip_vipt became ecv at the same bit.
+        old = register(bits("l1ip_vipt", 0), bits("b", 1, 63))
+        new = register(bits("ecv", 0), bits("b", 1, 63))
+        self.assertEqual(summary(classify(old, new, uapi=True)), [("l1ip_vipt", "member-renamed", "breaking")])
+        self.assertEqual(summary(classify(old, new)), [("l1ip_vipt", "member-renamed", "review")])
+
+    def test_moved_resized_retyped(self):
+        old = doc({"s": [plain("a", 0, 4, "u32"), plain("b", 4, 4, "u32"), plain("c", 8, 8, "u64")]})
+        new = doc({"s": [plain("a", 0, 2, "u16"), plain("b", 2, 2, "u16"), plain("c", 8, 8, "s64")]})
+        found = classify(old, new)
+        self.assertEqual(summary(found), [("a", "member-resized", "breaking"),
+                                          ("b", "member-moved", "breaking"),
+                                          ("c", "member-type-changed", "breaking")])
+        self.assertEqual([f.detail for f in found], [
+            "a: bytes 0-3 -> bytes 0-1, type u32 -> u16",
+            "b: bytes 4-7 -> bytes 2-3, type u32 -> u16",
+            "c: type u64 -> s64"])
+
+    def test_bit_offset_change_shows_both_ranges(self):
+        old = register(bits("as_intercept", 19), bits("reserved", 20, 63))
+        new = register(bits("x", 19), bits("as_intercept", 20), bits("reserved", 21, 63))
+        found = classify(old, new)
+        self.assertIn(("as_intercept", "member-moved", "breaking"), summary(found))
+        moved = next(f for f in found if f.kind == "member-moved")
+        self.assertEqual(moved.detail, "as_intercept: bit 19 -> bit 20")
+
+    def test_removed_and_added_members(self):
+        old = doc({"s": [plain("a", 0, 4, "u32"), plain("b", 4, 4, "u32")]})
+        new = doc({"s": [plain("a", 0, 4, "u32"), plain("c", 4, 4, "u32"), plain("d", 8, 4, "u32")]})
+        new["records"]["s"]["size"] = 12
+        self.assertEqual(summary(classify(old, new, uapi=True)), [
+            ("b", "member-renamed", "breaking"),
+            ("d", "member-added", "compatible"),
+            ("s", "size-changed", "breaking"),
+        ])
+
+    def test_record_changes(self):
+        old = doc({"s": [plain("a", 0, 8, "u64")], "gone": []})
+        new = doc({"s": [plain("a", 0, 8, "u64")], "fresh": []})
+        new["records"]["s"].update(kind="struct", align=4)
+        self.assertEqual(summary(classify(old, new)), [
+            ("fresh", "definition-added", "compatible"),
+            ("gone", "definition-removed", "breaking"),
+            ("s", "align-changed", "breaking"),
+            ("s", "kind-changed", "breaking"),
+        ])
+
+    def test_unchanged_is_silent(self):
+        old = register(bits("a", 0, 60), bits("reserved", 61, 63))
+        self.assertEqual(classify(old, register(bits("a", 0, 60), bits("reserved", 61, 63))), [])
+
+
+class Values(unittest.TestCase):
+    def test_enumerators_and_macros(self):
+        old = doc(enumerators={"E_A": 0, "E_B": 1}, macros={"M_X": 4, "M_GONE": 1})
+        new = doc(enumerators={"E_A": 0, "E_B": 2, "E_C": 3}, macros={"M_X": 4})
+        self.assertEqual(summary(classify(old, new)), [
+            ("E_B", "value-changed", "breaking"),
+            ("E_C", "definition-added", "compatible"),
+            ("M_GONE", "definition-removed", "breaking"),
+        ])
+
+    def test_missing_tables_are_not_removals(self):
+        # pahole facts have records only.
+        old = doc(macros={"M": 1})
+        new = {k: v for k, v in doc().items() if k == "records" or k == "format"}
+        self.assertEqual(classify(old, new), [])
+
+    def test_descriptions_and_provenance(self):
+        old_notes = {"r": {"doc": "A register.", "provenance": "header hvgdk_mini"},
+                     "r.a": {"doc": "Bit a."}}
+        new_notes = {"r": {"doc": "A register.", "provenance": "header hvgdk"},
+                     "r.a": {"doc": "Bit a, now meaning something else."}}
+        reg = register(bits("a", 0, 63))
+        self.assertEqual(summary(classify(reg, reg, old_notes=old_notes, new_notes=new_notes)), [
+            ("a", "doc-changed", "review"),
+            ("r", "provenance-changed", "review"),
+        ])
+
+
+class Merge(unittest.TestCase):
+    def test_same_change_on_both_arches_is_one_finding(self):
+        old = register(bits("a", 0, 62), bits("reserved", 63))
+        new = register(bits("a", 0, 62), bits("b", 63))
+        arm_only = register(bits("a", 0, 62), bits("c", 63))
+        merged = merge([("x86_64", classify(old, new)), ("arm64", classify(old, new)),
+                        ("x86_64", []), ("arm64", classify(new, arm_only))])
+        self.assertEqual([(f.kind, f.where) for f in merged], [      # worst first
+            ("member-renamed", ["arm64"]),
+            ("reserved-named", ["x86_64", "arm64"]),
+        ])
+
+
+if __name__ == "__main__":
+    unittest.main()
