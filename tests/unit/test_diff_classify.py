@@ -45,11 +45,12 @@ class ReservedBits(unittest.TestCase):
     def test_reserved_range_named_with_a_reserved_remainder(self):
         # rust-vmm 91af527 on arm64: 14 new fields, reserved_bank1 shrinks from 18 to 4 bits.
         old = register(bits("a", 0, 45), bits("reserved_bank1", 46, 63))
-        new = register(bits("a", 0, 45), bits("x", 46), bits("y", 47, 59), bits("reserved_bank1", 60, 63))
+        new = register(bits("a", 0, 45), bits("x", 46), bits("y", 47, 59),
+                       bits("reserved_bank1", 60, 63))
         found = classify(old, new)
         self.assertEqual(summary(found), [("reserved_bank1", "reserved-named", "compatible")])
-        self.assertEqual(found[0].detail, "reserved reserved_bank1 (bits 46-63) -> x (bit 46), y (bits 47-59),"
-                                          " reserved_bank1 (bits 60-63)")
+        self.assertEqual(found[0].detail, "reserved reserved_bank1 (bits 46-63) -> x (bit 46),"
+                                          " y (bits 47-59), reserved_bank1 (bits 60-63)")
 
     def test_reserved_range_fully_named(self):
         old = register(bits("a", 0, 61), bits("reserved", 62, 63))
@@ -61,7 +62,8 @@ class ReservedBits(unittest.TestCase):
         split = register(bits("a", 0, 55), bits("rsvd0", 56, 59), bits("rsvd1", 60, 63))
         renamed = register(bits("a", 0, 55), bits("Reserved", 56, 63))
         self.assertEqual(summary(classify(old, split)), [("reserved", "reserved-split", "compatible")])
-        self.assertEqual(summary(classify(old, renamed)), [("reserved", "reserved-renamed", "compatible")])
+        self.assertEqual(summary(classify(old, renamed)),
+                         [("reserved", "reserved-renamed", "compatible")])
 
     def test_adjacent_reserved_ranges_taken_by_one_field(self):
         old = register(bits("a", 0, 31), bits("reserved0", 32, 47), bits("reserved1", 48, 63))
@@ -126,7 +128,8 @@ class Members(unittest.TestCase):
         # rust-vmm f74ce6c on arm64: l1ip_vipt became ecv at the same bit.
         old = register(bits("l1ip_vipt", 0), bits("b", 1, 63))
         new = register(bits("ecv", 0), bits("b", 1, 63))
-        self.assertEqual(summary(classify(old, new, uapi=True)), [("l1ip_vipt", "member-renamed", "breaking")])
+        self.assertEqual(summary(classify(old, new, uapi=True)),
+                         [("l1ip_vipt", "member-renamed", "breaking")])
         self.assertEqual(summary(classify(old, new)), [("l1ip_vipt", "member-renamed", "review")])
 
     def test_moved_resized_retyped(self):

@@ -1,0 +1,225 @@
+"""The two sides of an ABI diff: turn `OLD` / `NEW` arguments into facts documents.
+
+A side is one of
+  REV:PATH          a git revision of the repository around the current directory,
+                    e.g. `v0.1:spec`; PATH is then read like a directory below
+  DIR               a spec (it has profiles.yaml) or a directory of headers (*.h)
+  A.h[,B.h...]      a header set, read with libclang in the --headers-flavor
+  A.o[,B.o...]      compiled objects, read from DWARF with pahole (arch from the ELF)
+  X.facts.json[,..] facts documents (docs/facts-format.md), one per arch, or a directory
+                    of them: snapshots such as tests/diff/mshv-hv-headers/REV/
+and gives one `View` (facts plus what classification needs) per (profile, arch).
+Profiles exist only for spec sides; other sides use the profile None.
+"""
+
+import io
+import pathlib
+import subprocess
+import tarfile
+from dataclasses import dataclass
+from typing import Optional
+
+from .. import facts as hvfacts
+from .. import model as m
+from ..emit.products import load_products
+from ..errors import HvabiError
+from ..extract import clang_facts, header_sets, pahole_facts
+from ..layout import facts as spec_facts, record_layout
+from ..select import Abi
+from ..spec.loader import load_profiles, load_spec
+
+SPEC, HEADERS, OBJECTS, FACTS = "spec", "headers", "objects", "facts"
+FACTS_SUFFIX = ".facts.json"
+
+
+@dataclass
+class View:
+    """One side's ABI for one (profile, arch)."""
+    facts: dict
+    reserved_flags: bool          # members carry the spec's `reserved` flag
+    uapi: bool                    # user space compiles against it: renames break builds
+    notes: Optional[dict] = None  # spec only: descriptions and provenance per name
+
+
+@dataclass
+class Side:
+    label: str                    # the argument as given, for reports
+    kind: str                     # SPEC, HEADERS, OBJECTS or FACTS
+    paths: list                   # the spec directory, or the header / object files
+
+    def profiles(self):
+        return sorted(load_profiles(self.paths[0] / "profiles.yaml")) if self.kind == SPEC else []
+
+
+def open_side(text, workdir):
+    """Classify the argument `text`; a git side is exported into `workdir` first."""
+    if ":" in text and not pathlib.Path(text).exists():
+        return _classify(text, [_export(text, pathlib.Path(workdir))])
+    return _classify(text, [pathlib.Path(p) for p in text.split(",") if p])
+
+
+def _classify(label, paths):
+    for p in paths:
+        if not p.exists():
+            raise HvabiError(f"{label}: {p} does not exist", None,
+                             "give a spec directory, a header directory, .h or .o files,"
+                             " or REV:PATH for a git revision")
+    if len(paths) == 1 and paths[0].is_dir():
+        if (paths[0] / "profiles.yaml").is_file():
+            return Side(label, SPEC, paths)
+        for kind, pattern in ((HEADERS, "*.h"), (FACTS, "*" + FACTS_SUFFIX)):
+            found = sorted(paths[0].glob(pattern))
+            if found:
+                return Side(label, kind, found)
+        raise HvabiError(f"{label}: {paths[0]} has no profiles.yaml, *.h or *{FACTS_SUFFIX}", None,
+                         "give a spec directory, a directory of headers or one of facts documents")
+    for kind, suffix in ((HEADERS, ".h"), (OBJECTS, ".o"), (FACTS, FACTS_SUFFIX)):
+        if all(p.name.endswith(suffix) for p in paths):
+            return Side(label, kind, paths)
+    raise HvabiError(f"{label}: cannot tell what this is", None,
+                     f"list only .h, only .o or only {FACTS_SUFFIX} files (comma-separated),"
+                     " or give a directory")
+
+
+def _git(cwd, *args):
+    """stdout of a git command, or None if it failed."""
+    run = subprocess.run(["git", *args], cwd=cwd, capture_output=True)
+    return None if run.returncode else run.stdout
+
+
+def _export(text, workdir):
+    """`git archive REV:PATH` unpacked into workdir; returns the unpacked directory."""
+    rev, _, path = text.partition(":")
+    top = _git(None, "rev-parse", "--show-toplevel")
+    if top is None:
+        raise HvabiError(f"{text}: the current directory is not inside a git repository", None,
+                         "run hvabi diff from the repository, or give a directory instead")
+    top = top.decode().strip()
+    if _git(top, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}") is None:
+        raise HvabiError(f"{text}: no revision '{rev}' in {top}", None,
+                         "list candidates with `git tag` or `git log --oneline`; a CI checkout"
+                         " may need the tags and history (e.g. fetch-depth: 0)")
+    tree = f"{rev}:{path.strip('/')}"
+    data = _git(top, "archive", "--format=tar", tree)
+    if data is None:
+        raise HvabiError(f"{text}: revision '{rev}' has no '{path}'", None,
+                         f"see what it has with `git ls-tree --name-only {rev}`")
+    dest = workdir / (pathlib.PurePath(path).name or "tree")
+    dest.mkdir(parents=True)
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        tar.extractall(dest)      # our own repository's tree, written by git archive
+    return dest
+
+
+# --- reading -----------------------------------------------------------------------------
+
+def read_views(side, arches, profiles=(), flavor="uapi"):
+    """{(profile, arch): View} for the arches (and, for a spec, the profiles) asked for.
+    An object side has only the arches its objects were built for."""
+    if side.kind == SPEC:
+        return _spec_views(side, arches, profiles)
+    if side.kind == HEADERS:
+        return {(None, arch): View(_headers(side, arch, flavor), False, flavor == "uapi")
+                for arch in arches}
+    if side.kind == FACTS:
+        return _facts_views(side, arches, flavor)
+    return _object_views(side, arches, flavor)
+
+
+def _spec_views(side, arches, profiles):
+    spec_dir = side.paths[0]
+    spec = load_spec(spec_dir, spec_dir.parent)
+    unknown = sorted(set(profiles) - set(spec.profiles))
+    if unknown:
+        raise HvabiError(f"{side.label}: no profile {', '.join(unknown)}", None,
+                         f"profiles here: {', '.join(sorted(spec.profiles))}")
+    uapi = flavor_profiles(spec_dir, "uapi")
+    views = {}
+    for name in profiles:
+        for arch in arches:
+            abi = Abi(spec, m.Selection(name, spec.profiles[name].view, arch))
+            views[(name, arch)] = View(spec_facts(abi), True, name in uapi, _notes(abi))
+    return views
+
+
+def flavor_profiles(spec_dir, flavor):
+    """The profiles some product of the spec renders in `flavor` (spec/products.yaml)."""
+    path = spec_dir / "products.yaml"
+    if not path.is_file():
+        return set()
+    profiles_only = m.Spec(profiles=load_profiles(spec_dir / "profiles.yaml"))
+    return {p.profile for p in load_products(path, profiles_only) if p.flavor == flavor}
+
+
+def _notes(abi):
+    """{"name" or "name.member": {"doc": text, "provenance": text}} for review findings."""
+    notes = {}
+    for entry, defn in abi.entries:
+        where = _provenance(entry, abi.sel)
+        if isinstance(defn, m.ConstGroup):
+            notes.update((c.name, {"doc": c.doc or defn.doc, "provenance": where}) for c in defn.items)
+        elif isinstance(defn, m.Enum):
+            if defn.name:
+                notes[defn.name] = {"doc": defn.doc, "provenance": where}
+            notes.update((i.name, {"doc": i.doc, "provenance": where}) for i in defn.items)
+        elif isinstance(defn, m.Record):
+            notes[defn.name] = {"doc": defn.doc, "provenance": where}
+            for placed in record_layout(abi, defn).members:
+                notes[f"{defn.name}.{placed.path}"] = {"doc": placed.node.doc}
+    return notes
+
+
+def _provenance(entry, sel):
+    header = entry.placement.header_for(sel)
+    parts = [f"header {header}"] if header else []
+    if entry.tlfs_page:
+        parts.append(f"tlfs {entry.tlfs_page}")
+    return ", ".join(parts)
+
+
+def _headers(side, arch, flavor):
+    try:
+        return header_sets.read(side.paths, arch, flavor)
+    except clang_facts.ExtractError as e:
+        other = "kernel" if flavor == "uapi" else "uapi"
+        raise HvabiError(f"{side.label}: cannot read the headers for {arch}: {e}", None,
+                         f"headers in the {other} flavor need --headers-flavor {other}")
+
+
+def _object_views(side, arches, flavor):
+    by_arch = {}
+    try:
+        for obj in side.paths:
+            by_arch.setdefault(pahole_facts.object_arch(obj), []).append(obj)
+        views = {}
+        for arch in arches:
+            if arch in by_arch:
+                docs = [pahole_facts.read_facts(obj, None, arch) for obj in by_arch[arch]]
+                for other in docs[1:]:
+                    docs[0]["records"].update(other["records"])
+                views[(None, arch)] = View(docs[0], False, flavor == "uapi")
+    except pahole_facts.PaholeError as e:
+        raise HvabiError(f"{side.label}: {e}", None, "objects need DWARF: compile with -g")
+    return views
+
+
+def _facts_views(side, arches, flavor):
+    docs = {}
+    for path in side.paths:
+        try:
+            doc = hvfacts.load(path)
+        except (OSError, ValueError) as e:
+            raise HvabiError(f"{side.label}: cannot read {path}: {e}", None,
+                             f"give {hvfacts.FORMAT} documents (docs/facts-format.md)")
+        if doc.get("arch") in docs:
+            raise HvabiError(f"{side.label}: two documents for {doc['arch']}", None,
+                             "give one facts document per arch")
+        docs[doc.get("arch")] = doc
+    return {(None, arch): View(docs[arch], _has_reserved_flags(docs[arch]), flavor == "uapi")
+            for arch in arches if arch in docs}
+
+
+def _has_reserved_flags(doc):
+    """Only the spec's layout engine writes reserved flags, and then on every reserved
+    member; in a document without any, names must decide."""
+    return any("reserved" in m for rec in doc["records"].values() for m in rec["members"])
