@@ -12,9 +12,13 @@ import sys
 import tempfile
 
 from . import errors
+from .diff import compare, report, sources, suppress
+from .diff.classify import BREAKING, REVIEW
 from .emit import layouttests
 from .emit.products import header_defs, load_products, render_all
+from .extract.header_sets import FLAVORS
 from .errors import HvabiError
+from .model import ARCHES
 from .spec.checks import check_spec
 from .spec.loader import load_spec
 
@@ -101,6 +105,24 @@ def cmd_validate(args):
     return errors.EXIT_OK
 
 
+def cmd_diff(args):
+    """Classify every ABI change between two releases; exit 1 on a breaking one."""
+    arches = ARCHES if args.arch == "both" else (args.arch,)
+    rules = suppress.load(args.suppress) if args.suppress else []
+    with tempfile.TemporaryDirectory(prefix="hvabi-diff-") as tmp:
+        old = sources.open_side(args.old, pathlib.Path(tmp, "old"))
+        new = sources.open_side(args.new, pathlib.Path(tmp, "new"))
+        profiles = compare.choose_profiles(old, new, args.profile, args.headers_flavor)
+        result = compare.compare(old, new, arches, profiles, args.headers_flavor)
+    for rule in suppress.apply(rules, result.findings):
+        print(f"{rule.where}: note: suppression matched nothing", file=sys.stderr)
+    sys.stdout.write(report.render(result, args.format))
+    failing = {BREAKING, REVIEW} if args.strict else {BREAKING}
+    if any(f.severity in failing and not f.suppressed for f in result.findings):
+        return errors.EXIT_CHECK_FAILED
+    return errors.EXIT_OK
+
+
 def parser():
     p = argparse.ArgumentParser(prog="hvabi", description=__doc__.splitlines()[0],
                                 epilog="Exit status: 0 ok, 1 check failed, 2 bad input or usage.")
@@ -119,6 +141,23 @@ def parser():
     c.set_defaults(func=cmd_check)
     v = sub.add_parser("validate", parents=[common], help="load and check the spec only")
     v.set_defaults(func=cmd_validate)
+    d = sub.add_parser("diff", parents=[common], help="classify the ABI changes between two releases",
+                       description="OLD and NEW are each a spec directory, REV:PATH (a git revision,"
+                       " e.g. v0.1:spec), a directory of headers, or comma-separated .h or .o files."
+                       " See docs/abi-diff.md.",
+                       epilog="Exit status: 0 no breaking change, 1 breaking (or review with --strict),"
+                       " 2 bad input or usage.")
+    d.add_argument("old", metavar="OLD")
+    d.add_argument("new", metavar="NEW")
+    d.add_argument("--arch", choices=[*ARCHES, "both"], default="both")
+    d.add_argument("--format", choices=report.FORMATS, default="text")
+    d.add_argument("--strict", action="store_true", help="exit 1 on review findings too")
+    d.add_argument("--suppress", metavar="FILE", help="accepted changes (docs/abi-diff.md)")
+    d.add_argument("--profile", action="append", default=[],
+                   help="spec profile to compare (repeatable; default: see docs/abi-diff.md)")
+    d.add_argument("--headers-flavor", choices=FLAVORS, default="uapi",
+                   help="how to compile header sides (default: %(default)s)")
+    d.set_defaults(func=cmd_diff)
     return p
 
 

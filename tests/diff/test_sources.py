@@ -85,7 +85,8 @@ class SpecSides(unittest.TestCase):
     def test_rename_breaks_the_uapi_profile_only(self):
         self.assertEqual(summary(run(self.spec["base"], self.spec["renamed"])), [
             ("hv_message_flags.msg_pending", "member-renamed", "breaking", ("rust-vmm/x86_64",)),
-            ("hv_message_flags.msg_pending", "member-renamed", "review", ("linux/x86_64", "tlfs/x86_64")),
+            ("hv_message_flags.msg_pending", "member-renamed", "review",
+             ("linux/x86_64", "tlfs/x86_64")),
         ])
 
     def test_description_only_is_review(self):
