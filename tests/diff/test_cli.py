@@ -133,6 +133,11 @@ class DiffCommand(unittest.TestCase):
                          f"error: v9.9:spec: no revision 'v9.9' in {self.repo}")
         self.assertIn("hint: list candidates with `git tag`", run.stderr)
 
+    def test_empty_revision(self):
+        # What the CI line gives when `git describe` finds no tag.
+        run = self.hvabi(":spec", "spec", status=2)
+        self.assertIn("error: :spec: no revision before ':'", run.stderr)
+
     def test_missing_path_in_revision(self):
         run = self.hvabi("v0.1:specs", "spec", status=2)
         self.assertIn("error: v0.1:specs: revision 'v0.1' has no 'specs'", run.stderr)

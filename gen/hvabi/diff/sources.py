@@ -90,6 +90,10 @@ def _git(cwd, *args):
 def _export(text, workdir):
     """`git archive REV:PATH` unpacked into workdir; returns the unpacked directory."""
     rev, _, path = text.partition(":")
+    if not rev:
+        raise HvabiError(f"{text}: no revision before ':'", None,
+                         "write REV:PATH, e.g. v0.1:spec; in CI, `git describe --tags` finds no"
+                         " tag in a shallow checkout")
     top = _git(None, "rev-parse", "--show-toplevel")
     if top is None:
         raise HvabiError(f"{text}: the current directory is not inside a git repository", None,
