@@ -14,18 +14,19 @@ import tempfile
 from . import errors
 from .diff import compare, report, sources, suppress
 from .diff.classify import BREAKING, REVIEW
-from .emit import layouttests
-from .emit.products import header_defs, load_products, render_all
-from .extract.header_sets import FLAVORS
 from .errors import HvabiError
+from .extract.header_sets import FLAVORS
 from .model import ARCHES
-from .spec.checks import check_spec
-from .spec.loader import load_spec
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
 def load(spec_dir):
+    # The spec and emit machinery (yaml, jsonschema, jinja2) is imported by the commands
+    # that use it: `hvabi diff` of two header sets runs per pull request and stays lean.
+    from .emit.products import header_defs, load_products
+    from .spec.checks import check_spec
+    from .spec.loader import load_spec
     spec_dir = pathlib.Path(spec_dir)
     spec = load_spec(spec_dir, spec_dir.resolve().parent)
     products = load_products(spec_dir / "products.yaml", spec)
@@ -35,6 +36,8 @@ def load(spec_dir):
 
 def render_everything(spec_dir):
     """{relative path: text} of every generated file (headers and layout tests)."""
+    from .emit import layouttests
+    from .emit.products import render_all
     spec, products = load(spec_dir)
     files = render_all(spec, products)
     files.update(layouttests.render_all(spec, products))

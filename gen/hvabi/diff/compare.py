@@ -32,7 +32,7 @@ def choose_profiles(old, new, requested, flavor):
             raise HvabiError(f"{old.label} and {new.label} have no profile in common", None,
                              "pick one with --profile")
         return common
-    matching = sorted(sources.flavor_profiles(specs[0].paths[0], flavor))
+    matching = specs[0].profiles(flavor)
     if len(matching) != 1:
         raise HvabiError(f"{specs[0].label}: no single profile is rendered in the {flavor} flavor",
                          None, "pick one with --profile")

@@ -20,13 +20,8 @@ from dataclasses import dataclass
 from typing import Optional
 
 from .. import facts as hvfacts
-from .. import model as m
-from ..emit.products import load_products
 from ..errors import HvabiError
 from ..extract import clang_facts, header_sets, pahole_facts
-from ..layout import facts as spec_facts, record_layout
-from ..select import Abi
-from ..spec.loader import load_profiles, load_spec
 
 SPEC, HEADERS, OBJECTS, FACTS = "spec", "headers", "objects", "facts"
 FACTS_SUFFIX = ".facts.json"
@@ -45,10 +40,14 @@ class View:
 class Side:
     label: str                    # the argument as given, for reports
     kind: str                     # SPEC, HEADERS, OBJECTS or FACTS
-    paths: list                   # the spec directory, or the header / object files
+    paths: list                   # the spec directory, or the header / object / facts files
 
-    def profiles(self):
-        return sorted(load_profiles(self.paths[0] / "profiles.yaml")) if self.kind == SPEC else []
+    def profiles(self, flavor=None):
+        """A spec side's profiles (those some product renders in `flavor`, if given)."""
+        if self.kind != SPEC:
+            return []
+        from . import spec_side   # see _spec_views
+        return spec_side.profiles(self.paths[0], flavor)
 
 
 def open_side(text, workdir):
@@ -59,6 +58,8 @@ def open_side(text, workdir):
 
 
 def _classify(label, paths):
+    if not paths:
+        raise HvabiError("an empty side", None, "give a spec or header directory, files, or REV:PATH")
     for p in paths:
         if not p.exists():
             raise HvabiError(f"{label}: {p} does not exist", None,
@@ -131,54 +132,9 @@ def read_views(side, arches, profiles=(), flavor="uapi"):
 
 
 def _spec_views(side, arches, profiles):
-    spec_dir = side.paths[0]
-    spec = load_spec(spec_dir, spec_dir.parent)
-    unknown = sorted(set(profiles) - set(spec.profiles))
-    if unknown:
-        raise HvabiError(f"{side.label}: no profile {', '.join(unknown)}", None,
-                         f"profiles here: {', '.join(sorted(spec.profiles))}")
-    uapi = flavor_profiles(spec_dir, "uapi")
-    views = {}
-    for name in profiles:
-        for arch in arches:
-            abi = Abi(spec, m.Selection(name, spec.profiles[name].view, arch))
-            views[(name, arch)] = View(spec_facts(abi), True, name in uapi, _notes(abi))
-    return views
-
-
-def flavor_profiles(spec_dir, flavor):
-    """The profiles some product of the spec renders in `flavor` (spec/products.yaml)."""
-    path = spec_dir / "products.yaml"
-    if not path.is_file():
-        return set()
-    profiles_only = m.Spec(profiles=load_profiles(spec_dir / "profiles.yaml"))
-    return {p.profile for p in load_products(path, profiles_only) if p.flavor == flavor}
-
-
-def _notes(abi):
-    """{"name" or "name.member": {"doc": text, "provenance": text}} for review findings."""
-    notes = {}
-    for entry, defn in abi.entries:
-        where = _provenance(entry, abi.sel)
-        if isinstance(defn, m.ConstGroup):
-            notes.update((c.name, {"doc": c.doc or defn.doc, "provenance": where}) for c in defn.items)
-        elif isinstance(defn, m.Enum):
-            if defn.name:
-                notes[defn.name] = {"doc": defn.doc, "provenance": where}
-            notes.update((i.name, {"doc": i.doc, "provenance": where}) for i in defn.items)
-        elif isinstance(defn, m.Record):
-            notes[defn.name] = {"doc": defn.doc, "provenance": where}
-            for placed in record_layout(abi, defn).members:
-                notes[f"{defn.name}.{placed.path}"] = {"doc": placed.node.doc}
-    return notes
-
-
-def _provenance(entry, sel):
-    header = entry.placement.header_for(sel)
-    parts = [f"header {header}"] if header else []
-    if entry.tlfs_page:
-        parts.append(f"tlfs {entry.tlfs_page}")
-    return ", ".join(parts)
+    from . import spec_side   # yaml, jsonschema and jinja2 only when a side is a spec
+    return {key: View(facts, True, uapi, notes) for key, (facts, uapi, notes)
+            in spec_side.read(side.label, side.paths[0], arches, profiles).items()}
 
 
 def _headers(side, arch, flavor):

@@ -1,0 +1,68 @@
+"""A spec as a side of an ABI diff: facts per (profile, arch), plus the descriptions and
+provenance that only a spec has. Kept apart from sources.py so that diffs of headers or
+objects never load the YAML, schema and template machinery."""
+
+from .. import model as m
+from ..emit.products import load_products
+from ..errors import HvabiError
+from ..layout import facts as spec_facts, record_layout
+from ..select import Abi
+from ..spec.loader import load_profiles, load_spec
+
+
+def read(label, spec_dir, arches, profiles):
+    """{(profile, arch): (facts, uapi, notes)}; `uapi` says a product renders the profile
+    in the uapi flavor, so user space builds against it."""
+    spec = load_spec(spec_dir, spec_dir.parent)
+    unknown = sorted(set(profiles) - set(spec.profiles))
+    if unknown:
+        raise HvabiError(f"{label}: no profile {', '.join(unknown)}", None,
+                         f"profiles here: {', '.join(sorted(spec.profiles))}")
+    uapi = profiles_in(spec_dir, "uapi")
+    out = {}
+    for name in profiles:
+        for arch in arches:
+            abi = Abi(spec, m.Selection(name, spec.profiles[name].view, arch))
+            out[(name, arch)] = (spec_facts(abi), name in uapi, _notes(abi))
+    return out
+
+
+def profiles(spec_dir, flavor=None):
+    """Every profile of the spec, sorted; with `flavor`, those some product renders in it."""
+    names = load_profiles(spec_dir / "profiles.yaml")
+    return sorted(names if flavor is None else profiles_in(spec_dir, flavor) & set(names))
+
+
+def profiles_in(spec_dir, flavor):
+    """The profiles some product of the spec renders in `flavor` (spec/products.yaml)."""
+    path = spec_dir / "products.yaml"
+    if not path.is_file():
+        return set()
+    profiles_only = m.Spec(profiles=load_profiles(spec_dir / "profiles.yaml"))
+    return {p.profile for p in load_products(path, profiles_only) if p.flavor == flavor}
+
+
+def _notes(abi):
+    """{"name" or "name.member": {"doc": text, "provenance": text}} for review findings."""
+    notes = {}
+    for entry, defn in abi.entries:
+        where = _provenance(entry, abi.sel)
+        if isinstance(defn, m.ConstGroup):
+            notes.update((c.name, {"doc": c.doc or defn.doc, "provenance": where}) for c in defn.items)
+        elif isinstance(defn, m.Enum):
+            if defn.name:
+                notes[defn.name] = {"doc": defn.doc, "provenance": where}
+            notes.update((i.name, {"doc": i.doc, "provenance": where}) for i in defn.items)
+        elif isinstance(defn, m.Record):
+            notes[defn.name] = {"doc": defn.doc, "provenance": where}
+            for placed in record_layout(abi, defn).members:
+                notes[f"{defn.name}.{placed.path}"] = {"doc": placed.node.doc}
+    return notes
+
+
+def _provenance(entry, sel):
+    header = entry.placement.header_for(sel)
+    parts = [f"header {header}"] if header else []
+    if entry.tlfs_page:
+        parts.append(f"tlfs {entry.tlfs_page}")
+    return ", ".join(parts)
