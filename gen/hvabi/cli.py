@@ -109,19 +109,20 @@ def cmd_validate(args):
 
 
 def cmd_diff(args):
-    """Classify every ABI change between two releases; exit 1 on a breaking one."""
+    """Classify every ABI change between releases; exit 1 on a breaking one."""
     arches = ARCHES if args.arch == "both" else (args.arch,)
     rules = suppress.load(args.suppress) if args.suppress else []
     with tempfile.TemporaryDirectory(prefix="hvabi-diff-") as tmp:
-        old = sources.open_side(args.old, pathlib.Path(tmp, "old"))
-        new = sources.open_side(args.new, pathlib.Path(tmp, "new"))
-        profiles = compare.choose_profiles(old, new, args.profile, args.headers_flavor)
-        result = compare.compare(old, new, arches, profiles, args.headers_flavor)
-    for rule in suppress.apply(rules, result.findings):
+        sides = [sources.open_side(text, pathlib.Path(tmp, f"side{i}"))
+                 for i, text in enumerate([args.old, args.new, *args.newer])]
+        profiles = compare.choose_profiles(sides, args.profile, args.headers_flavor)
+        results = compare.compare(sides, arches, profiles, args.headers_flavor)
+    findings = [f for result in results for f in result.findings]
+    for rule in suppress.apply(rules, findings):
         print(f"{rule.where}: note: suppression matched nothing", file=sys.stderr)
-    sys.stdout.write(report.render(result, args.format))
+    sys.stdout.write(report.render(results, args.format))
     failing = {BREAKING, REVIEW} if args.strict else {BREAKING}
-    if any(f.severity in failing and not f.suppressed for f in result.findings):
+    if any(f.severity in failing and not f.suppressed for f in findings):
         return errors.EXIT_CHECK_FAILED
     return errors.EXIT_OK
 
@@ -144,14 +145,16 @@ def parser():
     c.set_defaults(func=cmd_check)
     v = sub.add_parser("validate", parents=[common], help="load and check the spec only")
     v.set_defaults(func=cmd_validate)
-    d = sub.add_parser("diff", parents=[common], help="classify the ABI changes between two releases",
-                       description="OLD and NEW are each a spec directory, REV:PATH (a git revision,"
-                       " e.g. v0.1:spec), a directory of headers, or comma-separated .h or .o files."
-                       " See docs/abi-diff.md.",
+    d = sub.add_parser("diff", parents=[common], help="classify the ABI changes between releases",
+                       description="OLD, NEW and NEWER are each a spec directory, REV:PATH (a git"
+                       " revision, e.g. v0.1:spec), a directory of headers, or comma-separated .h,"
+                       " .o or .facts.json files. See docs/abi-diff.md.",
                        epilog="Exit status: 0 no breaking change, 1 breaking (or review with --strict),"
                        " 2 bad input or usage.")
     d.add_argument("old", metavar="OLD")
     d.add_argument("new", metavar="NEW")
+    d.add_argument("newer", metavar="NEWER", nargs="*",
+                   help="later releases, each compared with the one before; every side is read once")
     d.add_argument("--arch", choices=[*ARCHES, "both"], default="both")
     d.add_argument("--format", choices=report.FORMATS, default="text")
     d.add_argument("--strict", action="store_true", help="exit 1 on review findings too")

@@ -110,6 +110,21 @@ class DiffCommand(unittest.TestCase):
                       " longer builds) *(rust-vmm only)* |", lines)
         self.assertIn("<details><summary>1 compatible or suppressed</summary>", lines)
 
+    def test_history_of_three_releases(self):
+        run = self.hvabi("v0.1:spec", "v0.2:spec", "spec", "--arch", "x86_64", "--format", "json",
+                         status=1)
+        docs = json.loads(run.stdout)
+        self.assertEqual([(d["old"], d["new"], d["summary"]["breaking"]) for d in docs],
+                         [("v0.1:spec", "v0.2:spec", 0), ("v0.2:spec", "spec", 1)])
+
+    def test_bare_clone(self):
+        bare = pathlib.Path(self.tmp.name, "bare.git")
+        git(self.tmp.name, "clone", "-q", "--bare", str(self.repo), str(bare))
+        run = subprocess.run([*HVABI, "diff", "v0.1:spec", "v0.2:spec", "--arch", "arm64"], cwd=bare,
+                             capture_output=True, text=True)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertIn("reserved-named", run.stdout)
+
     def test_suppression(self):
         rules = self.repo / "accepted.txt"
         rules.write_text("# accepted for v0.3\n"
@@ -130,7 +145,7 @@ class DiffCommand(unittest.TestCase):
     def test_missing_revision(self):
         run = self.hvabi("v9.9:spec", "spec", status=2)
         self.assertEqual(run.stderr.splitlines()[0],
-                         f"error: v9.9:spec: no revision 'v9.9' in {self.repo}")
+                         f"error: v9.9:spec: no revision 'v9.9' in {self.repo / '.git'}")
         self.assertIn("hint: list candidates with `git tag`", run.stderr)
 
     def test_empty_revision(self):

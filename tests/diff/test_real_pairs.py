@@ -106,7 +106,8 @@ def change(value):
 def findings(old, new, flavor="uapi"):
     with tempfile.TemporaryDirectory() as tmp:
         sides = [sources.open_side(str(SNAPSHOTS / rev), tmp) for rev in (old, new)]
-        return compare.compare(*sides, ("x86_64", "arm64"), [None], flavor).findings
+        [result] = compare.compare(sides, ("x86_64", "arm64"), [None], flavor)
+        return result.findings
 
 
 class RealPairs(unittest.TestCase):
@@ -116,6 +117,16 @@ class RealPairs(unittest.TestCase):
                 got = [(f.target, f.kind, f.severity, f.where, f"{change(f.old)} -> {change(f.new)}")
                        for f in findings(old, new)]
                 self.assertCountEqual(got, expected)
+
+    def test_history_scan_gives_the_same_findings(self):
+        revs = [old for old, _ in EXPECTED] + [list(EXPECTED)[-1][1]]
+        with tempfile.TemporaryDirectory() as tmp:
+            sides = [sources.open_side(str(SNAPSHOTS / rev), tmp) for rev in revs]
+            results = compare.compare(sides, ("x86_64", "arm64"), [None], "uapi")
+        self.assertEqual([(r.old, r.new) for r in results],
+                         [(str(SNAPSHOTS / old), str(SNAPSHOTS / new)) for old, new in EXPECTED])
+        for result, pair in zip(results, EXPECTED):
+            self.assertEqual([f.key() for f in result.findings], [f.key() for f in findings(*pair)])
 
     def test_the_pairs_are_consecutive(self):
         revs = [old for old, _ in EXPECTED] + [list(EXPECTED)[-1][1]]

@@ -46,8 +46,9 @@ def run(old, new, arches=("x86_64",), profiles=(), flavor="uapi"):
     with tempfile.TemporaryDirectory() as tmp:
         sides = [sources.open_side(str(p), pathlib.Path(tmp, side)) for side, p in
                  (("old", old), ("new", new))]
-        chosen = compare.choose_profiles(*sides, list(profiles), flavor)
-        return compare.compare(*sides, arches, chosen, flavor)
+        chosen = compare.choose_profiles(sides, list(profiles), flavor)
+        [result] = compare.compare(sides, arches, chosen, flavor)
+        return result
 
 
 def summary(result):

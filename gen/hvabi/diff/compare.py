@@ -1,4 +1,4 @@
-"""Pair the views of two sides per (profile, arch) and classify each pair."""
+"""Pair the views of consecutive sides per (profile, arch) and classify each pair."""
 
 from dataclasses import dataclass, field
 
@@ -14,11 +14,11 @@ class Result:
     findings: list = field(default_factory=list)
 
 
-def choose_profiles(old, new, requested, flavor):
-    """The spec profiles to compare: as requested; for two specs, every profile both
-    have; for a spec against headers or objects, the profile whose product is rendered in
-    `flavor` (uapi: rust-vmm, kernel: linux), since that is what such headers reproduce."""
-    specs = [s for s in (old, new) if s.kind == sources.SPEC]
+def choose_profiles(sides, requested, flavor):
+    """The spec profiles to compare: as requested; between specs, every profile all of
+    them have; between a spec and headers or objects, the profile whose product is
+    rendered in `flavor` (uapi: rust-vmm, kernel: linux): what such headers reproduce."""
+    specs = [s for s in sides if s.kind == sources.SPEC]
     if not specs:
         if requested:
             raise HvabiError("--profile needs a spec side", None,
@@ -26,11 +26,11 @@ def choose_profiles(old, new, requested, flavor):
         return [None]
     if requested:
         return sorted(set(requested))
-    if len(specs) == 2:
-        common = sorted(set(old.profiles()) & set(new.profiles()))
+    if len(specs) == len(sides):
+        common = sorted(set.intersection(*(set(s.profiles()) for s in specs)))
         if not common:
-            raise HvabiError(f"{old.label} and {new.label} have no profile in common", None,
-                             "pick one with --profile")
+            raise HvabiError(f"{', '.join(s.label for s in specs)} have no profile in common",
+                             None, "pick one with --profile")
         return common
     matching = specs[0].profiles(flavor)
     if len(matching) != 1:
@@ -39,11 +39,16 @@ def choose_profiles(old, new, requested, flavor):
     return matching
 
 
-def compare(old, new, arches, profiles, flavor):
-    """Result with the merged findings of every (profile, arch) both sides have."""
+def compare(sides, arches, profiles, flavor):
+    """One Result per consecutive pair of `sides` (a release history), each side read once."""
     spec_profiles = [p for p in profiles if p is not None]
-    old_views = sources.read_views(old, arches, spec_profiles, flavor)
-    new_views = sources.read_views(new, arches, spec_profiles, flavor)
+    views = [sources.read_views(side, arches, spec_profiles, flavor) for side in sides]
+    return [_compare(old, new, old_views, new_views, arches, profiles)
+            for old, new, old_views, new_views in zip(sides, sides[1:], views, views[1:])]
+
+
+def _compare(old, new, old_views, new_views, arches, profiles):
+    """Result with the merged findings of every (profile, arch) both sides have."""
     result = Result(old.label, new.label, [])
     per_pair = []
     for profile in profiles:

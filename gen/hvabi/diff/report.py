@@ -19,12 +19,18 @@ def counts(result):
     return out
 
 
-def render(result, fmt):
-    return {"text": _text, "json": _json, "markdown": _markdown}[fmt](result)
+def render(results, fmt):
+    """One report per compared pair: text and Markdown one after the other; JSON one
+    document, or an array of them for a history of more than two sides."""
+    if fmt == "json":
+        docs = [_json(result) for result in results]
+        return json.dumps(docs[0] if len(docs) == 1 else docs, indent=1) + "\n"
+    render_one = _text if fmt == "text" else _markdown
+    return "\n".join(render_one(result) for result in results)
 
 
 def _json(result):
-    doc = {
+    return {
         "format": FORMAT,
         "old": result.old,
         "new": result.new,
@@ -36,7 +42,6 @@ def _json(result):
             "detail": f.detail, "where": f.where, "suppressed": f.suppressed,
         } for f in result.findings],
     }
-    return json.dumps(doc, indent=1) + "\n"
 
 
 def _summary_text(result):

@@ -82,30 +82,33 @@ def _classify(label, paths):
                      " or give a directory")
 
 
-def _git(cwd, *args):
+def _git(git_dir, *args):
     """stdout of a git command, or None if it failed."""
-    run = subprocess.run(["git", *args], cwd=cwd, capture_output=True)
+    run = subprocess.run(["git", *(["--git-dir", git_dir] if git_dir else []), *args],
+                         capture_output=True)
     return None if run.returncode else run.stdout
 
 
 def _export(text, workdir):
-    """`git archive REV:PATH` unpacked into workdir; returns the unpacked directory."""
+    """`git archive REV:PATH` unpacked into workdir; returns the unpacked directory.
+    The repository is the one git finds from here (GIT_DIR, or the current directory,
+    which may be a bare clone)."""
     rev, _, path = text.partition(":")
     if not rev:
         raise HvabiError(f"{text}: no revision before ':'", None,
                          "write REV:PATH, e.g. v0.1:spec; in CI, `git describe --tags` finds no"
                          " tag in a shallow checkout")
-    top = _git(None, "rev-parse", "--show-toplevel")
-    if top is None:
+    git_dir = _git(None, "rev-parse", "--absolute-git-dir")
+    if git_dir is None:
         raise HvabiError(f"{text}: the current directory is not inside a git repository", None,
                          "run hvabi diff from the repository, or give a directory instead")
-    top = top.decode().strip()
-    if _git(top, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}") is None:
-        raise HvabiError(f"{text}: no revision '{rev}' in {top}", None,
+    git_dir = git_dir.decode().strip()
+    if _git(git_dir, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}") is None:
+        raise HvabiError(f"{text}: no revision '{rev}' in {git_dir}", None,
                          "list candidates with `git tag` or `git log --oneline`; a CI checkout"
                          " may need the tags and history (e.g. fetch-depth: 0)")
     tree = f"{rev}:{path.strip('/')}"
-    data = _git(top, "archive", "--format=tar", tree)
+    data = _git(git_dir, "archive", "--format=tar", tree)
     if data is None:
         raise HvabiError(f"{text}: revision '{rev}' has no '{path}'", None,
                          f"see what it has with `git ls-tree --name-only {rev}`")
