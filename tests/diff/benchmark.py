@@ -1,0 +1,116 @@
+#!/usr/bin/python3
+"""Time `hvabi diff` against a check-uapi.sh-style pipeline on real hv-headers history.
+
+  benchmark.py MSHV_GIT_DIR [--arch x86_64|arm64] [--runs N]
+
+The pipeline is Linux scripts/check-uapi.sh's, applied to the whole header set at once:
+each side compiled into a dummy shared object (`-g -fno-eliminate-unused-debug-types`),
+then `abidiff --non-reachable-types`; like check-uapi.sh it fails unless the only changes
+are additions. Both tools read the same exported header directories (exporting is not
+timed) for the revisions in snapshot_mshv.REVISIONS, and each timing is the best of
+--runs. Prints, per consecutive pair, both times, the ratio and both verdicts next to the
+verdict test_real_pairs.py expects; then a history scan: one `hvabi diff` over every
+revision against the pipeline run pair by pair.
+"""
+
+import argparse
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = pathlib.Path(__file__).resolve().parent
+HVABI = [sys.executable, str(HERE.parents[1] / "gen/bin/hvabi")]
+sys.path.insert(0, str(HERE.parents[1] / "gen"))
+
+from snapshot_mshv import REVISIONS, git  # noqa: E402
+from test_real_pairs import EXPECTED  # noqa: E402
+
+COMPILERS = {"x86_64": "gcc", "arm64": "aarch64-linux-gnu-gcc"}
+# check-uapi.sh compiles with -std=c90; hv-headers have // comments since 1e75b16.
+CFLAGS = ["-shared", "-nostdlib", "-fPIC", "-x", "c", "-O0", "-std=gnu11",
+          "-fno-eliminate-unused-debug-types", "-g", "-DBIT(x)=(1UL<<(x))"]
+ABIDIFF_CHANGE, ABIDIFF_INCOMPATIBLE = 4, 8
+
+
+def export(git_dir, rev, dest):
+    dest.mkdir(parents=True)
+    for name in git(git_dir, "ls-tree", "--name-only", rev, "hv-headers/").decode().split():
+        if name.endswith(".h"):
+            (dest / pathlib.PurePath(name).name).write_bytes(git(git_dir, "show", f"{rev}:{name}"))
+    return dest
+
+
+def best_of(runs, fn):
+    """(smallest wall time, result of the last run)."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return min(times), result
+
+
+def hvabi(dirs, arch):
+    """Verdict of one `hvabi diff` run over `dirs` (two or more releases)."""
+    run = subprocess.run([*HVABI, "diff", *map(str, dirs), "--arch", arch], capture_output=True)
+    if run.returncode not in (0, 1):
+        raise SystemExit(f"hvabi diff failed:\n{run.stderr.decode()}")
+    return "breaking" if run.returncode else "ok"
+
+
+def pipeline(old, new, arch, work):
+    """check-uapi.sh's verdict for one pair: compile both sides, abidiff them."""
+    objs = []
+    for side in (old, new):
+        obj = work / f"{side.name}-{arch}.bin"
+        includes = [arg for h in sorted(side.glob("*.h")) for arg in ("-include", str(h))]
+        subprocess.run([COMPILERS[arch], *CFLAGS, f"-I{side}", *includes, "-o", str(obj), "-"],
+                       input=b"int f(void) { return 0; }\n", check=True)
+        objs.append(str(obj))
+    run = subprocess.run(["abidiff", "--non-reachable-types", *objs], capture_output=True, text=True)
+    if run.returncode & ~(ABIDIFF_CHANGE | ABIDIFF_INCOMPATIBLE):
+        raise SystemExit(f"abidiff failed ({run.returncode}):\n{run.stderr}")
+    summary = next((line for line in run.stdout.splitlines() if "Unreachable types summary" in line), "")
+    only_added = "0 removed" in summary and "0 changed" in summary
+    return "ok" if run.returncode == 0 or only_added else "breaking"
+
+
+def expected(pair, arch):
+    breaking = any(sev == "breaking" and arch in where for _, _, sev, where, _ in EXPECTED[pair])
+    return "breaking" if breaking else "ok"
+
+
+def main(argv):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("git_dir", metavar="MSHV_GIT_DIR")
+    p.add_argument("--arch", choices=sorted(COMPILERS), default="x86_64")
+    p.add_argument("--runs", type=int, default=5)
+    a = p.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = pathlib.Path(tmp)
+        dirs = [export(a.git_dir, rev, work / rev) for rev in REVISIONS]
+        print(f"{'pair':<18} {'hvabi':>7} {'pipeline':>9} {'ratio':>6}   {'hvabi':<9} {'abidiff':<9}"
+              f" expected  ({a.arch}, best of {a.runs})")
+        total = 0.0
+        wrong = {"hvabi": 0, "abidiff": 0}
+        for old, new in zip(dirs, dirs[1:]):
+            ours, ours_verdict = best_of(a.runs, lambda: hvabi([old, new], a.arch))
+            theirs, their_verdict = best_of(a.runs, lambda: pipeline(old, new, a.arch, work))
+            want = expected((old.name, new.name), a.arch)
+            wrong["hvabi"] += ours_verdict != want
+            wrong["abidiff"] += their_verdict != want
+            total += theirs
+            print(f"{old.name}..{new.name:<9} {ours:6.3f}s {theirs:8.3f}s {theirs / ours:5.2f}x"
+                  f"   {ours_verdict:<9} {their_verdict:<9} {want}")
+        scan, _ = best_of(a.runs, lambda: hvabi(dirs, a.arch))
+        print(f"{'history scan':<18} {scan:6.3f}s {total:8.3f}s {total / scan:5.2f}x"
+              f"   (one hvabi run over {len(dirs)} revisions vs the pipeline pair by pair)")
+        print(f"wrong verdicts: hvabi {wrong['hvabi']}, abidiff pipeline {wrong['abidiff']}"
+              f" of {len(dirs) - 1}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
