@@ -178,7 +178,7 @@ class HeaderAndObjectSides(unittest.TestCase):
             run(bad, bad)
         self.assertIn("cannot read the headers for x86_64", str(caught.exception))
         self.assertIn("bad.h:1", str(caught.exception))
-        self.assertIn("hint: headers in the kernel flavor need --headers-flavor kernel",
+        self.assertIn("hint: if these are kernel-flavor headers, pass --headers-flavor kernel",
                       str(caught.exception))
 
     def test_what_is_not_a_side(self):

@@ -8,7 +8,6 @@ from .classify import BREAKING, COMPATIBLE, REVIEW, SEVERITIES
 
 FORMAT = "hvabi-diff/1"
 FORMATS = ("text", "json", "markdown")
-_RECORDLIKE = ("struct", "union", "enum")
 
 
 def counts(result):

@@ -1,8 +1,8 @@
-"""The two sides of an ABI diff: turn `OLD` / `NEW` arguments into facts documents.
+"""The sides of an ABI diff: turn each `OLD` / `NEW` argument into facts documents.
 
 A side is one of
-  REV:PATH          a git revision of the repository around the current directory,
-                    e.g. `v0.1:spec`; PATH is then read like a directory below
+  REV:PATH          PATH at a git revision of the repository git finds from the current
+                    directory, e.g. `v0.1:spec`; then read like a directory below
   DIR               a spec (it has profiles.yaml) or a directory of headers (*.h)
   A.h[,B.h...]      a header set, read with libclang in the --headers-flavor
   A.o[,B.o...]      compiled objects, read from DWARF with pahole (arch from the ELF)
@@ -51,13 +51,13 @@ class Side:
 
 
 def open_side(text, workdir):
-    """Classify the argument `text`; a git side is exported into `workdir` first."""
+    """The side the argument `text` names; a git side is exported into `workdir` first."""
     if ":" in text and not pathlib.Path(text).exists():
-        return _classify(text, [_export(text, pathlib.Path(workdir))])
-    return _classify(text, [pathlib.Path(p) for p in text.split(",") if p])
+        return _detect(text, [_export(text, pathlib.Path(workdir))])
+    return _detect(text, [pathlib.Path(p) for p in text.split(",") if p])
 
 
-def _classify(label, paths):
+def _detect(label, paths):
     if not paths:
         raise HvabiError("an empty side", None, "give a spec or header directory, files, or REV:PATH")
     for p in paths:
@@ -115,7 +115,7 @@ def _export(text, workdir):
     dest = workdir / (pathlib.PurePath(path).name or "tree")
     dest.mkdir(parents=True)
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        tar.extractall(dest)      # our own repository's tree, written by git archive
+        tar.extractall(dest)      # git archive writes only paths inside the tree
     return dest
 
 
@@ -146,7 +146,7 @@ def _headers(side, arch, flavor):
     except clang_facts.ExtractError as e:
         other = "kernel" if flavor == "uapi" else "uapi"
         raise HvabiError(f"{side.label}: cannot read the headers for {arch}: {e}", None,
-                         f"headers in the {other} flavor need --headers-flavor {other}")
+                         f"if these are {other}-flavor headers, pass --headers-flavor {other}")
 
 
 def _object_views(side, arches, flavor):
