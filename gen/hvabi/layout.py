@@ -238,16 +238,21 @@ def facts(abi, names=None):
     from .facts import new_facts
     doc = new_facts(abi.sel.arch, f"hvabi spec, {abi.sel_text()}")
     for _, defn in abi.entries:
-        if isinstance(defn, m.Record):
-            lay = record_layout(abi, defn)
-            doc["records"][defn.name] = {"kind": lay.kind, "size": lay.size, "align": lay.align,
-                                         "members": [p.fact() for p in lay.members]}
-        elif isinstance(defn, m.Enum):
-            if defn.name:
-                doc["enums"][defn.name] = {"size": 4}
-            for item in defn.items:
-                doc["enumerators"][item.name] = abi.value(item.name).value
-        elif isinstance(defn, m.ConstGroup):
-            for const in defn.items:
-                doc["macros"][const.name] = abi.value(const.name).value
+        add_facts(doc, abi, defn)
     return doc
+
+
+def add_facts(doc, abi, defn):
+    """Add the facts of one selected definition to `doc`."""
+    if isinstance(defn, m.Record):
+        lay = record_layout(abi, defn)
+        doc["records"][defn.name] = {"kind": lay.kind, "size": lay.size, "align": lay.align,
+                                     "members": [p.fact() for p in lay.members]}
+    elif isinstance(defn, m.Enum):
+        if defn.name:
+            doc["enums"][defn.name] = {"size": 4}
+        for item in defn.items:
+            doc["enumerators"][item.name] = abi.value(item.name).value
+    elif isinstance(defn, m.ConstGroup):
+        for const in defn.items:
+            doc["macros"][const.name] = abi.value(const.name).value

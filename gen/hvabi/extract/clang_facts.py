@@ -61,31 +61,57 @@ def extract(headers, arch, include_dirs=(), defines=(), extra_args=(),
     Only declarations located in `only_files` (files or directories; by
     default the directories of `headers`) are reported.
     """
+    parsed = parse_headers(headers, arch, include_dirs, defines, extra_args, prelude)
+    scope = Scope(only_files if only_files is not None
+                  else {os.path.dirname(os.path.abspath(h)) for h in headers})
+    return facts_of(parsed, scope, "libclang: " + " ".join(map(str, headers)))
+
+
+class Parsed:
+    """One translation unit holding a header set, plus what it took to build it (the
+    macro probes re-parse the same text with the same arguments)."""
+
+    def __init__(self, arch, index, tu, text, args):
+        self.arch, self.index, self.tu, self.text, self.args = arch, index, tu, text, args
+
+
+def parse_headers(headers, arch, include_dirs=(), defines=(), extra_args=(), prelude=None):
+    """`headers` (paths, included in this order) compiled for `arch` (x86_64 or arm64).
+    Raises ExtractError if they do not compile cleanly."""
     if arch not in TRIPLES:
         raise ValueError(f"unknown arch {arch!r}; expected one of {sorted(TRIPLES)}")
-    lib = _libclang()
+    _libclang()
     args = [f"--target={TRIPLES[arch]}", "-std=gnu11", "-ferror-limit=0"]
     args += [f"-I{d}" for d in include_dirs] + [f"-D{d}" for d in defines]
     args += list(extra_args)
     text = (prelude.rstrip("\n") + "\n" if prelude else "") + "".join(
         f'#include "{os.path.abspath(h)}"\n' for h in headers)
-    scope = _Scope(only_files if only_files is not None
-                   else {os.path.dirname(os.path.abspath(h)) for h in headers})
-
     index = ci.Index.create()
     tu = _parse(index, text, args)
     _raise_on_errors(_errors(tu.diagnostics), "headers do not compile")
-    result = hvfacts.new_facts(arch, "libclang: " + " ".join(headers))
+    return Parsed(arch, index, tu, text, args)
+
+
+def facts_of(parsed, scope, source):
+    """Facts of the declarations and integer macros of `parsed` that lie in `scope`."""
+    result = hvfacts.new_facts(parsed.arch, source)
     macros = []
-    for c in tu.cursor.get_children():
+    for c in parsed.tu.cursor.get_children():
         if not scope.contains(c.location.file):
             continue
         if c.kind == K.MACRO_DEFINITION:
             macros.append(c)
         else:
             _collect_decl(c, result)
-    result["macros"] = _macro_values(lib, index, text, args, _probe_candidates(macros))
+    result["macros"] = integer_macros(parsed, macros)
     return result
+
+
+def integer_macros(parsed, macro_cursors):
+    """{name: value} of the object-like macros among `macro_cursors` whose body is an
+    integer constant expression."""
+    return _macro_values(_libclang(), parsed.index, parsed.text, parsed.args,
+                         _probe_candidates(macro_cursors))
 
 
 def _libclang():
@@ -99,7 +125,7 @@ def _libclang():
     return lib
 
 
-class _Scope:
+class Scope:
     """Which source files count as 'ours' (symlinks resolved)."""
 
     def __init__(self, paths):

@@ -21,20 +21,28 @@ CONFIG = {"x86_64": "CONFIG_X86", "arm64": "CONFIG_ARM64"}
 UAPI_FALLBACK_DEFINES = ("BIT(x)=(1UL<<(x))",)
 
 
+def options(arch, flavor, include_dirs=()):
+    """Compiler settings (keyword arguments of clang_facts.parse_headers / extract) for
+    headers of `flavor` on `arch`."""
+    if flavor == "kernel":
+        return dict(include_dirs=[str(STUBS), *map(str, include_dirs)],
+                    defines=[f"{CONFIG[arch]}=1"], prelude=(STUBS / "kernel-prelude.h").read_text())
+    return dict(include_dirs=[str(d) for d in include_dirs], defines=UAPI_FALLBACK_DEFINES)
+
+
 def kernel_facts(headers, arch, include_dirs=(), only=None):
     """libclang facts of kernel-flavor headers compiled with our kernel stand-ins.
     `only`: files or directories whose definitions count (default: the headers' own)."""
-    prelude = (STUBS / "kernel-prelude.h").read_text()
     return clang_facts.extract([str(h) for h in headers], arch,
-                               include_dirs=[str(STUBS), *map(str, include_dirs)],
-                               defines=[f"{CONFIG[arch]}=1"], prelude=prelude,
-                               only_files=[str(p) for p in only] if only else None)
+                               only_files=[str(p) for p in only] if only else None,
+                               **options(arch, "kernel", include_dirs))
 
 
 def uapi_facts(headers, arch, only=None):
     """libclang facts of uapi-flavor headers compiled against the system headers."""
-    return clang_facts.extract([str(h) for h in headers], arch, defines=UAPI_FALLBACK_DEFINES,
-                               only_files=[str(p) for p in only] if only else None)
+    return clang_facts.extract([str(h) for h in headers], arch,
+                               only_files=[str(p) for p in only] if only else None,
+                               **options(arch, "uapi"))
 
 
 def read(headers, arch, flavor, only=None):
