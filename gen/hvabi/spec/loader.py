@@ -103,12 +103,15 @@ class _Reader:
 
     # -- definitions -----------------------------------------------------------------------
 
-    def entry(self, node, default_header):
+    def entry(self, node, default_header, file_cond=m.ALWAYS):
         kind = next(k for k in ("consts", "enum", "struct", "union", "register", "typedef") if k in node)
         name = node[kind]
         if name is not None and kind != "consts":
             self.ident(name, node.key_pos(kind), f"{kind} name")
         defn = getattr(self, "def_" + kind)(node, name)
+        # A file-level view/profile applies to the entries that leave that axis open.
+        defn.cond = m.Cond(defn.cond.arch, defn.cond.view or file_cond.view,
+                           defn.cond.profile or file_cond.profile)
         placement = dict(default_header or {})
         placement.update(node.get("header", {}))
         if not placement:
@@ -234,8 +237,9 @@ def load_spec(spec_dir, display_root=None):
             errors.extend(schema_errors)
             continue
         reader = _Reader(shown(path))
+        file_cond = reader.cond(root)
         for node in root["defs"]:
-            entry = reader.entry(node, root.get("header"))
+            entry = reader.entry(node, root.get("header"), file_cond)
             spec.entries.append(entry)
         errors.extend(reader.errors)
         spec.files.append(shown(path))
