@@ -16,7 +16,7 @@ from .diff import compare, report, sources, suppress
 from .diff.classify import BREAKING, REVIEW
 from .errors import HvabiError
 from .extract.header_sets import FLAVORS
-from .model import ARCHES
+from .model import ARCHES, VIEWS
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
@@ -127,6 +127,38 @@ def cmd_diff(args):
     return errors.EXIT_OK
 
 
+def cmd_import(args):
+    """Headers -> spec YAML; with --check, prove the result lays out like the headers."""
+    from .importer import c_reader, run
+    if args.profile and not args.profile.replace("-", "_").isidentifier():
+        raise HvabiError(f"bad profile name {args.profile!r}", None, "use a name like linux or rust-vmm")
+    sources = [run.parse_source(h) for h in args.headers]
+    imported = run.import_headers(sources, args.flavor, args.include_dirs, args.view, args.profile)
+    if args.out:
+        write_atomically(args.out, imported.files)
+    else:
+        for name, text in imported.files.items():
+            sys.stdout.write(f"# ---- {name}\n{text}")
+    not_abi = [s for s in imported.skips if s.why in c_reader.NOT_ABI]
+    for skip in imported.skips:
+        if skip not in not_abi:
+            print(f"{skip.pos}: warning: {skip.name} not imported: {skip.why}", file=sys.stderr)
+    if not args.quiet:
+        print(f"hvabi: {len(imported.files)} spec files; {len(imported.skips) - len(not_abi)} definitions"
+              f" not imported, {len(not_abi)} macros that are not integer constants", file=sys.stderr)
+    if not args.check:
+        return errors.EXIT_OK
+    from .importer import verify
+    failed = False
+    for result in verify.verify(imported, args.view, args.profile):
+        for line in result.problems:
+            print(line, file=sys.stderr)
+        print(f"hvabi: {result.arch}: {result.matched} definitions lay out as the compiler says,"
+              f" {result.differ} differ, {result.failed} cannot be laid out", file=sys.stderr)
+        failed = failed or bool(result.problems)
+    return errors.EXIT_CHECK_FAILED if failed else errors.EXIT_OK
+
+
 def parser():
     p = argparse.ArgumentParser(prog="hvabi", description=__doc__.splitlines()[0],
                                 epilog="Exit status: 0 ok, 1 check failed, 2 bad input or usage.")
@@ -164,6 +196,26 @@ def parser():
     d.add_argument("--headers-flavor", choices=FLAVORS, default="uapi",
                    help="how to compile header sides (default: %(default)s)")
     d.set_defaults(func=cmd_diff)
+    i = sub.add_parser("import", parents=[common], help="read C headers into spec YAML",
+                       description="Read HEADERs with libclang for x86_64 and arm64, merge the two"
+                       " readings and write one spec file per header id (hvgdk_mini.yaml, ...)."
+                       " Expressions are kept as written; descriptions are placeholders marked"
+                       " `# TODO: describe`. See docs/import.md.",
+                       epilog="Exit status: 0 ok, 1 --check found a difference, 2 bad input or usage.")
+    i.add_argument("headers", nargs="+", metavar="HEADER",
+                   help="a header file, or ARCH:FILE to read it on that arch only (x86_64:..., arm64:...);"
+                   " compiled in the order given")
+    i.add_argument("--flavor", choices=FLAVORS, default="kernel",
+                   help="C flavor of the headers (default: %(default)s)")
+    i.add_argument("--view", choices=VIEWS, help="write `view: V` in every file; also the header placement key")
+    i.add_argument("--profile", help="write `profile: P` in every file")
+    i.add_argument("-I", dest="include_dirs", action="append", default=[], metavar="DIR",
+                   help="include directory (repeatable)")
+    i.add_argument("--out", metavar="DIR", help="write the spec files into DIR (default: print them)")
+    i.add_argument("--check", action="store_true",
+                   help="load the result and compare every definition's layout and values with the"
+                   " compiler's; exit 1 on a difference")
+    i.set_defaults(func=cmd_import)
     return p
 
 

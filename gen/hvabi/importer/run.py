@@ -1,0 +1,66 @@
+"""`hvabi import`: which header goes where, reading per arch, merging, rendering.
+
+A header argument is a path, or ARCH:PATH for a header read on that arch only (the arch
+parts of the hyperv-tlfs.h trio). Each header gets a placement id from its name (the
+header ids of spec/products.yaml), and all headers with the same id become one spec file.
+"""
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Optional
+
+from .. import model as m
+from ..errors import HvabiError
+from . import c_reader, merge, writer
+
+HDK_IDS = ("hvgdk_mini", "hvgdk", "hvgdk_ext", "hvhdk_mini", "hvhdk")
+TLFS_IDS = ("generic", "arch")
+
+
+@dataclass
+class Source:
+    path: str
+    arch: Optional[str]           # None: read on every arch
+    id: str                       # placement id, also the output file's stem
+
+
+@dataclass
+class Imported:
+    files: dict                   # file name -> YAML text
+    readings: dict                # arch -> c_reader.Reading
+    sources: list
+    skips: list                   # c_reader.Skip, each once
+
+
+def parse_source(arg):
+    arch, sep, path = arg.partition(":")
+    if not sep or arch not in m.ARCHES:
+        arch, path = None, arg
+    if not os.path.isfile(path):
+        raise HvabiError(f"no such header: {path}", None,
+                         f"give a path, or ARCH:PATH with ARCH one of {', '.join(m.ARCHES)}")
+    stem = os.path.basename(path).rsplit(".", 1)[0]
+    if stem in HDK_IDS:
+        hid = stem
+    elif stem == "hyperv-tlfs":
+        hid = "arch" if arch else "generic"
+    else:
+        hid = re.sub(r"\W", "_", stem)
+    return Source(path, arch, hid)
+
+
+def import_headers(sources, flavor, include_dirs=(), view=None, profile=None):
+    readings = {arch: c_reader.read([s.path for s in sources if s.arch in (None, arch)],
+                                    arch, flavor, include_dirs) for arch in m.ARCHES}
+    files = {}
+    for hid in dict.fromkeys(s.id for s in sources):
+        per_arch = {}
+        for arch, reading in readings.items():
+            mine = [s for s in sources if s.id == hid and s.arch in (None, arch)]
+            if mine:
+                per_arch[arch] = [u for s in mine for u in reading.units[s.path]]
+        key = view or ("tlfs" if hid in TLFS_IDS else "hdk")
+        files[f"{hid}.yaml"] = writer.render(merge.merge(per_arch), {key: hid}, view, profile)
+    skips = {(s.pos, s.name, s.why): s for r in readings.values() for s in r.skips}
+    return Imported(files, readings, sources, list(skips.values()))

@@ -1,0 +1,172 @@
+"""Write imported definitions as a spec file in the project's own style.
+
+Deterministic and diff-friendly: entries in source order separated by blank lines, one
+flow mapping per line for members, bitfields and items (as in spec/defs), keys in a fixed
+order. Descriptions are ours, never upstream prose, so every entry gets a placeholder
+`doc` and a `# TODO: describe` comment to find it by.
+"""
+
+import re
+
+import yaml
+
+from .. import model as m
+
+TODO = "  # TODO: describe"
+_PLAIN = re.compile(r"^[A-Za-z_(~][A-Za-z0-9_ ()<>|&~+*/%^-]*$")
+_INT = re.compile(r"^-?(0[xX][0-9a-fA-F]+|0|[1-9][0-9]*)$")
+
+
+def scalar(value):
+    """A YAML scalar for flow context: plain when that reads back as the same string."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if _PLAIN.match(value) and ": " not in value and " #" not in value \
+            and yaml.safe_load(value) == value:
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def expression(text):
+    """An expression as written: a plain integer literal stays a YAML integer (the loader
+    keeps its spelling), anything else is a string."""
+    return text if _INT.match(text) else scalar(text)
+
+
+def flow(pairs):
+    return "{" + ", ".join(f"{k}: {v}" for k, v in pairs) + "}"
+
+
+def _arch(node):
+    arch = node.cond.arch
+    if arch is None:
+        return []
+    return [("arch", sorted(arch)[0] if len(arch) == 1 else "[" + ", ".join(sorted(arch)) + "]")]
+
+
+def _bits(node):
+    return str(node.lo) if node.lo == node.hi else f"{node.lo}-{node.hi}"
+
+
+def _placeholder(name):
+    return scalar(f"{name}: imported; describe it.")
+
+
+def render(defs, placement, view=None, profile=None):
+    """Text of one spec file holding `defs` (merged model nodes)."""
+    lines = ["hvabi: 1", "header: " + flow(sorted(placement.items()))]
+    if view:
+        lines.append(f"view: {view}")
+    if profile:
+        lines.append(f"profile: {profile}")
+    lines.append("defs:" if defs else "defs: []")
+    for i, defn in enumerate(defs):
+        if i:
+            lines.append("")
+        lines += _entry(defn)
+    return "\n".join(lines) + "\n"
+
+
+def _entry(defn):
+    if isinstance(defn, m.ConstGroup):
+        return _consts(defn)
+    if isinstance(defn, m.Enum):
+        return _enum(defn)
+    if isinstance(defn, m.Typedef):
+        return _head("typedef", defn.name, defn) + [f"    type: {scalar(defn.type.name)}"]
+    if defn.register:
+        return _register(defn)
+    return _record(defn)
+
+
+def _head(kind, name, defn):
+    lines = [f"  - {kind}: {scalar(name) if name else '~'}{TODO}"]
+    lines += [f"    {k}: {v}" for k, v in _arch(defn)]
+    lines.append(f"    doc: {_placeholder(name or kind)}")
+    return lines
+
+
+def _consts(group):
+    lines = _head("consts", group.name, group) + ["    items:"]
+    for const in group.items:
+        if len(const.values) == 1:
+            value = expression(const.values[0][1])
+        else:
+            value = flow((sorted(c.arch)[0], expression(v)) for c, v in const.values)
+        lines.append("      - " + flow([("name", scalar(const.name)), ("value", value)] + _arch(const)))
+    return lines
+
+
+def _enum(enum):
+    lines = _head("enum", enum.name, enum) + ["    items:"]
+    for item in enum.items:
+        pairs = [("name", scalar(item.name))]
+        if item.value is not None:
+            pairs.append(("value", expression(item.value)))
+        lines.append("      - " + flow(pairs + _arch(item)))
+    return lines
+
+
+def _record_attrs(rec, indent):
+    out = []
+    if rec.packed:
+        out.append(f"{indent}packed: true")
+    if rec.aligned:
+        out.append(f"{indent}aligned: {rec.aligned}")
+    return out
+
+
+def _record(rec):
+    lines = _head(rec.kind, rec.name, rec) + _record_attrs(rec, "    ") + ["    members:"]
+    return lines + _members(rec.members, "      ")
+
+
+def _members(members, indent):
+    lines = []
+    for node in members:
+        if isinstance(node, m.Record):
+            head = f"{node.kind}: {scalar(node.member)}" if node.member else f"anon: {node.kind}"
+            lines.append(f"{indent}- {head}")
+            inner = indent + "  "
+            lines += [f"{inner}{k}: {v}" for k, v in _arch(node)]
+            lines += _record_attrs(node, inner)
+            lines.append(f"{inner}members:")
+            lines += _members(node.members, inner + "  ")
+        elif isinstance(node, m.Bitfield):
+            lines.append(f"{indent}- " + flow([("name", scalar(node.name)), ("type", scalar(node.type)),
+                                                ("bits", _bits(node))] + _arch(node)))
+        else:
+            pairs = [("name", scalar(node.name)), ("type", scalar(node.type.name))]
+            if node.count is not None:
+                pairs.append(("count", node.count if node.count == m.FLEX else expression(node.count)))
+            if node.type.volatile:
+                pairs.append(("volatile", "true"))
+            lines.append(f"{indent}- " + flow(pairs + _arch(node)))
+    return lines
+
+
+def _register(rec):
+    """The union { raw; struct { bitfields }; } idiom, written as `register`."""
+    raw, bits = rec.members
+    last = isinstance(raw, m.Record)
+    if last:
+        raw, bits = bits, raw
+    lines = _head("register", rec.name, rec)
+    if raw.type.name != "u64":
+        lines.append(f"    type: {scalar(raw.type.name)}")
+    if raw.count is not None or last:
+        pairs = [("name", scalar(raw.name))] + ([("count", expression(raw.count))] if raw.count is not None else [])
+        lines.append("    raw: " + flow(pairs + ([("last", "true")] if last else [])))
+    elif raw.name != "as_uint64":
+        lines.append(f"    raw: {scalar(raw.name)}")
+    if bits.member:
+        lines.append(f"    struct_name: {scalar(bits.member)}")
+    lines += _record_attrs(rec, "    ")
+    if not bits.packed:
+        lines.append("    bits_packed: false")
+    lines.append("    fields:")
+    for node in bits.members:
+        lines.append("      - " + flow([("name", scalar(node.name)), ("bits", _bits(node))] + _arch(node)))
+    return lines
