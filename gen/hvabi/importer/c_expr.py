@@ -7,6 +7,8 @@ differently is respelled back: the uapi flavor writes `BIT(5)` as `_BITUL(5)` an
 to `__u64`, the TLFS flavor casts to `unsigned long`.
 """
 
+import clang.cindex as ci
+
 from ..errors import HvabiError
 from ..spec import expr
 
@@ -27,6 +29,8 @@ def text(tokens):
     words = []                                   # (spelling, space before it)
     prev = None
     for tok in tokens:
+        if tok.kind == ci.TokenKind.COMMENT:
+            continue                             # prose is never imported
         gap = prev is not None and (tok.extent.start.line != prev.extent.end.line
                                     or tok.extent.start.offset > prev.extent.end.offset)
         words.append((_RESPELL.get(tok.spelling, tok.spelling), gap))

@@ -132,7 +132,7 @@ class _Reader:
     # -- macros ----------------------------------------------------------------------------
 
     def macro(self, c, values):
-        tokens = list(c.get_tokens())
+        tokens = [t for t in c.get_tokens() if t.kind != ci.TokenKind.COMMENT]
         if len(tokens) < 2:
             return None                   # include guards and other empty macros
         if tokens[1].spelling == "(" and tokens[1].extent.start.offset == tokens[0].extent.end.offset:
@@ -240,6 +240,9 @@ class _Reader:
         return rec
 
     def member(self, f):
+        if _has(f, K.PACKED_ATTR) or _has(f, K.ALIGNED_ATTR):
+            raise _Unsupported(f"member '{f.spelling}' has its own __packed/__aligned: format 1 puts"
+                               " attributes on types only")
         t = f.type
         canon = t.get_canonical()
         if canon.kind == T.RECORD and untagged(canon.get_declaration()):

@@ -132,7 +132,7 @@ def _members(members, indent):
             inner = indent + "  "
             lines += [f"{inner}{k}: {v}" for k, v in _arch(node)]
             lines += _record_attrs(node, inner)
-            lines.append(f"{inner}members:")
+            lines.append(f"{inner}members:" if node.members else f"{inner}members: []")
             lines += _members(node.members, inner + "  ")
         elif isinstance(node, m.Bitfield):
             lines.append(f"{indent}- " + flow([("name", scalar(node.name)), ("type", scalar(node.type)),
