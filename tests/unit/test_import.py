@@ -1,0 +1,220 @@
+"""`hvabi import` on small self-written headers: every C shape the importer must read,
+the arch merge, the YAML it writes, and bad input.
+
+Run: cd /work/main && PYTHONPATH=gen /usr/bin/python3 -m unittest tests/unit/test_import.py
+"""
+
+import pathlib
+import subprocess
+import sys
+import tempfile
+import unittest
+
+from hvabi.importer import run, verify
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+
+HEADER = """\
+#include <linux/types.h>
+#include <linux/bits.h>
+
+#define T_FLAG		BIT(3)
+#define T_MASK		GENMASK_ULL(43, 32)
+#define T_COUNT		(2 + 2)
+#if defined(CONFIG_X86)
+#define T_MAX		2048
+#else
+#define T_MAX		320
+#endif
+
+#define T_OTHER		0x0010
+#define T_FN(x)		((x) + 1)
+
+enum t_kind { T_NEG = -2, T_NEXT, T_BIG = 0x10, T_AFTER };
+
+union t_reg {
+	u64 as_uint64;
+	struct {
+		u64 vector:8;
+		u64 masked:1;
+		u64 rest:55;
+	} __packed;
+};
+
+struct t_deep {
+	u32 head;
+	union {
+		struct {
+			union {
+				u32 word;
+				struct {
+					u16 lo:4;
+					u16 hi:12;
+					u16 top;
+				};
+			};
+		};
+		u64 raw;
+	};
+	struct {
+		u8 a;
+		u8 b;
+	} named;
+	u32 table[T_COUNT];
+#if defined(CONFIG_X86)
+	u32 x86_only;
+#endif
+	u64 tail[];
+} __packed;
+
+#if defined(CONFIG_X86)
+struct t_arch {
+	u64 a;
+};
+#else
+struct t_arch {
+	u32 a;
+	u32 b;
+} __aligned(16);
+#endif
+
+typedef u16 t_id;
+
+struct t_ptr {
+	void *p;
+};
+"""
+
+
+def hvabi(*args):
+    return subprocess.run([sys.executable, str(REPO / "gen/bin/hvabi"), *args],
+                          capture_output=True, text=True)
+
+
+class SmallHeader(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.header = pathlib.Path(cls.tmp.name, "t_head.h")
+        cls.header.write_text(HEADER)
+        cls.imported = run.import_headers([run.parse_source(str(cls.header))], "kernel",
+                                          view="hdk", profile="linux")
+        cls.text = cls.imported.files["t_head.yaml"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def assertLines(self, *lines):
+        for line in lines:
+            self.assertIn(line + "\n", self.text)
+
+    def test_file_level_placement_view_and_profile(self):
+        self.assertTrue(self.text.startswith("hvabi: 1\nheader: {hdk: t_head}\nview: hdk\nprofile: linux\n"))
+
+    def test_macros_keep_their_expressions(self):
+        self.assertLines("      - {name: T_FLAG, value: BIT(3)}",
+                         '      - {name: T_MASK, value: "GENMASK_ULL(43, 32)"}',
+                         "      - {name: T_COUNT, value: (2 + 2)}",
+                         "      - {name: T_OTHER, value: 0x0010}")
+        self.assertNotIn("T_FN", self.text)
+
+    def test_per_arch_constant_value(self):
+        self.assertLines("      - {name: T_MAX, value: {x86_64: 2048, arm64: 320}}")
+
+    def test_blank_lines_and_code_split_constant_groups(self):
+        self.assertIn("  - consts: t  # TODO: describe\n", self.text)
+        self.assertIn("  - consts: t-other  # TODO: describe\n", self.text)
+
+    def test_enum_negative_and_implicit_values(self):
+        self.assertLines("  - enum: t_kind  # TODO: describe",
+                         "      - {name: T_NEG, value: -2}", "      - {name: T_NEXT}",
+                         "      - {name: T_BIG, value: 0x10}", "      - {name: T_AFTER}")
+
+    def test_register_idiom(self):
+        self.assertLines("  - register: t_reg  # TODO: describe", "      - {name: vector, bits: 0-7}",
+                         "      - {name: masked, bits: 8}", "      - {name: rest, bits: 9-63}")
+
+    def test_nested_records(self):
+        block = self.text[self.text.index("  - struct: t_deep"):self.text.index("  - struct: t_arch")]
+        self.assertEqual(block.split("\n")[1:], """\
+    doc: "t_deep: imported; describe it."
+    packed: true
+    members:
+      - {name: head, type: u32}
+      - anon: union
+        members:
+          - anon: struct
+            members:
+              - anon: union
+                members:
+                  - {name: word, type: u32}
+                  - anon: struct
+                    members:
+                      - {name: lo, type: u16, bits: 0-3}
+                      - {name: hi, type: u16, bits: 4-15}
+                      - {name: top, type: u16}
+          - {name: raw, type: u64}
+      - struct: named
+        members:
+          - {name: a, type: u8}
+          - {name: b, type: u8}
+      - {name: table, type: u32, count: T_COUNT}
+      - {name: x86_only, type: u32, arch: x86_64}
+      - {name: tail, type: u64, count: flex}
+
+""".split("\n"))
+
+    def test_arch_specific_whole_definition(self):
+        self.assertLines("  - struct: t_arch  # TODO: describe\n    arch: x86_64",
+                         "  - struct: t_arch  # TODO: describe\n    arch: arm64")
+        self.assertLines("    aligned: 16")
+
+    def test_typedef(self):
+        self.assertLines("  - typedef: t_id  # TODO: describe\n    doc: \"t_id: imported; describe it.\"\n"
+                         "    type: u16")
+
+    def test_unsupported_is_reported_not_guessed(self):
+        self.assertNotIn("t_ptr", self.text)
+        skips = {s.name: s for s in self.imported.skips}
+        self.assertIn("no spec spelling", skips["t_ptr"].why)
+        line = HEADER.splitlines().index("struct t_ptr {") + 1
+        self.assertTrue(skips["t_ptr"].pos.endswith(f"t_head.h:{line}"))
+        self.assertEqual(skips["T_FN"].why, "function-like macro")
+
+    def test_loads_and_lays_out_as_the_compiler_says(self):
+        for result in verify.verify(self.imported, "hdk", "linux"):
+            self.assertEqual(result.problems, [], result.arch)
+            self.assertEqual(result.matched, 7)     # 2 consts groups, enum, 3 records, typedef
+
+    def test_deterministic(self):
+        again = run.import_headers([run.parse_source(str(self.header))], "kernel", view="hdk",
+                                   profile="linux")
+        self.assertEqual(again.files, self.imported.files)
+
+
+class CommandLine(unittest.TestCase):
+    def test_writes_files_and_checks(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            header = pathlib.Path(tmp, "hvgdk_mini.h")
+            header.write_text("#include <linux/types.h>\nstruct t_s { u32 a; };\n")
+            out = pathlib.Path(tmp, "defs")
+            result = hvabi("import", "--check", "--out", str(out), str(header))
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertIn("header: {hdk: hvgdk_mini}", (out / "hvgdk_mini.yaml").read_text())
+            self.assertIn("x86_64: 1 definitions lay out as the compiler says", result.stderr)
+
+    def test_bad_input_is_2_without_traceback(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            bad = pathlib.Path(tmp, "bad.h")
+            bad.write_text("struct s { int a }\n")
+            for args in (["/nonexistent/x.h"], [str(bad)], ["--profile", "a b", str(bad)]):
+                result = hvabi("import", *args)
+                self.assertEqual(result.returncode, 2, args)
+                self.assertIn("error:", result.stderr)
+                self.assertNotIn("Traceback", result.stderr)
+            self.assertIn("bad.h:1", hvabi("import", str(bad)).stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
