@@ -8,6 +8,7 @@ approximated.
 """
 
 import os
+import re
 from dataclasses import dataclass, field
 
 import clang.cindex as ci
@@ -62,9 +63,14 @@ class _Unsupported(Exception):
 
 def read(headers, arch, flavor, include_dirs=()):
     """Units of `headers` (paths, compiled in this order) for `arch`."""
+    options = header_sets.options(arch, flavor, include_dirs)
+    # Headers use kernel constants the spec knows (expr.EXTERNAL: NSEC_PER_SEC) without
+    # always including their header; defined here, the compiler values what uses them.
+    options["prelude"] = (options.get("prelude") or "") + "".join(
+        f"#define {name} {value}{'L' if bits == 64 and signed else ''}\n"
+        for name, (value, bits, signed, _) in expr.EXTERNAL.items())
     try:
-        parsed = clang_facts.parse_headers([str(h) for h in headers], arch,
-                                           **header_sets.options(arch, flavor, include_dirs))
+        parsed = clang_facts.parse_headers([str(h) for h in headers], arch, **options)
     except clang_facts.ExtractError as e:
         raise HvabiError(f"{arch}: {e}", None, f"check --flavor ({flavor}) and -I") from None
     reading = Reading(arch, parsed)
@@ -111,7 +117,7 @@ class _Reader:
         units, prev_end, prev_macro = [], 0, False
         for c in cursors:
             if c.kind == K.MACRO_DEFINITION:
-                unit = self.macro(c, values)
+                unit = self.macro(c, values, lines, units)
                 if unit:
                     gap = lines[prev_end:c.extent.start.line - 1]
                     unit.group_break = not prev_macro or any(
@@ -131,12 +137,21 @@ class _Reader:
 
     # -- macros ----------------------------------------------------------------------------
 
-    def macro(self, c, values):
+    def macro(self, c, values, lines, units):
+        """A Unit for an integer macro; `#define ALIAS enum_tag` after its enum becomes
+        the enum's `alias`."""
         tokens = [t for t in c.get_tokens() if t.kind != ci.TokenKind.COMMENT]
         if len(tokens) < 2:
             return None                   # include guards and other empty macros
         if tokens[1].spelling == "(" and tokens[1].extent.start.offset == tokens[0].extent.end.offset:
             self.skip(c, c.spelling, NOT_ABI[0])
+            return None
+        if len(tokens) == 2 and units and isinstance(units[-1].defn, m.Enum) \
+                and units[-1].defn.name == tokens[1].spelling and not units[-1].defn.alias:
+            units[-1].defn.alias = c.spelling
+            return None
+        if any(re.match(rf"\s*#\s*undef\s+{c.spelling}\b", line) for line in lines):
+            self.skip(c, c.spelling, "#undef'd in the header: format 1 has no macros of limited scope")
             return None
         if c.spelling not in values:
             self.skip(c, c.spelling, NOT_ABI[1])

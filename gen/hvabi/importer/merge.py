@@ -73,7 +73,7 @@ def _merge_def(x, y):
     if isinstance(x, m.Const):
         return [dataclasses.replace(x, values=[(m.Cond(arch=frozenset([X86])), x.values[0][1]),
                                                (m.Cond(arch=frozenset([ARM])), y.values[0][1])])]
-    if isinstance(x, m.Enum):
+    if isinstance(x, m.Enum) and x.alias == y.alias:
         return [dataclasses.replace(x, items=_merge_seq(x.items, y.items, lambda i: i.name, _split))]
     if isinstance(x, m.Record) and _same_head(x, y):
         merged = dataclasses.replace(x, members=_merge_members(x.members, y.members))

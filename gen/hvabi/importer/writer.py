@@ -100,7 +100,10 @@ def _consts(group):
 
 
 def _enum(enum):
-    lines = _head("enum", enum.name, enum) + ["    items:"]
+    lines = _head("enum", enum.name, enum)
+    if enum.alias:
+        lines.append(f"    alias: {scalar(enum.alias)}")
+    lines.append("    items:")
     for item in enum.items:
         pairs = [("name", scalar(item.name))]
         if item.value is not None:
