@@ -100,6 +100,29 @@ class ReservedBits(unittest.TestCase):
         self.assertEqual(summary(found), [("lass_support", "member-reserved", "breaking")])
         self.assertIn("now reserved: reserved0 (bit 63)", found[0].detail)
 
+    def test_adjacent_named_fields_withdrawn_into_one_reserved_field(self):
+        # Linux hv_interrupt_control on arm64 (hvhdk.h 0b119045 -> 8927a108):
+        # level_triggered (bit 32) and logical_dest_mode (bit 33) became rsvd1 (bits
+        # 32-33); asserted took bit 34 out of the reserved tail.
+        old = register(bits("level_triggered", 32, type="u32"),
+                       bits("logical_dest_mode", 33, type="u32"), bits("rsvd", 34, 63, type="u32"))
+        new = register(bits("rsvd1", 32, 33, type="u32"), bits("asserted", 34, type="u32"),
+                       bits("rsvd2", 35, 63, type="u32"))
+        found = classify(old, new)
+        self.assertEqual(summary(found), [
+            ("level_triggered", "member-reserved", "breaking"),
+            ("logical_dest_mode", "member-reserved", "breaking"),
+            ("rsvd", "reserved-named", "compatible"),
+        ])
+        self.assertIn("logical_dest_mode (bit 33) removed; its bits are now reserved: rsvd1"
+                      " (bits 32-33)", [f.detail for f in found])
+
+    def test_reserved_field_under_only_some_of_the_gone_fields(self):
+        old = register(bits("a", 0), bits("b", 1), bits("c", 2, 63))
+        new = register(bits("reserved", 0), bits("c", 2, 63))
+        self.assertEqual(summary(classify(old, new)), [("a", "member-reserved", "breaking"),
+                                                       ("b", "member-removed", "breaking")])
+
     def test_spec_flag_decides_over_the_name(self):
         old = register(bits("a", 0, 61), bits("spare", 62, 63, reserved=True))
         new = register(bits("a", 0, 61), bits("b", 62), bits("reserved_c", 63))
@@ -173,6 +196,31 @@ class Members(unittest.TestCase):
             ("s", "kind-changed", "breaking"),
         ])
 
+    def test_record_renamed_with_its_layout(self):
+        # Linux hvgdk_mini.h 8e73eeb4 -> cf82dd5e: struct hv_get_partition_id became
+        # hv_output_get_partition_id, same single u64 member.
+        old = doc({"hv_get_partition_id": [plain("partition_id", 0, 8, "u64")]})
+        new = doc({"hv_output_get_partition_id": [plain("partition_id", 0, 8, "u64")]})
+        found = classify(old, new)
+        self.assertEqual(summary(found),
+                         [("hv_get_partition_id", "definition-renamed", "review")])
+        self.assertEqual((found[0].old, found[0].new),
+                         ("hv_get_partition_id", "hv_output_get_partition_id"))
+        self.assertEqual(summary(classify(old, new, uapi=True)),
+                         [("hv_get_partition_id", "definition-renamed", "breaking")])
+
+    def test_record_renames_need_a_unique_match(self):
+        one = [plain("partition_id", 0, 8, "u64")]
+        old = doc({"gone": one})
+        new = doc({"fresh_a": one, "fresh_b": one})
+        self.assertEqual(summary(classify(old, new)), [
+            ("fresh_a", "definition-added", "compatible"),
+            ("fresh_b", "definition-added", "compatible"),
+            ("gone", "definition-removed", "breaking"),
+        ])
+        changed = doc({"fresh": [plain("partition_id", 0, 8, "s64")]})
+        self.assertIn(("gone", "definition-removed", "breaking"), summary(classify(old, changed)))
+
     def test_unchanged_is_silent(self):
         old = register(bits("a", 0, 60), bits("reserved", 61, 63))
         self.assertEqual(classify(old, register(bits("a", 0, 60), bits("reserved", 61, 63))), [])
@@ -187,6 +235,20 @@ class Values(unittest.TestCase):
             ("E_C", "definition-added", "compatible"),
             ("M_GONE", "definition-removed", "breaking"),
         ])
+
+    def test_removed_constant_names_a_likely_rename(self):
+        # Linux hvgdk_mini.h 8e73eeb4 -> cf82dd5e: HV_X64_VTL_MASK became HV_VTL_MASK.
+        # Equal values do not prove a rename, so the removal stays breaking; it says so.
+        old = doc(macros={"HV_X64_VTL_MASK": 15, "HV_MAP_GPA_PERMISSIONS_MASK": 15})
+        new = doc(macros={"HV_VTL_MASK": 15, "HV_MAP_GPA_PERMISSIONS_MASK": 15})
+        found = classify(old, new)
+        removed = next(f for f in found if f.kind == "definition-removed")
+        self.assertEqual(removed.severity, "breaking")
+        self.assertEqual(removed.detail, "macro HV_X64_VTL_MASK removed (was 0xf);"
+                                         " renamed to HV_VTL_MASK? (same value)")
+        two = doc(macros={"HV_VTL_MASK": 15, "HV_X_MASK": 15, "HV_MAP_GPA_PERMISSIONS_MASK": 15})
+        self.assertNotIn("renamed", next(f for f in classify(old, two)
+                                         if f.kind == "definition-removed").detail)
 
     def test_missing_tables_are_not_removals(self):
         # pahole facts have records only.

@@ -13,9 +13,11 @@ from typing import Optional
 BREAKING, REVIEW, COMPATIBLE = "breaking", "review", "compatible"
 SEVERITIES = (BREAKING, REVIEW, COMPATIBLE)          # report order: worst first
 
-# Every kind of finding; docs/abi-diff.md explains each. Renames are breaking in uapi only.
+# Every kind of finding; docs/abi-diff.md explains each. Renames (of members, and of
+# records whose layout is unchanged) are breaking in uapi only.
 KINDS = {
     "definition-added": COMPATIBLE, "definition-removed": BREAKING,
+    "definition-renamed": REVIEW,
     "kind-changed": BREAKING, "size-changed": BREAKING, "align-changed": BREAKING,
     "value-changed": BREAKING,
     "member-added": COMPATIBLE, "member-removed": BREAKING, "member-reserved": BREAKING,
@@ -117,10 +119,19 @@ def classify(old, new, *, old_flags=False, new_flags=False, uapi=False, old_note
     """
     out = []
     old_records, new_records = old.get("records", {}), new.get("records", {})
+    renamed = _record_renames(old_records, new_records)
     for name in sorted(set(old_records) | set(new_records)):
         o, n = old_records.get(name), new_records.get(name)
         category = (n or o)["kind"]
-        if n is None:
+        if n is None and name in renamed:
+            out.append(_finding(category, name, None, "definition-renamed", name, renamed[name],
+                                f"{category} {name} renamed to {renamed[name]}, layout unchanged"
+                                + (" (user space code using the old name no longer builds)"
+                                   if uapi else ""),
+                                BREAKING if uapi else None))
+        elif o is None and name in renamed.values():
+            continue
+        elif n is None:
             out.append(_finding(category, name, None, "definition-removed", _record_summary(o), None,
                                 f"{category} {name} removed"))
         elif o is None:
@@ -138,6 +149,26 @@ def classify(old, new, *, old_flags=False, new_flags=False, uapi=False, old_note
 
 def _record_summary(rec):
     return {"kind": rec["kind"], "size": rec["size"]}
+
+
+def _record_renames(old_records, new_records):
+    """{old name: new name} for records that went away while a record with exactly their
+    layout (kind, size, alignment, every member's path, place and type) arrived, when
+    that pairing is the only one either name has. Records without members never pair."""
+    def layout(rec):
+        return (rec["kind"], rec["size"], rec.get("align"),
+                tuple((m["path"], m["offset"], m["bits"], m["type"], m.get("bitfield", False))
+                      for m in rec["members"]))
+    gone = {name: layout(r) for name, r in old_records.items()
+            if name not in new_records and r["members"]}
+    arrived = {name: layout(r) for name, r in new_records.items()
+               if name not in old_records and r["members"]}
+    pairs = {}
+    for name, shape in gone.items():
+        matches = [n for n, s in arrived.items() if s == shape]
+        if len(matches) == 1 and [g for g, s in gone.items() if s == shape] == [name]:
+            pairs[name] = matches[0]
+    return pairs
 
 
 # --- records -----------------------------------------------------------------------------
@@ -268,7 +299,11 @@ class _Members:
         return left
 
     def _removed(self, gone_named):
-        for o in gone_named:
+        left = []
+        for run in _adjacent_runs(gone_named):
+            if len(run) == 1 or not self._withdrawn_together(run):
+                left += run
+        for o in sorted(left, key=gone_named.index):
             now = [n for n in self.arrived if n.path not in self.used and n.parent == o.parent
                    and n.offset < o.end and o.offset < n.end and n.bits]
             if now and all(n.reserved and o.offset <= n.offset and n.end <= o.end for n in now):
@@ -278,6 +313,24 @@ class _Members:
                          + ", ".join(n.text() for n in now))
             else:
                 self.add(o.path, "member-removed", [o.json()], None, f"{o.text()} removed")
+
+    def _withdrawn_together(self, run):
+        """Adjacent named members whose bits are now one reserved member (or several)
+        lying within them, each member under at least one: all withdrawn."""
+        lo, hi, parent = run[0].offset, run[-1].end, run[0].parent
+        now = [n for n in self.arrived if n.path not in self.used and n.parent == parent
+               and n.offset < hi and lo < n.end and n.bits]
+        if not now or not all(n.reserved and lo <= n.offset and n.end <= hi for n in now):
+            return False
+        under = {o.path: [n for n in now if n.offset < o.end and o.offset < n.end] for o in run}
+        if not all(under.values()):
+            return False
+        self.used |= {n.path for n in now}
+        for o in run:
+            self.add(o.path, "member-reserved", [o.json()], [n.json() for n in under[o.path]],
+                     f"{o.text()} removed; its bits are now reserved: "
+                     + ", ".join(n.text() for n in under[o.path]))
+        return True
 
     def _changed(self):
         for o, n in self.moved:
@@ -336,10 +389,12 @@ def _compare_values(old, new, table, category):
         return []   # e.g. pahole facts have records only
     out = []
     o, n = old[table], new[table]
+    added = [name for name in n if name not in o]
     for name in sorted(set(o) | set(n)):
         if name not in n:
             out.append(_finding(category, name, None, "definition-removed", o[name], None,
-                                f"{category} {name} removed (was {_value_text(o[name])})"))
+                                f"{category} {name} removed (was {_value_text(o[name])})"
+                                + _maybe_renamed(name, o[name], added, n)))
         elif name not in o:
             out.append(_finding(category, name, None, "definition-added", None, n[name],
                                 f"new {category} {name} = {_value_text(n[name])}"))
@@ -347,6 +402,16 @@ def _compare_values(old, new, table, category):
             out.append(_finding(category, name, None, "value-changed", o[name], n[name],
                                 f"{name}: {_value_text(o[name])} -> {_value_text(n[name])}"))
     return out
+
+
+def _maybe_renamed(name, value, added, new_values):
+    """A hint when one new name with the same value looks like this one renamed (same first
+    and last word: HV_X64_VTL_MASK, HV_VTL_MASK). Only a hint: equal values do not make
+    two constants the same one, so the removal stays breaking."""
+    words = name.split("_")
+    like = [a for a in added if new_values[a] == value
+            and a.split("_")[0] == words[0] and a.split("_")[-1] == words[-1]]
+    return f"; renamed to {like[0]}? (same value)" if len(like) == 1 else ""
 
 
 def _value_text(value):
