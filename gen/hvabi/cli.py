@@ -149,8 +149,14 @@ def cmd_import(args):
     if not args.check:
         return errors.EXIT_OK
     from .importer import verify
+    try:
+        results = verify.verify(imported, args.view, args.profile)
+    except errors.SpecErrors as e:
+        print(f"{e}\nhvabi: the imported files do not load as a spec (positions are in the files"
+              " --out writes)", file=sys.stderr)
+        return errors.EXIT_CHECK_FAILED
     failed = False
-    for result in verify.verify(imported, args.view, args.profile):
+    for result in results:
         for line in result.problems:
             print(line, file=sys.stderr)
         print(f"hvabi: {result.arch}: {result.matched} definitions lay out as the compiler says,"

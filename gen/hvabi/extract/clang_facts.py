@@ -170,7 +170,7 @@ def _where(loc):
 # --- records and enums -------------------------------------------------------
 
 def _collect_decl(c, result):
-    if c.kind in _RECORD_KINDS and c.is_definition() and not _untagged(c):
+    if c.kind in _RECORD_KINDS and c.is_definition() and not untagged(c):
         records = result["records"]
         if c.spelling not in records:  # a typedef'd definition is visited twice
             records[c.spelling] = _record(c)
@@ -181,7 +181,7 @@ def _collect_decl(c, result):
             _collect_decl(child, result)
 
 
-def _untagged(decl):
+def untagged(decl):
     # libclang 14 spells untagged records ''; newer ones "(unnamed struct at ...)".
     return not decl.spelling or "(" in decl.spelling
 
@@ -203,7 +203,7 @@ def _members(record_type, base, prefix):
     for f in record_type.get_fields():
         offset = base + f.get_field_offsetof()
         t = f.type.get_canonical()
-        nested = t.kind == T.RECORD and _untagged(t.get_declaration())
+        nested = t.kind == T.RECORD and untagged(t.get_declaration())
         if f.spelling:
             path = prefix + f.spelling
             yield _member(f, t, offset, path)
@@ -225,7 +225,7 @@ def _member(f, t, offset, path):
 
 
 def _collect_enum(c, result):
-    if not _untagged(c):
+    if not untagged(c):
         result["enums"][c.spelling] = {"size": c.type.get_size()}
     for e in c.get_children():
         if e.kind == K.ENUM_CONSTANT_DECL:
@@ -254,7 +254,7 @@ def _scalar_name(t):
     if t.kind in (T.RECORD, T.ENUM):
         decl = t.get_declaration()
         word = "enum" if t.kind == T.ENUM else _RECORD_KINDS[decl.kind]
-        return word if _untagged(decl) else f"{word} {decl.spelling}"
+        return word if untagged(decl) else f"{word} {decl.spelling}"
     if t.kind == T.POINTER:
         return type_name(t.get_pointee()) + "*"
     return t.spelling  # float, double, void, function types: rare in ABI headers

@@ -78,10 +78,6 @@ def read(headers, arch, flavor, include_dirs=()):
     return reading
 
 
-def untagged(decl):
-    return not decl.spelling or "(" in decl.spelling
-
-
 def _has(decl, kind):
     return any(c.kind == kind for c in decl.get_children())
 
@@ -170,7 +166,7 @@ class _Reader:
         """Units for one top-level declaration: tagged types defined inside a record come
         first (C gives them file scope), then the declaration itself."""
         if c.kind in _RECORD_KINDS or c.kind == K.ENUM_DECL:
-            if not c.is_definition() or (c.kind != K.ENUM_DECL and untagged(c)):
+            if not c.is_definition() or (c.kind != K.ENUM_DECL and clang_facts.untagged(c)):
                 return []                 # a forward declaration, or typedef'd (see typedef)
             return self.tag_definition(c)
         if c.kind == K.TYPEDEF_DECL:
@@ -205,7 +201,7 @@ class _Reader:
         units = []
         for child in decl.get_children():
             if child.kind in _RECORD_KINDS and child.is_definition():
-                if untagged(child):
+                if clang_facts.untagged(child):
                     units += self.nested_tags(child)
                 else:
                     units += self.tag_definition(child)
@@ -246,7 +242,7 @@ class _Reader:
     # -- records ---------------------------------------------------------------------------
 
     def record(self, decl, member=None):
-        rec = m.Record(None if untagged(decl) else decl.spelling, self.pos(decl),
+        rec = m.Record(None if clang_facts.untagged(decl) else decl.spelling, self.pos(decl),
                        kind=_RECORD_KINDS[decl.kind], packed=_has(decl, K.PACKED_ATTR),
                        aligned=decl.type.get_align() if _has(decl, K.ALIGNED_ATTR) else None,
                        member=member)
@@ -260,7 +256,7 @@ class _Reader:
                                " attributes on types only")
         t = f.type
         canon = t.get_canonical()
-        if canon.kind == T.RECORD and untagged(canon.get_declaration()):
+        if canon.kind == T.RECORD and clang_facts.untagged(canon.get_declaration()):
             if f.is_bitfield():
                 raise _Unsupported(f"bitfield '{f.spelling}' of struct type")
             return self.record(canon.get_declaration(), f.spelling or None)
@@ -276,7 +272,7 @@ class _Reader:
             t = t.element_type
             if t.get_canonical().kind in _ARRAYS:
                 raise _Unsupported(f"member '{f.spelling}' is a multidimensional array")
-            if t.get_canonical().kind == T.RECORD and untagged(t.get_canonical().get_declaration()):
+            if t.get_canonical().kind == T.RECORD and clang_facts.untagged(t.get_canonical().get_declaration()):
                 raise _Unsupported(f"member '{f.spelling}' is an array of an untagged struct/union")
         return m.Field(f.spelling, self.pos(f), type=self.type_ref(t), count=count)
 
@@ -311,7 +307,7 @@ class _Reader:
         canon = t.get_canonical()
         if canon.kind in (T.RECORD, T.ENUM):
             decl = canon.get_declaration()
-            if untagged(decl):
+            if clang_facts.untagged(decl):
                 raise _Unsupported(f"use of the untagged type {t.spelling}")
             return m.TypeRef(decl.spelling, volatile)
         if canon.kind not in _SCALARS:

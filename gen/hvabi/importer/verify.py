@@ -39,7 +39,7 @@ def verify(imported, view=None, profile=None):
         for name, text in imported.files.items():
             (root / "defs" / name).write_text(text, encoding="utf-8")
         (root / "profiles.yaml").write_text(f"profiles:\n  {profile}: {{view: {view}}}\n")
-        spec = load_spec(root, root)
+        spec = load_spec(root, root / "defs")     # positions name the files as --out writes them
     results = []
     for arch, reading in imported.readings.items():
         paths = [s.path for s in imported.sources if s.arch in (None, arch)]
