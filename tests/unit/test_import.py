@@ -44,6 +44,14 @@ union t_reg {
 	} __packed;
 };
 
+union t_reg2 {
+	struct {
+		u32 lo:16;
+		u32 hi:16;
+	} bits;
+	u32 raw[T_COUNT / 4];
+};
+
 struct t_deep {
 	u32 head;
 	union {
@@ -144,6 +152,10 @@ class SmallHeader(unittest.TestCase):
     def test_register_idiom(self):
         self.assertLines("  - register: t_reg  # TODO: describe", "      - {name: vector, bits: 0-7}",
                          "      - {name: masked, bits: 8}", "      - {name: rest, bits: 9-63}")
+        self.assertLines("  - register: t_reg2  # TODO: describe\n    doc: \"t_reg2: imported; describe it.\"\n"
+                         "    type: u32\n    raw: {name: raw, count: T_COUNT / 4, last: true}\n"
+                         "    struct_name: bits\n    bits_packed: false\n    fields:\n"
+                         "      - {name: lo, bits: 0-15}\n      - {name: hi, bits: 16-31}")
 
     def test_nested_records(self):
         block = self.text[self.text.index("  - struct: t_deep"):self.text.index("  - struct: t_arch")]
@@ -197,7 +209,7 @@ class SmallHeader(unittest.TestCase):
         for result in verify.verify(self.imported, "hdk", "linux"):
             self.assertEqual(result.problems[1:], [], result.arch)
             self.assertIn("t_local: cannot be laid out: unknown constant 'T_LOCAL'", result.problems[0])
-            self.assertEqual(result.matched, 7)     # 2 consts groups, enum, 3 records, typedef
+            self.assertEqual(result.matched, 8)     # 2 consts groups, enum, 4 records, typedef
 
     def test_deterministic(self):
         again = run.import_headers([run.parse_source(str(self.header))], "kernel", view="hdk",

@@ -270,9 +270,10 @@ class _Reader:
         if t.kind in _ARRAYS:
             count = m.FLEX if t.kind == T.INCOMPLETEARRAY else self.array_length(f)
             t = t.element_type
-            if t.get_canonical().kind in _ARRAYS:
+            elem = t.get_canonical()
+            if elem.kind in _ARRAYS:
                 raise _Unsupported(f"member '{f.spelling}' is a multidimensional array")
-            if t.get_canonical().kind == T.RECORD and clang_facts.untagged(t.get_canonical().get_declaration()):
+            if elem.kind == T.RECORD and clang_facts.untagged(elem.get_declaration()):
                 raise _Unsupported(f"member '{f.spelling}' is an array of an untagged struct/union")
         return m.Field(f.spelling, self.pos(f), type=self.type_ref(t), count=count)
 
@@ -311,7 +312,8 @@ class _Reader:
                 raise _Unsupported(f"use of the untagged type {t.spelling}")
             return m.TypeRef(decl.spelling, volatile)
         if canon.kind not in _SCALARS:
-            raise _Unsupported(f"type {t.spelling} has no spec spelling (u8..u64, s8..s64, bool, char, ulong)")
+            raise _Unsupported(f"type {t.spelling} has no spec spelling"
+                               " (u8..u64, s8..s64, bool, char, ulong)")
         return m.TypeRef(_SCALARS[canon.kind], volatile)
 
 

@@ -84,7 +84,9 @@ def _merge_def(x, y):
 
 
 def _same_head(x, y):
-    return (x.kind, x.packed, x.aligned, x.member, x.register) == (y.kind, y.packed, y.aligned, y.member, y.register)
+    def head(r):
+        return r.kind, r.packed, r.aligned, r.member, r.register
+    return head(x) == head(y)
 
 
 def _member_key(node):

@@ -160,8 +160,12 @@ def _register(rec):
     if raw.type.name != "u64":
         lines.append(f"    type: {scalar(raw.type.name)}")
     if raw.count is not None or last:
-        pairs = [("name", scalar(raw.name))] + ([("count", expression(raw.count))] if raw.count is not None else [])
-        lines.append("    raw: " + flow(pairs + ([("last", "true")] if last else [])))
+        pairs = [("name", scalar(raw.name))]
+        if raw.count is not None:
+            pairs.append(("count", expression(raw.count)))
+        if last:
+            pairs.append(("last", "true"))
+        lines.append("    raw: " + flow(pairs))
     elif raw.name != "as_uint64":
         lines.append(f"    raw: {scalar(raw.name)}")
     if bits.member:
