@@ -22,7 +22,6 @@ a comment (GNU/Linux vs Linux). hvgdk_ext.h has a single version.
 import pathlib
 import subprocess
 import sys
-import tempfile
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1] / "gen"))
@@ -30,7 +29,7 @@ sys.path.insert(0, str(HERE))
 
 from hvabi.extract.header_sets import kernel_facts  # noqa: E402
 from hvabi.model import ARCHES  # noqa: E402
-from snapshot_mshv import dump  # noqa: E402
+from snapshot_mshv import write_snapshots  # noqa: E402
 
 FILES = ("hvgdk.h", "hvgdk_ext.h", "hvgdk_mini.h", "hvhdk.h", "hvhdk_mini.h")
 C_0B11 = "0b119045b79a672bc6d8f18641c60fc8ce1b4585"
@@ -99,14 +98,7 @@ def main(argv):
     if len(argv) != 1:
         print(__doc__, file=sys.stderr)
         return 2
-    with tempfile.TemporaryDirectory() as tmp:
-        for rev in REVISIONS:
-            for arch, doc in snapshot(argv[0], rev, tmp).items():
-                path = OUT / rev / f"{arch}.facts.json"
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(dump(doc))
-                print(f"{rev} {arch}: {len(doc['records'])} records, {len(doc['enumerators'])}"
-                      f" enumerators, {len(doc['macros'])} macros")
+    write_snapshots(argv[0], REVISIONS, snapshot, OUT)
     return 0
 
 

@@ -62,18 +62,24 @@ def snapshot(git_dir, rev, tmp):
     return docs
 
 
-def main(argv):
-    if len(argv) != 1:
-        print(__doc__, file=sys.stderr)
-        return 2
+def write_snapshots(source, revisions, snapshot, out):
+    """Write OUT/REV/ARCH.facts.json for every revision; `snapshot(source, rev, tmp)` gives
+    {arch: facts} (shared with snapshot_linux.py)."""
     with tempfile.TemporaryDirectory() as tmp:
-        for rev in REVISIONS:
-            for arch, doc in snapshot(argv[0], rev, tmp).items():
-                path = OUT / rev / f"{arch}.facts.json"
+        for rev in revisions:
+            for arch, doc in snapshot(source, rev, tmp).items():
+                path = out / rev / f"{arch}.facts.json"
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(dump(doc))
                 print(f"{rev} {arch}: {len(doc['records'])} records, {len(doc['enumerators'])}"
                       f" enumerators, {len(doc['macros'])} macros")
+
+
+def main(argv):
+    if len(argv) != 1:
+        print(__doc__, file=sys.stderr)
+        return 2
+    write_snapshots(argv[0], REVISIONS, snapshot, OUT)
     return 0
 
 
