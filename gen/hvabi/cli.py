@@ -108,6 +108,15 @@ def cmd_validate(args):
     return errors.EXIT_OK
 
 
+def cmd_coverage(args):
+    """How much of each upstream header set the spec covers, and how much of it differs."""
+    from .coverage import report
+    spec, _ = load(args.spec)
+    lines, mismatches = report(spec, args.tlfs_src, args.verbose)
+    print("\n".join(lines))
+    return errors.EXIT_CHECK_FAILED if mismatches and args.strict else errors.EXIT_OK
+
+
 def cmd_diff(args):
     """Classify every ABI change between releases; exit 1 on a breaking one."""
     arches = ARCHES if args.arch == "both" else (args.arch,)
@@ -183,6 +192,14 @@ def parser():
     c.set_defaults(func=cmd_check)
     v = sub.add_parser("validate", parents=[common], help="load and check the spec only")
     v.set_defaults(func=cmd_validate)
+    cov = sub.add_parser("coverage", parents=[common], help="coverage of the upstream header sets",
+                         description="Per upstream set and arch: definitions the spec covers /"
+                         " total, and how many covered ones differ (see gen/hvabi/coverage.py).")
+    cov.add_argument("--tlfs-src", help="a linux-source-6.12 tree holding the hyperv-tlfs.h trio"
+                     " (./setup extracts one to build/kernel/linux-source-6.12)")
+    cov.add_argument("-v", "--verbose", action="store_true", help="list every mismatch")
+    cov.add_argument("--strict", action="store_true", help="exit 1 if any covered definition differs")
+    cov.set_defaults(func=cmd_coverage)
     d = sub.add_parser("diff", parents=[common], help="classify the ABI changes between releases",
                        description="OLD, NEW and NEWER are each a spec directory, REV:PATH (a git"
                        " revision, e.g. v0.1:spec), a directory of headers, or comma-separated .h,"
