@@ -23,26 +23,17 @@ sys.path.insert(0, str(REPO / "gen"))
 
 from hvabi.emit.products import load_products  # noqa: E402
 from hvabi.extract import pahole_facts  # noqa: E402
+from hvabi.extract.header_sets import kernel_cflags, tlfs_include_dirs  # noqa: E402
 from hvabi.spec.loader import load_spec  # noqa: E402
 from testlib import report  # noqa: E402
 
-CONFIG = {"x86_64": "CONFIG_X86", "arm64": "CONFIG_ARM64"}
-TLFS_ARCH_DIR = {"x86_64": "x86", "arm64": "arm64"}
-
-
 def build_flags(product, arch):
-    """(include dirs, defines, extra flags) to compile a test against `product`."""
+    """(include dirs, extra flags) to compile a test against `product`."""
     root = REPO / product.root
-    stubs = REPO / "tests/kstubs"
     if product.flavor == "uapi":
-        return [root], [], ["-std=gnu11"]
-    defines = [f"{CONFIG[arch]}=1"]
-    extra = ["-include", str(stubs / "kernel-prelude.h"), "-std=gnu11"]
-    if product.flavor == "tlfs":
-        dirs = [stubs, root / "arch" / TLFS_ARCH_DIR[arch] / "include", root / "include"]
-    else:
-        dirs = [stubs, root / "include"]
-    return dirs, defines, extra
+        return [root], ["-std=gnu11"]
+    dirs = tlfs_include_dirs(root, arch) if product.flavor == "tlfs" else [root / "include"]
+    return dirs, [*kernel_cflags(arch), "-std=gnu11"]
 
 
 def product_named(name):
@@ -76,13 +67,13 @@ def compare_pahole(expected, got):
 def check(product, arch, compiler, c_file, facts_file, mask_file=None):
     """Returns (checks passed, list of failures)."""
     expected = json.loads(pathlib.Path(facts_file).read_text())
-    dirs, defines, extra = build_flags(product, arch)
+    dirs, extra = build_flags(product, arch)
     failures, passed = [], 0
     with tempfile.TemporaryDirectory() as tmp:
         obj = pathlib.Path(tmp) / "layout.o"
         try:
             pahole_facts.compile_object(str(c_file), str(obj), compiler, arch, [str(d) for d in dirs],
-                                        defines, extra)
+                                        (), extra)
             passed += 1
         except pahole_facts.PaholeError as e:
             return passed, [f"static asserts failed to compile:\n{e}"]
@@ -96,15 +87,15 @@ def check(product, arch, compiler, c_file, facts_file, mask_file=None):
         passed += len(expected["records"]) + members - len(problems)
         failures += problems
         if mask_file is not None:
-            failures += run_mask(mask_file, dirs, defines, extra, tmp)
+            failures += run_mask(mask_file, dirs, extra, tmp)
             passed += 1
     return passed, failures
 
 
-def run_mask(mask_file, dirs, defines, extra, tmp):
+def run_mask(mask_file, dirs, extra, tmp):
     exe = pathlib.Path(tmp) / "mask"
     cmd = ["gcc", "-O0", "-Wall", "-Werror", *extra, *[f"-I{d}" for d in dirs],
-           *[f"-D{d}" for d in defines], str(mask_file), "-o", str(exe)]
+           str(mask_file), "-o", str(exe)]
     build = subprocess.run(cmd, capture_output=True, text=True)
     if build.returncode:
         return [f"mask test failed to build:\n{build.stderr}"]

@@ -16,18 +16,9 @@ HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO / "gen"))
 from hvabi import facts  # noqa: E402
-from hvabi.extract.header_sets import kernel_facts  # noqa: E402
+from hvabi.extract.header_sets import kernel_facts, tlfs_facts  # noqa: E402
+from hvabi.model import ARCHES  # noqa: E402
 from testlib import report  # noqa: E402
-
-ARCH_DIR = {"x86_64": "x86", "arm64": "arm64"}
-
-
-def tlfs_facts(root, arch):
-    """libclang facts of a hyperv-tlfs.h trio laid out as in the kernel tree."""
-    arch_inc = root / "arch" / ARCH_DIR[arch] / "include"
-    return kernel_facts([arch_inc / "asm/hyperv-tlfs.h"], arch, [arch_inc, root / "include"],
-                        only=[arch_inc / "asm", root / "include/asm-generic"])
-
 
 def kernel_hdk_facts(arch):
     hdir = REPO / "include/hvhdk/include/hyperv"
@@ -45,7 +36,7 @@ def main(argv):
         return 2
     which, ksrc = argv[0], pathlib.Path(argv[1])
     failures, passed = [], 0
-    for arch in ARCH_DIR:
+    for arch in ARCHES:
         if which == "tlfs":
             upstream = tlfs_facts(ksrc, arch)
             ours = tlfs_facts(REPO / "include/hyperv-tlfs", arch)

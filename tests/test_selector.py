@@ -8,29 +8,29 @@ import subprocess
 import sys
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-STUBS = REPO / "tests/kstubs"
+sys.path.insert(0, str(REPO / "gen"))
+
+from hvabi.extract.header_sets import kernel_cflags, tlfs_include_dirs  # noqa: E402
+
 HDK = "struct hv_input_get_vp_registers"     # HDK-only spelling
 TLFS = "struct hv_get_vp_registers_input"    # TLFS-only spelling
-ARCHES = {"x86_64": ("x86", "CONFIG_X86"), "arm64": ("arm64", "CONFIG_ARM64")}
+TARGETS = {"x86_64": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu"}
 
 
 def compile_with(arch, defines, probe):
-    archdir, config = ARCHES[arch]
     # sizeof needs the complete type: a pointer would accept an undeclared struct.
     src = f"#include <asm-generic/hyperv-defs.h>\nunsigned long hvabi_probe = sizeof({probe});\n"
-    cmd = ["clang", f"--target={'x86_64' if arch == 'x86_64' else 'aarch64'}-linux-gnu",
-           "-fsyntax-only", "-Wall", "-Werror", "-std=gnu11", "-include", str(STUBS / "kernel-prelude.h"),
-           f"-D{config}=1", *[f"-D{d}" for d in defines], f"-I{STUBS}",
-           f"-I{REPO / 'include/hvhdk/include'}",
-           f"-I{REPO / 'include/hyperv-tlfs/arch' / archdir / 'include'}",
-           f"-I{REPO / 'include/hyperv-tlfs/include'}", "-x", "c", "-"]
+    dirs = [REPO / "include/hvhdk/include", *tlfs_include_dirs(REPO / "include/hyperv-tlfs", arch)]
+    cmd = ["clang", f"--target={TARGETS[arch]}", "-fsyntax-only", "-Wall", "-Werror", "-std=gnu11",
+           *kernel_cflags(arch), *[f"-D{d}" for d in defines], *[f"-I{d}" for d in dirs],
+           "-x", "c", "-"]
     run = subprocess.run(cmd, input=src, capture_output=True, text=True)
     return run.returncode == 0, run.stderr
 
 
 def main():
     results = []
-    for arch in ARCHES:
+    for arch in TARGETS:
         for defines, present, absent, branch in (
                 (["HV_HYPERV_DEFS"], HDK, TLFS, "HDK"), ([], TLFS, HDK, "TLFS")):
             ok, err = compile_with(arch, defines, present)

@@ -22,7 +22,6 @@ SNAPSHOTS = {
     "linux": "tests/reference/linux-hvhdk-{arch}.facts.json",
     "rust-vmm": "tests/diff/mshv-hv-headers/1e75b16/{arch}.facts.json",
 }
-TLFS_ARCH_DIR = {"x86_64": "x86", "arm64": "arm64"}
 
 
 def upstream_facts(profile, arch, tlfs_src=None):
@@ -30,11 +29,8 @@ def upstream_facts(profile, arch, tlfs_src=None):
     if profile in SNAPSHOTS:
         return factsmod.load(REPO / SNAPSHOTS[profile].format(arch=arch))
     if profile == "tlfs" and tlfs_src:
-        from .extract.header_sets import kernel_facts
-        root = pathlib.Path(tlfs_src)
-        arch_inc = root / "arch" / TLFS_ARCH_DIR[arch] / "include"
-        return kernel_facts([arch_inc / "asm/hyperv-tlfs.h"], arch, [arch_inc, root / "include"],
-                            only=[arch_inc / "asm", root / "include/asm-generic"])
+        from .extract.header_sets import tlfs_facts
+        return tlfs_facts(tlfs_src, arch)
     return None
 
 

@@ -20,13 +20,13 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1] / "gen"))
 sys.path.insert(0, str(HERE))
 
+from hvabi.extract.header_sets import kernel_cflags  # noqa: E402
 from snapshot_linux import FILES, REVISIONS, read_header  # noqa: E402
 from test_linux_pairs import EXPECTED  # noqa: E402
 
-STUBS = HERE.parent / "kstubs"
-TARGETS = {"x86_64": ("gcc", "CONFIG_X86"), "arm64": ("aarch64-linux-gnu-gcc", "CONFIG_ARM64")}
+COMPILERS = {"x86_64": "gcc", "arm64": "aarch64-linux-gnu-gcc"}
 CFLAGS = ["-shared", "-nostdlib", "-fPIC", "-x", "c", "-O0", "-std=gnu11", "-g",
-          "-fno-eliminate-unused-debug-types", f"-I{STUBS}", "-include", str(STUBS / "kernel-prelude.h")]
+          "-fno-eliminate-unused-debug-types"]
 SOURCE = b'#include "hvhdk.h"\n#include "hvgdk_ext.h"\nint f(void) { return 0; }\n'
 
 
@@ -36,9 +36,8 @@ def build(linux, rev, arch, work):
         headers.mkdir(parents=True)
         for name in FILES:
             (headers / name).write_bytes(read_header(linux, REVISIONS[rev][name], name))
-    compiler, config = TARGETS[arch]
     obj = work / f"{rev}-{arch}.so"
-    subprocess.run([compiler, *CFLAGS, f"-D{config}=1", f"-I{headers}", "-", "-o", str(obj)],
+    subprocess.run([COMPILERS[arch], *CFLAGS, *kernel_cflags(arch), f"-I{headers}", "-", "-o", str(obj)],
                    input=SOURCE, check=True)
     return obj
 
@@ -62,7 +61,7 @@ def main(argv):
     with tempfile.TemporaryDirectory() as tmp:
         work = pathlib.Path(tmp)
         for (old, new), expected in EXPECTED.items():
-            for arch in TARGETS:
+            for arch in COMPILERS:
                 verdict, heads = abidiff(build(argv[0], old, arch, work), build(argv[0], new, arch, work))
                 ours = "breaking" if any(sev == "breaking" and arch in where
                                          for _, _, sev, where, _ in expected) else "ok"

@@ -19,6 +19,19 @@ CONFIG = {"x86_64": "CONFIG_X86", "arm64": "CONFIG_ARM64"}
 # rust-vmm's hv-headers use BIT() without defining it or including a header that does
 # (their bindgen wrapper provides it); a header that defines it itself only gets a warning.
 UAPI_FALLBACK_DEFINES = ("BIT(x)=(1UL<<(x))",)
+# The hyperv-tlfs.h trio lives in arch/<dir>/include/asm and include/asm-generic.
+TLFS_ARCH_DIR = {"x86_64": "x86", "arm64": "arm64"}
+
+
+def kernel_cflags(arch):
+    """Compiler arguments that let gcc/clang build kernel-flavor headers outside a kernel
+    tree: the stand-in headers, the implicit prelude and the arch's CONFIG_ symbol."""
+    return [f"-I{STUBS}", "-include", str(STUBS / "kernel-prelude.h"), f"-D{CONFIG[arch]}=1"]
+
+
+def tlfs_include_dirs(root, arch):
+    """Include dirs for a hyperv-tlfs.h trio rooted at `root` (a kernel tree or ours)."""
+    return [root / "arch" / TLFS_ARCH_DIR[arch] / "include", root / "include"]
 
 
 def options(arch, flavor, include_dirs=()):
@@ -43,6 +56,14 @@ def uapi_facts(headers, arch, only=None):
     return clang_facts.extract([str(h) for h in headers], arch,
                                only_files=[str(p) for p in only] if only else None,
                                **options(arch, "uapi"))
+
+
+def tlfs_facts(root, arch):
+    """libclang facts of the hyperv-tlfs.h trio rooted at `root`, for `arch`."""
+    root = pathlib.Path(root)
+    arch_inc, generic_inc = tlfs_include_dirs(root, arch)
+    return kernel_facts([arch_inc / "asm/hyperv-tlfs.h"], arch, [arch_inc, generic_inc],
+                        only=[arch_inc / "asm", generic_inc / "asm-generic"])
 
 
 def read(headers, arch, flavor, only=None):
