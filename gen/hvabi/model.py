@@ -118,7 +118,7 @@ class Record(Node):
     packed: bool = False
     aligned: Optional[int] = None
     member: Optional[str] = None  # for nested records: the member name, None if anonymous
-    register: Optional[int] = None  # bit width when written as a `register` (sugar)
+    register: bool = False        # written as a `register` (union of raw view + bitfields)
 
 
 @dataclass
@@ -150,7 +150,6 @@ class Entry:
 @dataclass
 class Spec:
     entries: list = field(default_factory=list)
-    files: list = field(default_factory=list)     # spec files, in load order
     profiles: dict = field(default_factory=dict)  # name -> Profile
 
 

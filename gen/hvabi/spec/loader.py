@@ -242,7 +242,6 @@ def load_spec(spec_dir, display_root=None):
             entry = reader.entry(node, root.get("header"), file_cond)
             spec.entries.append(entry)
         errors.extend(reader.errors)
-        spec.files.append(shown(path))
     if errors:
         raise SpecErrors(errors)
     return spec
