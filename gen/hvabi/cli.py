@@ -141,6 +141,10 @@ def cmd_import(args):
     from .importer import c_reader, run
     if args.profile and not args.profile.replace("-", "_").isidentifier():
         raise HvabiError(f"bad profile name {args.profile!r}", None, "use a name like linux or rust-vmm")
+    if args.recipe:
+        return _import_recipe(args)
+    if not args.headers:
+        raise HvabiError("no headers to import", None, "give HEADER arguments or --recipe FILE")
     sources = [run.parse_source(h) for h in args.headers]
     imported = run.import_headers(sources, args.flavor, args.include_dirs, args.view, args.profile)
     if args.out:
@@ -171,6 +175,44 @@ def cmd_import(args):
         print(f"hvabi: {result.arch}: {result.matched} definitions lay out as the compiler says,"
               f" {result.differ} differ, {result.failed} cannot be laid out", file=sys.stderr)
         failed = failed or bool(result.problems)
+    return errors.EXIT_CHECK_FAILED if failed else errors.EXIT_OK
+
+
+def _import_recipe(args):
+    """--recipe: several profiles' headers merged into one spec (importer/recipe.py)."""
+    from .importer import c_reader, recipe, verify
+    from .spec.loader import load_spec
+    if args.headers:
+        raise HvabiError("give either HEADER arguments or --recipe, not both", None,
+                         "the recipe lists the headers of every profile")
+    old = load_spec(args.docs_from) if args.docs_from else None
+    result = recipe.import_recipe(args.recipe, args.spec, old, args.reserved_by_name)
+    if args.out:
+        write_atomically(args.out, result.files)
+    else:
+        for name, text in result.files.items():
+            sys.stdout.write(f"# ---- {name}\n{text}")
+    gaps = [s for s in result.skips if s.why not in c_reader.NOT_ABI]
+    for skip in gaps:
+        print(f"{skip.pos}: warning: {skip.name} not imported: {skip.why}", file=sys.stderr)
+    if not args.quiet:
+        print(f"hvabi: {len(result.files)} spec files from {len(result.sets)} profiles;"
+              f" {len(gaps)} definitions not imported", file=sys.stderr)
+    if not args.check:
+        return errors.EXIT_OK
+    try:
+        results = verify.verify_sets(result.files, result.profiles_yaml,
+                                     [(s.profile, s.view, s.readings, s.sources) for s in result.sets])
+    except errors.SpecErrors as e:
+        print(f"{e}\nhvabi: the merged files do not load as a spec", file=sys.stderr)
+        return errors.EXIT_CHECK_FAILED
+    failed = False
+    for res in results:
+        for line in res.problems:
+            print(line, file=sys.stderr)
+        print(f"hvabi: {res.arch}: {res.matched} definitions lay out as the compiler says,"
+              f" {res.differ} differ, {res.failed} cannot be laid out", file=sys.stderr)
+        failed = failed or bool(res.problems)
     return errors.EXIT_CHECK_FAILED if failed else errors.EXIT_OK
 
 
@@ -225,7 +267,7 @@ def parser():
                        " Expressions are kept as written; descriptions are placeholders marked"
                        " `# TODO: describe`. See docs/import.md.",
                        epilog="Exit status: 0 ok, 1 --check found a difference, 2 bad input or usage.")
-    i.add_argument("headers", nargs="+", metavar="HEADER",
+    i.add_argument("headers", nargs="*", metavar="HEADER",
                    help="a header file, or ARCH:FILE to read it on that arch only (x86_64:..., arm64:...);"
                    " compiled in the order given")
     i.add_argument("--flavor", choices=FLAVORS, default="kernel",
@@ -238,6 +280,15 @@ def parser():
     i.add_argument("--check", action="store_true",
                    help="load the result and compare every definition's layout and values with the"
                    " compiler's; exit 1 on a difference")
+    i.add_argument("--recipe", metavar="FILE",
+                   help="read the header sets of several profiles (a YAML recipe) and merge them"
+                   " into one spec (docs/import.md)")
+    i.add_argument("--docs-from", metavar="DIR",
+                   help="with --recipe: carry descriptions, reserved marks and TLFS pages over"
+                   " from this spec")
+    i.add_argument("--reserved-by-name", action="store_true",
+                   help="with --recipe: mark members named reserved*/rsvd*/pad* reserved unless"
+                   " --docs-from says otherwise")
     i.set_defaults(func=cmd_import)
     return p
 

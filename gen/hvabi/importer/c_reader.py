@@ -111,6 +111,7 @@ class _Reader:
         with open(header, encoding="utf-8", errors="replace") as f:
             lines = f.read().splitlines()
         units, prev_end, prev_macro = [], 0, False
+        self.undefs = {m_.group(1) for line in lines for m_ in [re.match(r"\s*#\s*undef\s+(\w+)", line)] if m_}
         for c in cursors:
             if c.kind == K.MACRO_DEFINITION:
                 unit = self.macro(c, values, lines, units)
@@ -146,7 +147,7 @@ class _Reader:
                 and units[-1].defn.name == tokens[1].spelling and not units[-1].defn.alias:
             units[-1].defn.alias = c.spelling
             return None
-        if any(re.match(rf"\s*#\s*undef\s+{c.spelling}\b", line) for line in lines):
+        if c.spelling in self.undefs:
             self.skip(c, c.spelling, "#undef'd in the header: format 1 has no macros of limited scope")
             return None
         if c.spelling not in values:
@@ -287,6 +288,10 @@ class _Reader:
                     depth += {"[": 1, "]": -1}.get(tokens[j].spelling, 0)
                     if depth == 0:
                         break
+                scoped = [t.spelling for t in tokens[i + 2:j] if t.spelling in self.undefs]
+                if scoped:
+                    raise _Unsupported(f"the length of '{f.spelling}' uses {scoped[0]}, a macro #undef'd"
+                                       " in the header (format 1 has no macros of limited scope)")
                 try:
                     return c_expr.text(tokens[i + 2:j])
                 except c_expr.Unrepresentable as e:

@@ -33,9 +33,14 @@ def only(node, arch):
 
 def merge(per_arch):
     """Definitions (ConstGroup, Enum, Record, Typedef) from {arch: [c_reader.Unit]}."""
+    return group_consts(merge_arches(per_arch))
+
+
+def merge_arches(per_arch):
+    """[(definition, group_break)] with constants still one per item (not grouped)."""
     if len(per_arch) == 1:
         (arch, units), = per_arch.items()
-        return _group_consts([(only(u.defn, arch), u.group_break) for u in units])
+        return [(only(u.defn, arch), u.group_break) for u in units]
     a, b = per_arch[X86], per_arch[ARM]
     items = []
     for op, i1, i2, j1, j2 in _opcodes([u.key for u in a], [u.key for u in b]):
@@ -45,7 +50,7 @@ def merge(per_arch):
         else:
             items += [(only(u.defn, X86), u.group_break) for u in a[i1:i2]]
             items += [(only(u.defn, ARM), u.group_break) for u in b[j1:j2]]
-    return _group_consts(items)
+    return items
 
 
 def _opcodes(keys_a, keys_b):
@@ -105,7 +110,7 @@ def _merge_members(xs, ys):
 
 # --- constant groups --------------------------------------------------------------------
 
-def _group_consts(items):
+def group_consts(items):
     """Runs of macros without a break between them become one ConstGroup."""
     out, group = [], None
     for node, brk in items:
@@ -125,10 +130,10 @@ def _group_consts(items):
 
 def _finish_group(group):
     group.name = _label([c.name for c in group.items])
-    arches = {c.cond.arch for c in group.items}
-    if len(arches) == 1 and None not in arches:
-        # Every item is on the same arch: say it once, on the group.
-        group.cond = m.Cond(arch=arches.pop())
+    conds = {c.cond for c in group.items}
+    if len(conds) == 1 and not next(iter(conds)).always:
+        # Every item has the same condition: say it once, on the group.
+        group.cond = conds.pop()
         group.items = [dataclasses.replace(c, cond=m.ALWAYS) for c in group.items]
 
 

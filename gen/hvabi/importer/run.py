@@ -50,17 +50,31 @@ def parse_source(arg):
     return Source(path, arch, hid)
 
 
-def import_headers(sources, flavor, include_dirs=(), view=None, profile=None):
+def read_set(sources, flavor, include_dirs=()):
+    """Read `sources` on every arch: (readings, [(header id, definition, group_break)]) with
+    the arches merged and constants not yet grouped, headers in the order given."""
     readings = {arch: c_reader.read([s.path for s in sources if s.arch in (None, arch)],
                                     arch, flavor, include_dirs) for arch in m.ARCHES}
-    files = {}
+    items = []
     for hid in dict.fromkeys(s.id for s in sources):
         per_arch = {}
         for arch, reading in readings.items():
             mine = [s for s in sources if s.id == hid and s.arch in (None, arch)]
             if mine:
                 per_arch[arch] = [u for s in mine for u in reading.units[s.path]]
+        items += [(hid, node, brk) for node, brk in merge.merge_arches(per_arch)]
+    return readings, items
+
+
+def skips_of(readings):
+    return list({(s.pos, s.name, s.why): s for r in readings.values() for s in r.skips}.values())
+
+
+def import_headers(sources, flavor, include_dirs=(), view=None, profile=None):
+    readings, items = read_set(sources, flavor, include_dirs)
+    files = {}
+    for hid in dict.fromkeys(s.id for s in sources):
         key = view or ("tlfs" if hid in TLFS_IDS else "hdk")
-        files[f"{hid}.yaml"] = writer.render(merge.merge(per_arch), {key: hid}, view, profile)
-    skips = {(s.pos, s.name, s.why): s for r in readings.values() for s in r.skips}
-    return Imported(files, readings, sources, list(skips.values()))
+        defs = merge.group_consts([(node, brk) for h, node, brk in items if h == hid])
+        files[f"{hid}.yaml"] = writer.render(defs, {key: hid}, view, profile)
+    return Imported(files, readings, sources, skips_of(readings))

@@ -33,18 +33,30 @@ def verify(imported, view=None, profile=None):
     """[ArchResult] per arch; raises SpecErrors if the files do not load."""
     profile = profile or PROFILE
     view = view or "hdk"
+    profiles = f"profiles:\n  {profile}: {{view: {view}}}\n"
+    return verify_sets(imported.files, profiles, [(profile, view, imported.readings, imported.sources)])
+
+
+def verify_sets(files, profiles_yaml, sets):
+    """Spec files plus a profiles.yaml text; `sets` [(profile, view, readings, sources)]:
+    each profile's selection checked against its own headers. [ArchResult] per set and
+    arch (`arch` reads "PROFILE ARCH" when there are several sets)."""
     with tempfile.TemporaryDirectory(prefix="hvabi-import-") as tmp:
         root = pathlib.Path(tmp)
         (root / "defs").mkdir()
-        for name, text in imported.files.items():
+        for name, text in files.items():
             (root / "defs" / name).write_text(text, encoding="utf-8")
-        (root / "profiles.yaml").write_text(f"profiles:\n  {profile}: {{view: {view}}}\n")
+        (root / "profiles.yaml").write_text(profiles_yaml)
         spec = load_spec(root, root / "defs")     # positions name the files as --out writes them
     results = []
-    for arch, reading in imported.readings.items():
-        paths = [s.path for s in imported.sources if s.arch in (None, arch)]
-        compiler = clang_facts.facts_of(reading.parsed, clang_facts.Scope(paths), "libclang")
-        results.append(_check_arch(Abi(spec, m.Selection(profile, view, arch)), compiler))
+    for profile, view, readings, sources in sets:
+        for arch, reading in readings.items():
+            paths = [s.path for s in sources if s.arch in (None, arch)]
+            compiler = clang_facts.facts_of(reading.parsed, clang_facts.Scope(paths), "libclang")
+            result = _check_arch(Abi(spec, m.Selection(profile, view, arch)), compiler)
+            if len(sets) > 1:
+                result.arch = f"{profile} {arch}"
+            results.append(result)
     return results
 
 

@@ -29,6 +29,19 @@ def scalar(value):
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def text_scalar(value):
+    """Prose (a `doc`, a page name) in flow context: plain when YAML reads it back as the
+    same string, else quoted."""
+    if value and value[0] not in "-?:,[]{}#&*!|>'\"%@`" and ": " not in value and " #" not in value \
+            and not any(c in value for c in ",[]{}") and value == value.strip():
+        try:
+            if yaml.safe_load(value) == value:
+                return value
+        except yaml.YAMLError:
+            pass
+    return scalar(value)
+
+
 def expression(text):
     """An expression as written: a plain integer literal stays a YAML integer (the loader
     keeps its spelling), anything else is a string."""
@@ -39,11 +52,22 @@ def flow(pairs):
     return "{" + ", ".join(f"{k}: {v}" for k, v in pairs) + "}"
 
 
+def _names(values):
+    return sorted(values)[0] if len(values) == 1 else "[" + ", ".join(sorted(values)) + "]"
+
+
 def _arch(node):
-    arch = node.cond.arch
-    if arch is None:
-        return []
-    return [("arch", sorted(arch)[0] if len(arch) == 1 else "[" + ", ".join(sorted(arch)) + "]")]
+    """The node's conditions (arch, view, profile) as flow pairs."""
+    return [(axis, _names(getattr(node.cond, axis))) for axis in ("arch", "view", "profile")
+            if getattr(node.cond, axis) is not None]
+
+
+def _doc(node):
+    return [("doc", text_scalar(" ".join(node.doc.split())))] if node.doc else []
+
+
+def _reserved(node):
+    return [("reserved", "true")] if node.reserved else []
 
 
 def _bits(node):
@@ -54,8 +78,11 @@ def _placeholder(name):
     return scalar(f"{name}: imported; describe it.")
 
 
-def render(defs, placement, view=None, profile=None):
-    """Text of one spec file holding `defs` (merged model nodes)."""
+def render(defs, placement, view=None, profile=None, attrs=None):
+    """Text of one spec file holding `defs` (merged model nodes). `attrs(defn)` gives
+    extra entry keys as (key, YAML text) pairs (`header`, `tlfs`)."""
+    global _ATTRS
+    _ATTRS = attrs or (lambda defn: [])
     lines = ["hvabi: 1", "header: " + flow(sorted(placement.items()))]
     if view:
         lines.append(f"view: {view}")
@@ -81,10 +108,15 @@ def _entry(defn):
     return _record(defn)
 
 
+_ATTRS = None
+
+
 def _head(kind, name, defn):
-    lines = [f"  - {kind}: {scalar(name) if name else '~'}{TODO}"]
-    lines += [f"    {k}: {v}" for k, v in _arch(defn)]
-    lines.append(f"    doc: {_placeholder(name or kind)}")
+    todo = "" if defn.doc else TODO
+    lines = [f"  - {kind}: {scalar(name) if name else '~'}{todo}"]
+    lines += [f"    {k}: {v}" for k, v in _arch(defn) + _ATTRS(defn)]
+    doc = text_scalar(" ".join(defn.doc.split())) if defn.doc else _placeholder(name or kind)
+    lines.append(f"    doc: {doc}")
     return lines
 
 
@@ -95,7 +127,8 @@ def _consts(group):
             value = expression(const.values[0][1])
         else:
             value = flow((sorted(c.arch)[0], expression(v)) for c, v in const.values)
-        lines.append("      - " + flow([("name", scalar(const.name)), ("value", value)] + _arch(const)))
+        lines.append("      - " + flow([("name", scalar(const.name)), ("value", value)] + _arch(const)
+                                         + _doc(const)))
     return lines
 
 
@@ -108,7 +141,7 @@ def _enum(enum):
         pairs = [("name", scalar(item.name))]
         if item.value is not None:
             pairs.append(("value", expression(item.value)))
-        lines.append("      - " + flow(pairs + _arch(item)))
+        lines.append("      - " + flow(pairs + _arch(item) + _doc(item)))
     return lines
 
 
@@ -133,20 +166,21 @@ def _members(members, indent):
             head = f"{node.kind}: {scalar(node.member)}" if node.member else f"anon: {node.kind}"
             lines.append(f"{indent}- {head}")
             inner = indent + "  "
-            lines += [f"{inner}{k}: {v}" for k, v in _arch(node)]
+            lines += [f"{inner}{k}: {v}" for k, v in _arch(node) + _doc(node)]
             lines += _record_attrs(node, inner)
             lines.append(f"{inner}members:" if node.members else f"{inner}members: []")
             lines += _members(node.members, inner + "  ")
         elif isinstance(node, m.Bitfield):
             lines.append(f"{indent}- " + flow([("name", scalar(node.name)), ("type", scalar(node.type)),
-                                                ("bits", _bits(node))] + _arch(node)))
+                                                ("bits", _bits(node))] + _arch(node)
+                                               + _reserved(node) + _doc(node)))
         else:
             pairs = [("name", scalar(node.name)), ("type", scalar(node.type.name))]
             if node.count is not None:
                 pairs.append(("count", node.count if node.count == m.FLEX else expression(node.count)))
             if node.type.volatile:
                 pairs.append(("volatile", "true"))
-            lines.append(f"{indent}- " + flow(pairs + _arch(node)))
+            lines.append(f"{indent}- " + flow(pairs + _arch(node) + _reserved(node) + _doc(node)))
     return lines
 
 
@@ -175,5 +209,6 @@ def _register(rec):
         lines.append("    bits_packed: false")
     lines.append("    fields:")
     for node in bits.members:
-        lines.append("      - " + flow([("name", scalar(node.name)), ("bits", _bits(node))] + _arch(node)))
+        lines.append("      - " + flow([("name", scalar(node.name)), ("bits", _bits(node))] + _arch(node)
+                                         + _reserved(node) + _doc(node)))
     return lines

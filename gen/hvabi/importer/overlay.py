@@ -1,0 +1,108 @@
+"""Carry what people wrote in an existing spec over to a fresh import.
+
+An import knows layouts and values, not meaning: descriptions, `reserved` marks and TLFS
+pages are written by people. When a spec is re-imported (new upstream revisions, a new
+profile), they are looked up by definition key and member path in the old spec and put
+back on the new nodes, so nothing written by hand is lost. Members not marked in the old
+spec may be marked reserved by name (`reserved*`, `rsvd*`, `pad*`), the fallback the ABI
+differ documents for plain headers.
+"""
+
+import dataclasses
+import re
+
+from .. import model as m
+from .profile_merge import key_of
+
+RESERVED_NAME = re.compile(r"(reserved|rsvd|pad)", re.IGNORECASE)
+
+
+@dataclasses.dataclass
+class Notes:
+    doc: str = ""
+    tlfs: str = None
+    members: dict = dataclasses.field(default_factory=dict)   # path -> Node (doc, reserved)
+
+
+def _paths(members, prefix=""):
+    for node in members:
+        if isinstance(node, m.Record):
+            sub = prefix + node.member + "." if node.member else prefix
+            if node.member:
+                yield prefix + node.member, node
+            yield from _paths(node.members, sub)
+        else:
+            yield prefix + node.name, node
+
+
+class Overlay:
+    def __init__(self, spec=None, reserved_by_name=False):
+        self.notes, self.group_doc = {}, {}
+        self.reserved_by_name = reserved_by_name
+        for entry in (spec.entries if spec else []):
+            self._learn(entry.defn, entry.tlfs_page)
+
+    def _learn(self, defn, tlfs):
+        if isinstance(defn, m.ConstGroup):
+            for const in defn.items:
+                self.group_doc.setdefault(const.name, defn.doc)
+                self._note(("const", const.name), const.doc, tlfs)
+            return
+        notes = self._note(key_of(defn), defn.doc, tlfs)
+        kids = defn.members if isinstance(defn, m.Record) else \
+            [(i.name, i) for i in defn.items] if isinstance(defn, m.Enum) else []
+        pairs = _paths(kids) if isinstance(defn, m.Record) else kids
+        for path, node in pairs:
+            if path not in notes.members or (node.doc and not notes.members[path].doc):
+                notes.members[path] = node
+
+    def _note(self, key, doc, tlfs):
+        notes = self.notes.setdefault(key, Notes())
+        notes.doc = notes.doc or doc
+        notes.tlfs = notes.tlfs or tlfs
+        return notes
+
+    def tlfs_page(self, defn):
+        key = ("const", defn.items[0].name) if isinstance(defn, m.ConstGroup) else key_of(defn)
+        notes = self.notes.get(key)
+        return notes.tlfs if notes else None
+
+    def apply(self, defn):
+        """`defn` with the docs and marks known for it (a new node; `defn` is unchanged)."""
+        if isinstance(defn, m.ConstGroup):
+            items = [self._apply_node(c, self.notes.get(("const", c.name))) for c in defn.items]
+            doc = defn.doc or next((self.group_doc[c.name] for c in defn.items
+                                    if self.group_doc.get(c.name)), "")
+            return dataclasses.replace(defn, items=items, doc=doc)
+        notes = self.notes.get(key_of(defn), Notes())
+        defn = dataclasses.replace(defn, doc=defn.doc or notes.doc)
+        if isinstance(defn, m.Enum):
+            return dataclasses.replace(defn, items=[
+                self._apply_node(i, None, notes.members.get(i.name)) for i in defn.items])
+        if isinstance(defn, m.Record):
+            return dataclasses.replace(defn, members=self._members(defn.members, notes, ""))
+        return defn
+
+    def _members(self, members, notes, prefix):
+        out = []
+        for node in members:
+            if isinstance(node, m.Record):
+                path = prefix + node.member if node.member else None
+                old = notes.members.get(path) if path else None
+                sub = path + "." if path else prefix
+                out.append(dataclasses.replace(node, doc=node.doc or (old.doc if old else ""),
+                                               members=self._members(node.members, notes, sub)))
+            else:
+                out.append(self._apply_node(node, None, notes.members.get(prefix + node.name)))
+        return out
+
+    def _apply_node(self, node, notes, old=None):
+        doc = node.doc or (old.doc if old else "") or (notes.doc if notes else "")
+        changes = {"doc": doc}
+        if isinstance(node, (m.Field, m.Bitfield)):
+            if old is not None:
+                changes["reserved"] = node.reserved or old.reserved
+            else:
+                changes["reserved"] = node.reserved or (
+                    self.reserved_by_name and not doc and bool(RESERVED_NAME.match(node.name)))
+        return dataclasses.replace(node, **changes)
