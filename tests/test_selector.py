@@ -21,7 +21,10 @@ def compile_with(arch, defines, probe):
     # sizeof needs the complete type: a pointer would accept an undeclared struct.
     src = f"#include <asm-generic/hyperv-defs.h>\nunsigned long hvabi_probe = sizeof({probe});\n"
     dirs = [REPO / "include/hvhdk/include", *tlfs_include_dirs(REPO / "include/hyperv-tlfs", arch)]
-    cmd = ["clang", f"--target={TARGETS[arch]}", "-fsyntax-only", "-Wall", "-Werror", "-std=gnu11",
+    # -Wno-gnu as the kernel's Makefile passes it to clang: the TLFS headers embed a struct
+    # ending in a flexible array (hv_vpset) before other members, a GNU extension.
+    cmd = ["clang", f"--target={TARGETS[arch]}", "-fsyntax-only", "-Wall", "-Werror", "-Wno-gnu",
+           "-std=gnu11",
            *kernel_cflags(arch), *[f"-D{d}" for d in defines], *[f"-I{d}" for d in dirs],
            "-x", "c", "-"]
     run = subprocess.run(cmd, input=src, capture_output=True, text=True)

@@ -100,10 +100,19 @@ def header_defs(spec, product, header, arch=None):
     return abi, out
 
 
+def _arch_guard(defn):
+    """The arches a definition is wrapped for: its own, or for an enum whose every
+    enumerator is arch-specific, theirs (an empty enum elsewhere would not compile)."""
+    if defn.cond.arch is None and isinstance(defn, m.Enum) and defn.items \
+            and all(i.cond.arch for i in defn.items):
+        return frozenset().union(*(i.cond.arch for i in defn.items))
+    return defn.cond.arch
+
+
 def render_header(env, spec, product, header):
     abi, defs = header_defs(spec, product, header)
     flavor = FLAVORS[product.flavor](abi.types)
-    items = [(d.cond.arch, render.def_view(d, flavor, header.arch)) for _, d in defs]
+    items = [(_arch_guard(d), render.def_view(d, flavor, header.arch)) for _, d in defs]
     blocks = render.group_by_arch(items, flavor, header.arch)
     sources = sorted({entry.source_file for entry, _ in defs}) or ["spec/products.yaml"]
     text = env.get_template("header.h.j2").render(

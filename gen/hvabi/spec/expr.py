@@ -22,6 +22,8 @@ SCALARS = {
 # value, bits, signed; `header` is where the kernel flavor finds them.
 EXTERNAL = {
     "NSEC_PER_SEC": (1000000000, 64, True, "linux/time64.h"),
+    # Only the x86 TLFS part uses it, where the page is 4 KiB.
+    "PAGE_SIZE": (4096, 64, False, "asm/page.h"),
 }
 
 BIT_MACROS = {"BIT": (1, False), "BIT_ULL": (1, True), "GENMASK": (2, False), "GENMASK_ULL": (2, True)}
