@@ -14,7 +14,7 @@ from hvabi.errors import HvabiError
 from hvabi.extract import pahole_facts
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-SYNIC = "defs/40-synic.yaml"
+SYNIC = "defs/10-hvgdk_mini.yaml"
 
 # Edits of hv_message_flags (a u8 register in every profile): msg_pending bit 0,
 # reserved bits 1-7.

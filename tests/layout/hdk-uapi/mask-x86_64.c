@@ -24,6 +24,24 @@ static void expect(const char *what, const void *got, const unsigned char *mask,
 int main(void)
 {
 	{
+		union hv_access_gpa_control_flags v;
+		static const unsigned char mask[] = { 0xff, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.cache_type = 0;
+		v.cache_type--;
+		expect("union hv_access_gpa_control_flags.cache_type", &v, mask, sizeof(v));
+	}
+	{
+		union hv_access_gpa_control_flags v;
+		static const unsigned char mask[] = { 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+		memset(&v, 0, sizeof(v));
+		v.reserved = 0;
+		v.reserved--;
+		expect("union hv_access_gpa_control_flags.reserved", &v, mask, sizeof(v));
+	}
+	{
 		union hv_explicit_suspend_register v;
 		static const unsigned char mask[] = { 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
 
@@ -40,6 +58,96 @@ int main(void)
 		v.reserved = 0;
 		v.reserved--;
 		expect("union hv_explicit_suspend_register.reserved", &v, mask, sizeof(v));
+	}
+	{
+		union hv_get_vp_cpuid_values_flags v;
+		static const unsigned char mask[] = { 0x01, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.use_vp_xfem_xss = 0;
+		v.use_vp_xfem_xss--;
+		expect("union hv_get_vp_cpuid_values_flags.use_vp_xfem_xss", &v, mask, sizeof(v));
+	}
+	{
+		union hv_get_vp_cpuid_values_flags v;
+		static const unsigned char mask[] = { 0x02, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.apply_registered_values = 0;
+		v.apply_registered_values--;
+		expect("union hv_get_vp_cpuid_values_flags.apply_registered_values", &v, mask, sizeof(v));
+	}
+	{
+		union hv_get_vp_cpuid_values_flags v;
+		static const unsigned char mask[] = { 0xfc, 0xff, 0xff, 0xff };
+
+		memset(&v, 0, sizeof(v));
+		v.reserved = 0;
+		v.reserved--;
+		expect("union hv_get_vp_cpuid_values_flags.reserved", &v, mask, sizeof(v));
+	}
+	{
+		union hv_gpa_page_range v;
+		static const unsigned char mask[] = { 0xff, 0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.page.additional_pages = 0;
+		v.page.additional_pages--;
+		expect("union hv_gpa_page_range.page.additional_pages", &v, mask, sizeof(v));
+	}
+	{
+		union hv_gpa_page_range v;
+		static const unsigned char mask[] = { 0x00, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.page.largepage = 0;
+		v.page.largepage--;
+		expect("union hv_gpa_page_range.page.largepage", &v, mask, sizeof(v));
+	}
+	{
+		union hv_gpa_page_range v;
+		static const unsigned char mask[] = { 0x00, 0xf0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+		memset(&v, 0, sizeof(v));
+		v.page.basepfn = 0;
+		v.page.basepfn--;
+		expect("union hv_gpa_page_range.page.basepfn", &v, mask, sizeof(v));
+	}
+	{
+		union hv_gpa_page_range v;
+		static const unsigned char mask[] = { 0xff, 0x0f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.reserved = 0;
+		v.reserved--;
+		expect("union hv_gpa_page_range.reserved", &v, mask, sizeof(v));
+	}
+	{
+		union hv_gpa_page_range v;
+		static const unsigned char mask[] = { 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.page_size = 0;
+		v.page_size--;
+		expect("union hv_gpa_page_range.page_size", &v, mask, sizeof(v));
+	}
+	{
+		union hv_gpa_page_range v;
+		static const unsigned char mask[] = { 0x00, 0xe0, 0x1f, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.reserved1 = 0;
+		v.reserved1--;
+		expect("union hv_gpa_page_range.reserved1", &v, mask, sizeof(v));
+	}
+	{
+		union hv_gpa_page_range v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0xe0, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+		memset(&v, 0, sizeof(v));
+		v.base_large_pfn = 0;
+		v.base_large_pfn--;
+		expect("union hv_gpa_page_range.base_large_pfn", &v, mask, sizeof(v));
 	}
 	{
 		union hv_input_vtl v;
@@ -123,6 +231,33 @@ int main(void)
 		expect("union hv_internal_activity_register.rsvd_z", &v, mask, sizeof(v));
 	}
 	{
+		union hv_interrupt_control v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.level_triggered = 0;
+		v.level_triggered--;
+		expect("union hv_interrupt_control.level_triggered", &v, mask, sizeof(v));
+	}
+	{
+		union hv_interrupt_control v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.logical_dest_mode = 0;
+		v.logical_dest_mode--;
+		expect("union hv_interrupt_control.logical_dest_mode", &v, mask, sizeof(v));
+	}
+	{
+		union hv_interrupt_control v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0xfc, 0xff, 0xff, 0xff };
+
+		memset(&v, 0, sizeof(v));
+		v.rsvd = 0;
+		v.rsvd--;
+		expect("union hv_interrupt_control.rsvd", &v, mask, sizeof(v));
+	}
+	{
 		union hv_message_flags v;
 		static const unsigned char mask[] = { 0x01 };
 
@@ -139,6 +274,42 @@ int main(void)
 		v.reserved = 0;
 		v.reserved--;
 		expect("union hv_message_flags.reserved", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_isolation_properties v;
+		static const unsigned char mask[] = { 0x1f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.isolation_type = 0;
+		v.isolation_type--;
+		expect("union hv_partition_isolation_properties.isolation_type", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_isolation_properties v;
+		static const unsigned char mask[] = { 0x60, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.isolation_host_type = 0;
+		v.isolation_host_type--;
+		expect("union hv_partition_isolation_properties.isolation_host_type", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_isolation_properties v;
+		static const unsigned char mask[] = { 0x80, 0x0f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.rsvd_z = 0;
+		v.rsvd_z--;
+		expect("union hv_partition_isolation_properties.rsvd_z", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_isolation_properties v;
+		static const unsigned char mask[] = { 0x00, 0xf0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+		memset(&v, 0, sizeof(v));
+		v.shared_gpa_boundary_page_number = 0;
+		v.shared_gpa_boundary_page_number--;
+		expect("union hv_partition_isolation_properties.shared_gpa_boundary_page_number", &v, mask, sizeof(v));
 	}
 	{
 		union hv_partition_processor_features v;
@@ -1293,6 +1464,942 @@ int main(void)
 		expect("union hv_partition_processor_features.tsa_fill_no_supported", &v, mask, sizeof(v));
 	}
 	{
+		union hv_partition_processor_xsave_features v;
+		static const unsigned char mask[] = { 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.xsave_support = 0;
+		v.xsave_support--;
+		expect("union hv_partition_processor_xsave_features.xsave_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_processor_xsave_features v;
+		static const unsigned char mask[] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.xsaveopt_support = 0;
+		v.xsaveopt_support--;
+		expect("union hv_partition_processor_xsave_features.xsaveopt_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_processor_xsave_features v;
+		static const unsigned char mask[] = { 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.avx_support = 0;
+		v.avx_support--;
+		expect("union hv_partition_processor_xsave_features.avx_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_processor_xsave_features v;
+		static const unsigned char mask[] = { 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.avx2_support = 0;
+		v.avx2_support--;
+		expect("union hv_partition_processor_xsave_features.avx2_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_processor_xsave_features v;
+		static const unsigned char mask[] = { 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.fma_support = 0;
+		v.fma_support--;
+		expect("union hv_partition_processor_xsave_features.fma_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_processor_xsave_features v;
+		static const unsigned char mask[] = { 0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.mpx_support = 0;
+		v.mpx_support--;
+		expect("union hv_partition_processor_xsave_features.mpx_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_processor_xsave_features v;
+		static const unsigned char mask[] = { 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.avx512_support = 0;
+		v.avx512_support--;
+		expect("union hv_partition_processor_xsave_features.avx512_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_processor_xsave_features v;
+		static const unsigned char mask[] = { 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.avx512_dq_support = 0;
+		v.avx512_dq_support--;
+		expect("union hv_partition_processor_xsave_features.avx512_dq_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_processor_xsave_features v;
+		static const unsigned char mask[] = { 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.avx512_cd_support = 0;
+		v.avx512_cd_support--;
+		expect("union hv_partition_processor_xsave_features.avx512_cd_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_processor_xsave_features v;
+		static const unsigned char mask[] = { 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.avx512_bw_support = 0;
+		v.avx512_bw_support--;
+		expect("union hv_partition_processor_xsave_features.avx512_bw_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_processor_xsave_features v;
+		static const unsigned char mask[] = { 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.avx512_vl_support = 0;
+		v.avx512_vl_support--;
+		expect("union hv_partition_processor_xsave_features.avx512_vl_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_processor_xsave_features v;
+		static const unsigned char mask[] = { 0x00, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.xsave_comp_support = 0;
+		v.xsave_comp_support--;
+		expect("union hv_partition_processor_xsave_features.xsave_comp_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_processor_xsave_features v;
+		static const unsigned char mask[] = { 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.xsave_supervisor_support = 0;
+		v.xsave_supervisor_support--;
+		expect("union hv_partition_processor_xsave_features.xsave_supervisor_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_processor_xsave_features v;
+		static const unsigned char mask[] = { 0x00, 0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.xcr1_support = 0;
+		v.xcr1_support--;
+		expect("union hv_partition_processor_xsave_features.xcr1_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_processor_xsave_features v;
+		static const unsigned char mask[] = { 0x00, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.avx512_bitalg_support = 0;
+		v.avx512_bitalg_support--;
+		expect("union hv_partition_processor_xsave_features.avx512_bitalg_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_processor_xsave_features v;
+		static const unsigned char mask[] = { 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.avx512_i_fma_support = 0;
+		v.avx512_i_fma_support--;
+		expect("union hv_partition_processor_xsave_features.avx512_i_fma_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_processor_xsave_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.avx512_v_bmi_support = 0;
+		v.avx512_v_bmi_support--;
+		expect("union hv_partition_processor_xsave_features.avx512_v_bmi_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_processor_xsave_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.avx512_v_bmi2_support = 0;
+		v.avx512_v_bmi2_support--;
+		expect("union hv_partition_processor_xsave_features.avx512_v_bmi2_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_processor_xsave_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.avx512_vnni_support = 0;
+		v.avx512_vnni_support--;
+		expect("union hv_partition_processor_xsave_features.avx512_vnni_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_processor_xsave_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.gfni_support = 0;
+		v.gfni_support--;
+		expect("union hv_partition_processor_xsave_features.gfni_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_processor_xsave_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.vaes_support = 0;
+		v.vaes_support--;
+		expect("union hv_partition_processor_xsave_features.vaes_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_processor_xsave_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x20, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.avx512_v_popcntdq_support = 0;
+		v.avx512_v_popcntdq_support--;
+		expect("union hv_partition_processor_xsave_features.avx512_v_popcntdq_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_processor_xsave_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.vpclmulqdq_support = 0;
+		v.vpclmulqdq_support--;
+		expect("union hv_partition_processor_xsave_features.vpclmulqdq_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_processor_xsave_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.avx512_bf16_support = 0;
+		v.avx512_bf16_support--;
+		expect("union hv_partition_processor_xsave_features.avx512_bf16_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_processor_xsave_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.avx512_vp2_intersect_support = 0;
+		v.avx512_vp2_intersect_support--;
+		expect("union hv_partition_processor_xsave_features.avx512_vp2_intersect_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_processor_xsave_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.avx512_fp16_support = 0;
+		v.avx512_fp16_support--;
+		expect("union hv_partition_processor_xsave_features.avx512_fp16_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_processor_xsave_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.xfd_support = 0;
+		v.xfd_support--;
+		expect("union hv_partition_processor_xsave_features.xfd_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_processor_xsave_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.amx_tile_support = 0;
+		v.amx_tile_support--;
+		expect("union hv_partition_processor_xsave_features.amx_tile_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_processor_xsave_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.amx_bf16_support = 0;
+		v.amx_bf16_support--;
+		expect("union hv_partition_processor_xsave_features.amx_bf16_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_processor_xsave_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x20, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.amx_int8_support = 0;
+		v.amx_int8_support--;
+		expect("union hv_partition_processor_xsave_features.amx_int8_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_processor_xsave_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x40, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.avx_vnni_support = 0;
+		v.avx_vnni_support--;
+		expect("union hv_partition_processor_xsave_features.avx_vnni_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_processor_xsave_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.avx_ifma_support = 0;
+		v.avx_ifma_support--;
+		expect("union hv_partition_processor_xsave_features.avx_ifma_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_processor_xsave_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.avx_ne_convert_support = 0;
+		v.avx_ne_convert_support--;
+		expect("union hv_partition_processor_xsave_features.avx_ne_convert_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_processor_xsave_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.avx_vnni_int8_support = 0;
+		v.avx_vnni_int8_support--;
+		expect("union hv_partition_processor_xsave_features.avx_vnni_int8_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_processor_xsave_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.avx_vnni_int16_support = 0;
+		v.avx_vnni_int16_support--;
+		expect("union hv_partition_processor_xsave_features.avx_vnni_int16_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_processor_xsave_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.avx10_1_256_support = 0;
+		v.avx10_1_256_support--;
+		expect("union hv_partition_processor_xsave_features.avx10_1_256_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_processor_xsave_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.avx10_1_512_support = 0;
+		v.avx10_1_512_support--;
+		expect("union hv_partition_processor_xsave_features.avx10_1_512_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_processor_xsave_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x20, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.amx_fp16_support = 0;
+		v.amx_fp16_support--;
+		expect("union hv_partition_processor_xsave_features.amx_fp16_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_processor_xsave_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x40, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.apx_support = 0;
+		v.apx_support--;
+		expect("union hv_partition_processor_xsave_features.apx_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_processor_xsave_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x80, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.apx_nci_ndd_nf_support = 0;
+		v.apx_nci_ndd_nf_support--;
+		expect("union hv_partition_processor_xsave_features.apx_nci_ndd_nf_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_processor_xsave_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff };
+
+		memset(&v, 0, sizeof(v));
+		v.reserved = 0;
+		v.reserved--;
+		expect("union hv_partition_processor_xsave_features.reserved", &v, mask, sizeof(v));
+	}
+	{
+		struct hv_partition_property_vmm_capabilities v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.map_gpa_preserve_adjustable = 0;
+		v.map_gpa_preserve_adjustable--;
+		expect("struct hv_partition_property_vmm_capabilities.map_gpa_preserve_adjustable", &v, mask, sizeof(v));
+	}
+	{
+		struct hv_partition_property_vmm_capabilities v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.vmm_can_provide_overlay_gpfn = 0;
+		v.vmm_can_provide_overlay_gpfn--;
+		expect("struct hv_partition_property_vmm_capabilities.vmm_can_provide_overlay_gpfn", &v, mask, sizeof(v));
+	}
+	{
+		struct hv_partition_property_vmm_capabilities v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.vp_affinity_property = 0;
+		v.vp_affinity_property--;
+		expect("struct hv_partition_property_vmm_capabilities.vp_affinity_property", &v, mask, sizeof(v));
+	}
+	{
+		struct hv_partition_property_vmm_capabilities v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.reservedbit3 = 0;
+		v.reservedbit3--;
+		expect("struct hv_partition_property_vmm_capabilities.reservedbit3", &v, mask, sizeof(v));
+	}
+	{
+		struct hv_partition_property_vmm_capabilities v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.assignable_synthetic_proc_features = 0;
+		v.assignable_synthetic_proc_features--;
+		expect("struct hv_partition_property_vmm_capabilities.assignable_synthetic_proc_features", &v, mask, sizeof(v));
+	}
+	{
+		struct hv_partition_property_vmm_capabilities v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xe0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+		memset(&v, 0, sizeof(v));
+		v.reserved0 = 0;
+		v.reserved0--;
+		expect("struct hv_partition_property_vmm_capabilities.reserved0", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.hypervisor_present = 0;
+		v.hypervisor_present--;
+		expect("union hv_partition_synthetic_processor_features.hypervisor_present", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.hv1 = 0;
+		v.hv1--;
+		expect("union hv_partition_synthetic_processor_features.hv1", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.access_vp_run_time_reg = 0;
+		v.access_vp_run_time_reg--;
+		expect("union hv_partition_synthetic_processor_features.access_vp_run_time_reg", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.access_partition_reference_counter = 0;
+		v.access_partition_reference_counter--;
+		expect("union hv_partition_synthetic_processor_features.access_partition_reference_counter", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.access_synic_regs = 0;
+		v.access_synic_regs--;
+		expect("union hv_partition_synthetic_processor_features.access_synic_regs", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.access_synthetic_timer_regs = 0;
+		v.access_synthetic_timer_regs--;
+		expect("union hv_partition_synthetic_processor_features.access_synthetic_timer_regs", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.access_intr_ctrl_regs = 0;
+		v.access_intr_ctrl_regs--;
+		expect("union hv_partition_synthetic_processor_features.access_intr_ctrl_regs", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.access_hypercall_regs = 0;
+		v.access_hypercall_regs--;
+		expect("union hv_partition_synthetic_processor_features.access_hypercall_regs", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.access_vp_index = 0;
+		v.access_vp_index--;
+		expect("union hv_partition_synthetic_processor_features.access_vp_index", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.access_partition_reference_tsc = 0;
+		v.access_partition_reference_tsc--;
+		expect("union hv_partition_synthetic_processor_features.access_partition_reference_tsc", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.access_guest_idle_reg = 0;
+		v.access_guest_idle_reg--;
+		expect("union hv_partition_synthetic_processor_features.access_guest_idle_reg", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.access_frequency_regs = 0;
+		v.access_frequency_regs--;
+		expect("union hv_partition_synthetic_processor_features.access_frequency_regs", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.reserved_z12 = 0;
+		v.reserved_z12--;
+		expect("union hv_partition_synthetic_processor_features.reserved_z12", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.reserved_z13 = 0;
+		v.reserved_z13--;
+		expect("union hv_partition_synthetic_processor_features.reserved_z13", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.reserved_z14 = 0;
+		v.reserved_z14--;
+		expect("union hv_partition_synthetic_processor_features.reserved_z14", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.enable_extended_gva_ranges_for_flush_virtual_address_list = 0;
+		v.enable_extended_gva_ranges_for_flush_virtual_address_list--;
+		expect("union hv_partition_synthetic_processor_features.enable_extended_gva_ranges_for_flush_virtual_address_list", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.access_vsm = 0;
+		v.access_vsm--;
+		expect("union hv_partition_synthetic_processor_features.access_vsm", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.reserved_z17 = 0;
+		v.reserved_z17--;
+		expect("union hv_partition_synthetic_processor_features.reserved_z17", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.fast_hypercall_output = 0;
+		v.fast_hypercall_output--;
+		expect("union hv_partition_synthetic_processor_features.fast_hypercall_output", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.reserved_z19 = 0;
+		v.reserved_z19--;
+		expect("union hv_partition_synthetic_processor_features.reserved_z19", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.start_virtual_processor = 0;
+		v.start_virtual_processor--;
+		expect("union hv_partition_synthetic_processor_features.start_virtual_processor", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x20, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.reserved_z21 = 0;
+		v.reserved_z21--;
+		expect("union hv_partition_synthetic_processor_features.reserved_z21", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.direct_synthetic_timers = 0;
+		v.direct_synthetic_timers--;
+		expect("union hv_partition_synthetic_processor_features.direct_synthetic_timers", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.reserved_z23 = 0;
+		v.reserved_z23--;
+		expect("union hv_partition_synthetic_processor_features.reserved_z23", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.extended_processor_masks = 0;
+		v.extended_processor_masks--;
+		expect("union hv_partition_synthetic_processor_features.extended_processor_masks", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.tb_flush_hypercalls = 0;
+		v.tb_flush_hypercalls--;
+		expect("union hv_partition_synthetic_processor_features.tb_flush_hypercalls", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.synthetic_cluster_ipi = 0;
+		v.synthetic_cluster_ipi--;
+		expect("union hv_partition_synthetic_processor_features.synthetic_cluster_ipi", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.notify_long_spin_wait = 0;
+		v.notify_long_spin_wait--;
+		expect("union hv_partition_synthetic_processor_features.notify_long_spin_wait", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.query_numa_distance = 0;
+		v.query_numa_distance--;
+		expect("union hv_partition_synthetic_processor_features.query_numa_distance", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x20, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.signal_events = 0;
+		v.signal_events--;
+		expect("union hv_partition_synthetic_processor_features.signal_events", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x40, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.retarget_device_interrupt = 0;
+		v.retarget_device_interrupt--;
+		expect("union hv_partition_synthetic_processor_features.retarget_device_interrupt", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.restore_time = 0;
+		v.restore_time--;
+		expect("union hv_partition_synthetic_processor_features.restore_time", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.enlightened_vmcs = 0;
+		v.enlightened_vmcs--;
+		expect("union hv_partition_synthetic_processor_features.enlightened_vmcs", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.nested_debug_ctl = 0;
+		v.nested_debug_ctl--;
+		expect("union hv_partition_synthetic_processor_features.nested_debug_ctl", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.synthetic_time_unhalted_timer = 0;
+		v.synthetic_time_unhalted_timer--;
+		expect("union hv_partition_synthetic_processor_features.synthetic_time_unhalted_timer", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.idle_spec_ctrl = 0;
+		v.idle_spec_ctrl--;
+		expect("union hv_partition_synthetic_processor_features.idle_spec_ctrl", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.reserved_z36 = 0;
+		v.reserved_z36--;
+		expect("union hv_partition_synthetic_processor_features.reserved_z36", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x20, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.wake_vps = 0;
+		v.wake_vps--;
+		expect("union hv_partition_synthetic_processor_features.wake_vps", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x40, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.access_vp_regs = 0;
+		v.access_vp_regs--;
+		expect("union hv_partition_synthetic_processor_features.access_vp_regs", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x80, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.reserved_z39 = 0;
+		v.reserved_z39--;
+		expect("union hv_partition_synthetic_processor_features.reserved_z39", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.management_vtl_synic_support = 0;
+		v.management_vtl_synic_support--;
+		expect("union hv_partition_synthetic_processor_features.management_vtl_synic_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.proxy_interrupt_doorbell_support = 0;
+		v.proxy_interrupt_doorbell_support--;
+		expect("union hv_partition_synthetic_processor_features.proxy_interrupt_doorbell_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.reserved_z42 = 0;
+		v.reserved_z42--;
+		expect("union hv_partition_synthetic_processor_features.reserved_z42", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.mmio_hypercalls = 0;
+		v.mmio_hypercalls--;
+		expect("union hv_partition_synthetic_processor_features.mmio_hypercalls", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.reserved_z44 = 0;
+		v.reserved_z44--;
+		expect("union hv_partition_synthetic_processor_features.reserved_z44", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x00, 0x20, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.map_partition_event_log_buffer = 0;
+		v.map_partition_event_log_buffer--;
+		expect("union hv_partition_synthetic_processor_features.map_partition_event_log_buffer", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x00, 0x40, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.lower_vtl_guest_request_support = 0;
+		v.lower_vtl_guest_request_support--;
+		expect("union hv_partition_synthetic_processor_features.lower_vtl_guest_request_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x00, 0x80, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.proxy_interrupt_redirect_support = 0;
+		v.proxy_interrupt_redirect_support--;
+		expect("union hv_partition_synthetic_processor_features.proxy_interrupt_redirect_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.install_intercept = 0;
+		v.install_intercept--;
+		expect("union hv_partition_synthetic_processor_features.install_intercept", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.reserved_z49 = 0;
+		v.reserved_z49--;
+		expect("union hv_partition_synthetic_processor_features.reserved_z49", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.pin_gpa_page_range_support = 0;
+		v.pin_gpa_page_range_support--;
+		expect("union hv_partition_synthetic_processor_features.pin_gpa_page_range_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x08, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.heat_hint_beneficial_support = 0;
+		v.heat_hint_beneficial_support--;
+		expect("union hv_partition_synthetic_processor_features.heat_hint_beneficial_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.ring_buffer_message_port_support = 0;
+		v.ring_buffer_message_port_support--;
+		expect("union hv_partition_synthetic_processor_features.ring_buffer_message_port_support", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x20, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.flush_guest_physical_address_space = 0;
+		v.flush_guest_physical_address_space--;
+		expect("union hv_partition_synthetic_processor_features.flush_guest_physical_address_space", &v, mask, sizeof(v));
+	}
+	{
+		union hv_partition_synthetic_processor_features v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0, 0xff };
+
+		memset(&v, 0, sizeof(v));
+		v.Reserved = 0;
+		v.Reserved--;
+		expect("union hv_partition_synthetic_processor_features.Reserved", &v, mask, sizeof(v));
+	}
+	{
+		union hv_pfn_range v;
+		static const unsigned char mask[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.base_pfn = 0;
+		v.base_pfn--;
+		expect("union hv_pfn_range.base_pfn", &v, mask, sizeof(v));
+	}
+	{
+		union hv_pfn_range v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff };
+
+		memset(&v, 0, sizeof(v));
+		v.add_pfns = 0;
+		v.add_pfns--;
+		expect("union hv_pfn_range.add_pfns", &v, mask, sizeof(v));
+	}
+	{
 		union hv_port_id v;
 		static const unsigned char mask[] = { 0xff, 0xff, 0xff, 0x00 };
 
@@ -1309,6 +2416,447 @@ int main(void)
 		v.u.reserved = 0;
 		v.u.reserved--;
 		expect("union hv_port_id.u.reserved", &v, mask, sizeof(v));
+	}
+	{
+		union hv_register_vsm_partition_config v;
+		static const unsigned char mask[] = { 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.enable_vtl_protection = 0;
+		v.enable_vtl_protection--;
+		expect("union hv_register_vsm_partition_config.enable_vtl_protection", &v, mask, sizeof(v));
+	}
+	{
+		union hv_register_vsm_partition_config v;
+		static const unsigned char mask[] = { 0x1e, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.default_vtl_protection_mask = 0;
+		v.default_vtl_protection_mask--;
+		expect("union hv_register_vsm_partition_config.default_vtl_protection_mask", &v, mask, sizeof(v));
+	}
+	{
+		union hv_register_vsm_partition_config v;
+		static const unsigned char mask[] = { 0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.zero_memory_on_reset = 0;
+		v.zero_memory_on_reset--;
+		expect("union hv_register_vsm_partition_config.zero_memory_on_reset", &v, mask, sizeof(v));
+	}
+	{
+		union hv_register_vsm_partition_config v;
+		static const unsigned char mask[] = { 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.deny_lower_vtl_startup = 0;
+		v.deny_lower_vtl_startup--;
+		expect("union hv_register_vsm_partition_config.deny_lower_vtl_startup", &v, mask, sizeof(v));
+	}
+	{
+		union hv_register_vsm_partition_config v;
+		static const unsigned char mask[] = { 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.intercept_acceptance = 0;
+		v.intercept_acceptance--;
+		expect("union hv_register_vsm_partition_config.intercept_acceptance", &v, mask, sizeof(v));
+	}
+	{
+		union hv_register_vsm_partition_config v;
+		static const unsigned char mask[] = { 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.intercept_enable_vtl_protection = 0;
+		v.intercept_enable_vtl_protection--;
+		expect("union hv_register_vsm_partition_config.intercept_enable_vtl_protection", &v, mask, sizeof(v));
+	}
+	{
+		union hv_register_vsm_partition_config v;
+		static const unsigned char mask[] = { 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.intercept_vp_startup = 0;
+		v.intercept_vp_startup--;
+		expect("union hv_register_vsm_partition_config.intercept_vp_startup", &v, mask, sizeof(v));
+	}
+	{
+		union hv_register_vsm_partition_config v;
+		static const unsigned char mask[] = { 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.intercept_cpuid_unimplemented = 0;
+		v.intercept_cpuid_unimplemented--;
+		expect("union hv_register_vsm_partition_config.intercept_cpuid_unimplemented", &v, mask, sizeof(v));
+	}
+	{
+		union hv_register_vsm_partition_config v;
+		static const unsigned char mask[] = { 0x00, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.intercept_unrecoverable_exception = 0;
+		v.intercept_unrecoverable_exception--;
+		expect("union hv_register_vsm_partition_config.intercept_unrecoverable_exception", &v, mask, sizeof(v));
+	}
+	{
+		union hv_register_vsm_partition_config v;
+		static const unsigned char mask[] = { 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.intercept_page = 0;
+		v.intercept_page--;
+		expect("union hv_register_vsm_partition_config.intercept_page", &v, mask, sizeof(v));
+	}
+	{
+		union hv_register_vsm_partition_config v;
+		static const unsigned char mask[] = { 0x00, 0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.intercept_restore_partition_time = 0;
+		v.intercept_restore_partition_time--;
+		expect("union hv_register_vsm_partition_config.intercept_restore_partition_time", &v, mask, sizeof(v));
+	}
+	{
+		union hv_register_vsm_partition_config v;
+		static const unsigned char mask[] = { 0x00, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.intercept_not_present = 0;
+		v.intercept_not_present--;
+		expect("union hv_register_vsm_partition_config.intercept_not_present", &v, mask, sizeof(v));
+	}
+	{
+		union hv_register_vsm_partition_config v;
+		static const unsigned char mask[] = { 0x00, 0x80, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+		memset(&v, 0, sizeof(v));
+		v.mbz = 0;
+		v.mbz--;
+		expect("union hv_register_vsm_partition_config.mbz", &v, mask, sizeof(v));
+	}
+	{
+		union hv_sev_vmgexit_offload v;
+		static const unsigned char mask[] = { 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.nae_rdtsc = 0;
+		v.nae_rdtsc--;
+		expect("union hv_sev_vmgexit_offload.nae_rdtsc", &v, mask, sizeof(v));
+	}
+	{
+		union hv_sev_vmgexit_offload v;
+		static const unsigned char mask[] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.nae_cpuid = 0;
+		v.nae_cpuid--;
+		expect("union hv_sev_vmgexit_offload.nae_cpuid", &v, mask, sizeof(v));
+	}
+	{
+		union hv_sev_vmgexit_offload v;
+		static const unsigned char mask[] = { 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.nae_reserved_io_port = 0;
+		v.nae_reserved_io_port--;
+		expect("union hv_sev_vmgexit_offload.nae_reserved_io_port", &v, mask, sizeof(v));
+	}
+	{
+		union hv_sev_vmgexit_offload v;
+		static const unsigned char mask[] = { 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.nae_rdmsr = 0;
+		v.nae_rdmsr--;
+		expect("union hv_sev_vmgexit_offload.nae_rdmsr", &v, mask, sizeof(v));
+	}
+	{
+		union hv_sev_vmgexit_offload v;
+		static const unsigned char mask[] = { 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.nae_wrmsr = 0;
+		v.nae_wrmsr--;
+		expect("union hv_sev_vmgexit_offload.nae_wrmsr", &v, mask, sizeof(v));
+	}
+	{
+		union hv_sev_vmgexit_offload v;
+		static const unsigned char mask[] = { 0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.nae_vmmcall = 0;
+		v.nae_vmmcall--;
+		expect("union hv_sev_vmgexit_offload.nae_vmmcall", &v, mask, sizeof(v));
+	}
+	{
+		union hv_sev_vmgexit_offload v;
+		static const unsigned char mask[] = { 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.nae_wbinvd = 0;
+		v.nae_wbinvd--;
+		expect("union hv_sev_vmgexit_offload.nae_wbinvd", &v, mask, sizeof(v));
+	}
+	{
+		union hv_sev_vmgexit_offload v;
+		static const unsigned char mask[] = { 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.nae_snp_page_state_change = 0;
+		v.nae_snp_page_state_change--;
+		expect("union hv_sev_vmgexit_offload.nae_snp_page_state_change", &v, mask, sizeof(v));
+	}
+	{
+		union hv_sev_vmgexit_offload v;
+		static const unsigned char mask[] = { 0x00, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.reserved0 = 0;
+		v.reserved0--;
+		expect("union hv_sev_vmgexit_offload.reserved0", &v, mask, sizeof(v));
+	}
+	{
+		union hv_sev_vmgexit_offload v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.msr_cpuid = 0;
+		v.msr_cpuid--;
+		expect("union hv_sev_vmgexit_offload.msr_cpuid", &v, mask, sizeof(v));
+	}
+	{
+		union hv_sev_vmgexit_offload v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.msr_snp_page_state_change = 0;
+		v.msr_snp_page_state_change--;
+		expect("union hv_sev_vmgexit_offload.msr_snp_page_state_change", &v, mask, sizeof(v));
+	}
+	{
+		union hv_sev_vmgexit_offload v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0xfc, 0xff, 0xff, 0xff };
+
+		memset(&v, 0, sizeof(v));
+		v.reserved1 = 0;
+		v.reserved1--;
+		expect("union hv_sev_vmgexit_offload.reserved1", &v, mask, sizeof(v));
+	}
+	{
+		union hv_snp_guest_policy v;
+		static const unsigned char mask[] = { 0xff, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.minor_version = 0;
+		v.minor_version--;
+		expect("union hv_snp_guest_policy.minor_version", &v, mask, sizeof(v));
+	}
+	{
+		union hv_snp_guest_policy v;
+		static const unsigned char mask[] = { 0x00, 0xff, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.major_version = 0;
+		v.major_version--;
+		expect("union hv_snp_guest_policy.major_version", &v, mask, sizeof(v));
+	}
+	{
+		union hv_snp_guest_policy v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.smt_allowed = 0;
+		v.smt_allowed--;
+		expect("union hv_snp_guest_policy.smt_allowed", &v, mask, sizeof(v));
+	}
+	{
+		union hv_snp_guest_policy v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.vmpls_required = 0;
+		v.vmpls_required--;
+		expect("union hv_snp_guest_policy.vmpls_required", &v, mask, sizeof(v));
+	}
+	{
+		union hv_snp_guest_policy v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.migration_agent_allowed = 0;
+		v.migration_agent_allowed--;
+		expect("union hv_snp_guest_policy.migration_agent_allowed", &v, mask, sizeof(v));
+	}
+	{
+		union hv_snp_guest_policy v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.debug_allowed = 0;
+		v.debug_allowed--;
+		expect("union hv_snp_guest_policy.debug_allowed", &v, mask, sizeof(v));
+	}
+	{
+		union hv_snp_guest_policy v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0xf0, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+		memset(&v, 0, sizeof(v));
+		v.reserved = 0;
+		v.reserved--;
+		expect("union hv_snp_guest_policy.reserved", &v, mask, sizeof(v));
+	}
+	{
+		union hv_stimer_config v;
+		static const unsigned char mask[] = { 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.enable = 0;
+		v.enable--;
+		expect("union hv_stimer_config.enable", &v, mask, sizeof(v));
+	}
+	{
+		union hv_stimer_config v;
+		static const unsigned char mask[] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.periodic = 0;
+		v.periodic--;
+		expect("union hv_stimer_config.periodic", &v, mask, sizeof(v));
+	}
+	{
+		union hv_stimer_config v;
+		static const unsigned char mask[] = { 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.lazy = 0;
+		v.lazy--;
+		expect("union hv_stimer_config.lazy", &v, mask, sizeof(v));
+	}
+	{
+		union hv_stimer_config v;
+		static const unsigned char mask[] = { 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.auto_enable = 0;
+		v.auto_enable--;
+		expect("union hv_stimer_config.auto_enable", &v, mask, sizeof(v));
+	}
+	{
+		union hv_stimer_config v;
+		static const unsigned char mask[] = { 0xf0, 0x0f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.apic_vector = 0;
+		v.apic_vector--;
+		expect("union hv_stimer_config.apic_vector", &v, mask, sizeof(v));
+	}
+	{
+		union hv_stimer_config v;
+		static const unsigned char mask[] = { 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.direct_mode = 0;
+		v.direct_mode--;
+		expect("union hv_stimer_config.direct_mode", &v, mask, sizeof(v));
+	}
+	{
+		union hv_stimer_config v;
+		static const unsigned char mask[] = { 0x00, 0xe0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.reserved_z0 = 0;
+		v.reserved_z0--;
+		expect("union hv_stimer_config.reserved_z0", &v, mask, sizeof(v));
+	}
+	{
+		union hv_stimer_config v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x0f, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.sintx = 0;
+		v.sintx--;
+		expect("union hv_stimer_config.sintx", &v, mask, sizeof(v));
+	}
+	{
+		union hv_stimer_config v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0xf0, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+		memset(&v, 0, sizeof(v));
+		v.reserved_z1 = 0;
+		v.reserved_z1--;
+		expect("union hv_stimer_config.reserved_z1", &v, mask, sizeof(v));
+	}
+	{
+		struct hv_stimer_state v;
+		static const unsigned char mask[] = { 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.flags.undelivered_msg_pending = 0;
+		v.flags.undelivered_msg_pending--;
+		expect("struct hv_stimer_state.flags.undelivered_msg_pending", &v, mask, sizeof(v));
+	}
+	{
+		struct hv_stimer_state v;
+		static const unsigned char mask[] = { 0xfe, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.flags.reserved = 0;
+		v.flags.reserved--;
+		expect("struct hv_stimer_state.flags.reserved", &v, mask, sizeof(v));
+	}
+	{
+		union hv_translate_gva_result v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0xff, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.cache_type = 0;
+		v.cache_type--;
+		expect("union hv_translate_gva_result.cache_type", &v, mask, sizeof(v));
+	}
+	{
+		union hv_translate_gva_result v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.overlay_page = 0;
+		v.overlay_page--;
+		expect("union hv_translate_gva_result.overlay_page", &v, mask, sizeof(v));
+	}
+	{
+		union hv_translate_gva_result v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x00, 0xfe, 0xff, 0xff };
+
+		memset(&v, 0, sizeof(v));
+		v.reserved = 0;
+		v.reserved--;
+		expect("union hv_translate_gva_result.reserved", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_exception_info v;
+		static const unsigned char mask[] = { 0x01 };
+
+		memset(&v, 0, sizeof(v));
+		v.error_code_valid = 0;
+		v.error_code_valid--;
+		expect("union hv_x64_exception_info.error_code_valid", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_exception_info v;
+		static const unsigned char mask[] = { 0x02 };
+
+		memset(&v, 0, sizeof(v));
+		v.software_exception = 0;
+		v.software_exception--;
+		expect("union hv_x64_exception_info.software_exception", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_exception_info v;
+		static const unsigned char mask[] = { 0xfc };
+
+		memset(&v, 0, sizeof(v));
+		v.reserved = 0;
+		v.reserved--;
+		expect("union hv_x64_exception_info.reserved", &v, mask, sizeof(v));
 	}
 	{
 		union hv_x64_fp_register v;
@@ -1338,6 +2886,87 @@ int main(void)
 		expect("union hv_x64_fp_register.reserved", &v, mask, sizeof(v));
 	}
 	{
+		struct hv_x64_gpa_attribute_intercept_message v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x1f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.range_count = 0;
+		v.range_count--;
+		expect("struct hv_x64_gpa_attribute_intercept_message.range_count", &v, mask, sizeof(v));
+	}
+	{
+		struct hv_x64_gpa_attribute_intercept_message v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.adjust = 0;
+		v.adjust--;
+		expect("struct hv_x64_gpa_attribute_intercept_message.adjust", &v, mask, sizeof(v));
+	}
+	{
+		struct hv_x64_gpa_attribute_intercept_message v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0xc0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.host_visibility = 0;
+		v.host_visibility--;
+		expect("struct hv_x64_gpa_attribute_intercept_message.host_visibility", &v, mask, sizeof(v));
+	}
+	{
+		struct hv_x64_gpa_attribute_intercept_message v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x00, 0x3f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.memory_type = 0;
+		v.memory_type--;
+		expect("struct hv_x64_gpa_attribute_intercept_message.memory_type", &v, mask, sizeof(v));
+	}
+	{
+		struct hv_x64_gpa_attribute_intercept_message v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.reserved = 0;
+		v.reserved--;
+		expect("struct hv_x64_gpa_attribute_intercept_message.reserved", &v, mask, sizeof(v));
+	}
+	{
+		struct hv_x64_hypercall_intercept_message v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.isolated = 0;
+		v.isolated--;
+		expect("struct hv_x64_hypercall_intercept_message.isolated", &v, mask, sizeof(v));
+	}
+	{
+		struct hv_x64_hypercall_intercept_message v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xfe, 0xff, 0xff, 0xff };
+
+		memset(&v, 0, sizeof(v));
+		v.reserved = 0;
+		v.reserved--;
+		expect("struct hv_x64_hypercall_intercept_message.reserved", &v, mask, sizeof(v));
+	}
+	{
+		struct hv_x64_intercept_message_header v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x0f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.instruction_length = 0;
+		v.instruction_length--;
+		expect("struct hv_x64_intercept_message_header.instruction_length", &v, mask, sizeof(v));
+	}
+	{
+		struct hv_x64_intercept_message_header v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0xf0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.cr8 = 0;
+		v.cr8--;
+		expect("struct hv_x64_intercept_message_header.cr8", &v, mask, sizeof(v));
+	}
+	{
 		union hv_x64_interrupt_state_register v;
 		static const unsigned char mask[] = { 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
 
@@ -1363,6 +2992,87 @@ int main(void)
 		v.reserved = 0;
 		v.reserved--;
 		expect("union hv_x64_interrupt_state_register.reserved", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_io_port_access_info v;
+		static const unsigned char mask[] = { 0x07 };
+
+		memset(&v, 0, sizeof(v));
+		v.access_size = 0;
+		v.access_size--;
+		expect("union hv_x64_io_port_access_info.access_size", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_io_port_access_info v;
+		static const unsigned char mask[] = { 0x08 };
+
+		memset(&v, 0, sizeof(v));
+		v.string_op = 0;
+		v.string_op--;
+		expect("union hv_x64_io_port_access_info.string_op", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_io_port_access_info v;
+		static const unsigned char mask[] = { 0x10 };
+
+		memset(&v, 0, sizeof(v));
+		v.rep_prefix = 0;
+		v.rep_prefix--;
+		expect("union hv_x64_io_port_access_info.rep_prefix", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_io_port_access_info v;
+		static const unsigned char mask[] = { 0xe0 };
+
+		memset(&v, 0, sizeof(v));
+		v.reserved = 0;
+		v.reserved--;
+		expect("union hv_x64_io_port_access_info.reserved", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_memory_access_info v;
+		static const unsigned char mask[] = { 0x01 };
+
+		memset(&v, 0, sizeof(v));
+		v.gva_valid = 0;
+		v.gva_valid--;
+		expect("union hv_x64_memory_access_info.gva_valid", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_memory_access_info v;
+		static const unsigned char mask[] = { 0x02 };
+
+		memset(&v, 0, sizeof(v));
+		v.gva_gpa_valid = 0;
+		v.gva_gpa_valid--;
+		expect("union hv_x64_memory_access_info.gva_gpa_valid", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_memory_access_info v;
+		static const unsigned char mask[] = { 0x04 };
+
+		memset(&v, 0, sizeof(v));
+		v.hypercall_output_pending = 0;
+		v.hypercall_output_pending--;
+		expect("union hv_x64_memory_access_info.hypercall_output_pending", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_memory_access_info v;
+		static const unsigned char mask[] = { 0x08 };
+
+		memset(&v, 0, sizeof(v));
+		v.tlb_locked_no_overlay = 0;
+		v.tlb_locked_no_overlay--;
+		expect("union hv_x64_memory_access_info.tlb_locked_no_overlay", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_memory_access_info v;
+		static const unsigned char mask[] = { 0xf0 };
+
+		memset(&v, 0, sizeof(v));
+		v.reserved = 0;
+		v.reserved--;
+		expect("union hv_x64_memory_access_info.reserved", &v, mask, sizeof(v));
 	}
 	{
 		union hv_x64_msr_npiep_config_contents v;
@@ -1572,6 +3282,24 @@ int main(void)
 		expect("union hv_x64_pending_virtualization_fault_event.parameter0", &v, mask, sizeof(v));
 	}
 	{
+		struct hv_x64_register_intercept_message v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.is_memory_op = 0;
+		v.is_memory_op--;
+		expect("struct hv_x64_register_intercept_message.is_memory_op", &v, mask, sizeof(v));
+	}
+	{
+		struct hv_x64_register_intercept_message v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xfe, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.reserved = 0;
+		v.reserved--;
+		expect("struct hv_x64_register_intercept_message.reserved", &v, mask, sizeof(v));
+	}
+	{
 		union hv_x64_register_sev_control v;
 		static const unsigned char mask[] = { 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
 
@@ -1597,6 +3325,60 @@ int main(void)
 		v.vmsa_gpa_page_number = 0;
 		v.vmsa_gpa_page_number--;
 		expect("union hv_x64_register_sev_control.vmsa_gpa_page_number", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_register_sev_ghcb v;
+		static const unsigned char mask[] = { 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.enabled = 0;
+		v.enabled--;
+		expect("union hv_x64_register_sev_ghcb.enabled", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_register_sev_ghcb v;
+		static const unsigned char mask[] = { 0xfe, 0x0f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.reservedz = 0;
+		v.reservedz--;
+		expect("union hv_x64_register_sev_ghcb.reservedz", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_register_sev_ghcb v;
+		static const unsigned char mask[] = { 0x00, 0xf0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+		memset(&v, 0, sizeof(v));
+		v.page_number = 0;
+		v.page_number--;
+		expect("union hv_x64_register_sev_ghcb.page_number", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_register_sev_hv_doorbell v;
+		static const unsigned char mask[] = { 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.enabled = 0;
+		v.enabled--;
+		expect("union hv_x64_register_sev_hv_doorbell.enabled", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_register_sev_hv_doorbell v;
+		static const unsigned char mask[] = { 0xfe, 0x0f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.reservedz = 0;
+		v.reservedz--;
+		expect("union hv_x64_register_sev_hv_doorbell.reservedz", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_register_sev_hv_doorbell v;
+		static const unsigned char mask[] = { 0x00, 0xf0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+		memset(&v, 0, sizeof(v));
+		v.page_number = 0;
+		v.page_number--;
+		expect("union hv_x64_register_sev_hv_doorbell.page_number", &v, mask, sizeof(v));
 	}
 	{
 		struct hv_x64_segment_register v;
@@ -1679,6 +3461,267 @@ int main(void)
 		v.granularity--;
 		expect("struct hv_x64_segment_register.granularity", &v, mask, sizeof(v));
 	}
-	printf("%d bitfields checked, %d failed\n", 184, failures);
+	{
+		struct hv_x64_vmgexit_intercept_message v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.ghcb_page_valid = 0;
+		v.ghcb_page_valid--;
+		expect("struct hv_x64_vmgexit_intercept_message.ghcb_page_valid", &v, mask, sizeof(v));
+	}
+	{
+		struct hv_x64_vmgexit_intercept_message v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.reserved = 0;
+		v.reserved--;
+		expect("struct hv_x64_vmgexit_intercept_message.reserved", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_vp_execution_state v;
+		static const unsigned char mask[] = { 0x03, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.cpl = 0;
+		v.cpl--;
+		expect("union hv_x64_vp_execution_state.cpl", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_vp_execution_state v;
+		static const unsigned char mask[] = { 0x04, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.cr0_pe = 0;
+		v.cr0_pe--;
+		expect("union hv_x64_vp_execution_state.cr0_pe", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_vp_execution_state v;
+		static const unsigned char mask[] = { 0x08, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.cr0_am = 0;
+		v.cr0_am--;
+		expect("union hv_x64_vp_execution_state.cr0_am", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_vp_execution_state v;
+		static const unsigned char mask[] = { 0x10, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.efer_lma = 0;
+		v.efer_lma--;
+		expect("union hv_x64_vp_execution_state.efer_lma", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_vp_execution_state v;
+		static const unsigned char mask[] = { 0x20, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.debug_active = 0;
+		v.debug_active--;
+		expect("union hv_x64_vp_execution_state.debug_active", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_vp_execution_state v;
+		static const unsigned char mask[] = { 0x40, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.interruption_pending = 0;
+		v.interruption_pending--;
+		expect("union hv_x64_vp_execution_state.interruption_pending", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_vp_execution_state v;
+		static const unsigned char mask[] = { 0x80, 0x07 };
+
+		memset(&v, 0, sizeof(v));
+		v.vtl = 0;
+		v.vtl--;
+		expect("union hv_x64_vp_execution_state.vtl", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_vp_execution_state v;
+		static const unsigned char mask[] = { 0x00, 0x08 };
+
+		memset(&v, 0, sizeof(v));
+		v.enclave_mode = 0;
+		v.enclave_mode--;
+		expect("union hv_x64_vp_execution_state.enclave_mode", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_vp_execution_state v;
+		static const unsigned char mask[] = { 0x00, 0x10 };
+
+		memset(&v, 0, sizeof(v));
+		v.interrupt_shadow = 0;
+		v.interrupt_shadow--;
+		expect("union hv_x64_vp_execution_state.interrupt_shadow", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_vp_execution_state v;
+		static const unsigned char mask[] = { 0x00, 0x20 };
+
+		memset(&v, 0, sizeof(v));
+		v.virtualization_fault_active = 0;
+		v.virtualization_fault_active--;
+		expect("union hv_x64_vp_execution_state.virtualization_fault_active", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_vp_execution_state v;
+		static const unsigned char mask[] = { 0x00, 0xc0 };
+
+		memset(&v, 0, sizeof(v));
+		v.reserved = 0;
+		v.reserved--;
+		expect("union hv_x64_vp_execution_state.reserved", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_xsave_xfem_register v;
+		static const unsigned char mask[] = { 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.legacy_x87 = 0;
+		v.legacy_x87--;
+		expect("union hv_x64_xsave_xfem_register.legacy_x87", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_xsave_xfem_register v;
+		static const unsigned char mask[] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.legacy_sse = 0;
+		v.legacy_sse--;
+		expect("union hv_x64_xsave_xfem_register.legacy_sse", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_xsave_xfem_register v;
+		static const unsigned char mask[] = { 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.avx = 0;
+		v.avx--;
+		expect("union hv_x64_xsave_xfem_register.avx", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_xsave_xfem_register v;
+		static const unsigned char mask[] = { 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.mpx_bndreg = 0;
+		v.mpx_bndreg--;
+		expect("union hv_x64_xsave_xfem_register.mpx_bndreg", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_xsave_xfem_register v;
+		static const unsigned char mask[] = { 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.mpx_bndcsr = 0;
+		v.mpx_bndcsr--;
+		expect("union hv_x64_xsave_xfem_register.mpx_bndcsr", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_xsave_xfem_register v;
+		static const unsigned char mask[] = { 0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.avx_512_op_mask = 0;
+		v.avx_512_op_mask--;
+		expect("union hv_x64_xsave_xfem_register.avx_512_op_mask", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_xsave_xfem_register v;
+		static const unsigned char mask[] = { 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.avx_512_zmmhi = 0;
+		v.avx_512_zmmhi--;
+		expect("union hv_x64_xsave_xfem_register.avx_512_zmmhi", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_xsave_xfem_register v;
+		static const unsigned char mask[] = { 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.avx_512_zmm16_31 = 0;
+		v.avx_512_zmm16_31--;
+		expect("union hv_x64_xsave_xfem_register.avx_512_zmm16_31", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_xsave_xfem_register v;
+		static const unsigned char mask[] = { 0x00, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.rsvd8_9 = 0;
+		v.rsvd8_9--;
+		expect("union hv_x64_xsave_xfem_register.rsvd8_9", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_xsave_xfem_register v;
+		static const unsigned char mask[] = { 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.pasid = 0;
+		v.pasid--;
+		expect("union hv_x64_xsave_xfem_register.pasid", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_xsave_xfem_register v;
+		static const unsigned char mask[] = { 0x00, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.cet_u = 0;
+		v.cet_u--;
+		expect("union hv_x64_xsave_xfem_register.cet_u", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_xsave_xfem_register v;
+		static const unsigned char mask[] = { 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.cet_s = 0;
+		v.cet_s--;
+		expect("union hv_x64_xsave_xfem_register.cet_s", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_xsave_xfem_register v;
+		static const unsigned char mask[] = { 0x00, 0xe0, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.rsvd13_16 = 0;
+		v.rsvd13_16--;
+		expect("union hv_x64_xsave_xfem_register.rsvd13_16", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_xsave_xfem_register v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.xtile_cfg = 0;
+		v.xtile_cfg--;
+		expect("union hv_x64_xsave_xfem_register.xtile_cfg", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_xsave_xfem_register v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00 };
+
+		memset(&v, 0, sizeof(v));
+		v.xtile_data = 0;
+		v.xtile_data--;
+		expect("union hv_x64_xsave_xfem_register.xtile_data", &v, mask, sizeof(v));
+	}
+	{
+		union hv_x64_xsave_xfem_register v;
+		static const unsigned char mask[] = { 0x00, 0x00, 0xf8, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+		memset(&v, 0, sizeof(v));
+		v.rsvd19_63 = 0;
+		v.rsvd19_63--;
+		expect("union hv_x64_xsave_xfem_register.rsvd19_63", &v, mask, sizeof(v));
+	}
+	printf("%d bitfields checked, %d failed\n", 411, failures);
 	return failures != 0;
 }
