@@ -6,6 +6,9 @@ our layout engine), for every definition the product emits, on x86_64 and arm64:
                                    extracted from Debian's linux-source-6.12 at test time
   test_parity.py linux KERNEL_SRC  HDK kernel flavor vs tests/reference/linux-hvhdk-*.facts.json,
                                    a facts snapshot of Linux include/hyperv (see snapshot.py)
+  test_parity.py rust-vmm          HDK uapi flavor (include/uapi/hyperv, in product order) vs
+                                   tests/reference/rustvmm-hvheaders-*.facts.json, a facts
+                                   snapshot of rust-vmm/mshv hv-headers (snapshot.py --mshv)
 """
 
 import json
@@ -16,13 +19,29 @@ HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO / "gen"))
 from hvabi import facts  # noqa: E402
-from hvabi.extract.header_sets import kernel_facts, tlfs_facts  # noqa: E402
+from hvabi.extract.clang_facts import ExtractError  # noqa: E402
+from hvabi.extract.header_sets import kernel_facts, tlfs_facts, uapi_facts  # noqa: E402
 from hvabi.model import ARCHES  # noqa: E402
+from layout_check import product_named  # noqa: E402
 from testlib import report  # noqa: E402
+
+# mode: (number of arguments after the mode, upstream snapshot or None, our product)
+MODES = {
+    "tlfs": (1, None, "tlfs"),
+    "linux": (1, "tests/reference/linux-hvhdk-{arch}.facts.json", "hdk-kernel"),
+    "rust-vmm": (0, "tests/reference/rustvmm-hvheaders-{arch}.facts.json", "hdk-uapi"),
+}
 
 def kernel_hdk_facts(arch):
     hdir = REPO / "include/hvhdk/include/hyperv"
     return kernel_facts(sorted(hdir.glob("*.h")), arch)
+
+
+def uapi_hdk_facts(arch):
+    """Facts of our uapi headers, read in the order the product includes them."""
+    product = product_named("hdk-uapi")
+    headers = [REPO / product.root / h.path for h in product.headers if h.arch in (None, arch)]
+    return uapi_facts(headers, arch)
 
 
 def emitted_names(product, arch):
@@ -31,20 +50,27 @@ def emitted_names(product, arch):
 
 
 def main(argv):
-    if len(argv) != 2 or argv[0] not in ("tlfs", "linux"):
+    if not argv or argv[0] not in MODES or len(argv) != 1 + MODES[argv[0]][0]:
         print(__doc__, file=sys.stderr)
         return 2
-    which, ksrc = argv[0], pathlib.Path(argv[1])
+    try:
+        return compare(argv[0], argv[1:])
+    except (OSError, ValueError, ExtractError) as e:
+        print(f"test_parity: error: {e}", file=sys.stderr)
+        return 2
+
+
+def compare(which, args):
+    _, snapshot, product = MODES[which]
     failures, passed = [], 0
     for arch in ARCHES:
+        names = emitted_names(product, arch)
         if which == "tlfs":
-            upstream = tlfs_facts(ksrc, arch)
+            upstream = tlfs_facts(pathlib.Path(args[0]), arch)
             ours = tlfs_facts(REPO / "include/hyperv-tlfs", arch)
-            names = emitted_names("tlfs", arch)
         else:
-            upstream = facts.load(REPO / f"tests/reference/linux-hvhdk-{arch}.facts.json")
-            ours = kernel_hdk_facts(arch)
-            names = emitted_names("hdk-kernel", arch)
+            upstream = facts.load(REPO / snapshot.format(arch=arch))
+            ours = kernel_hdk_facts(arch) if which == "linux" else uapi_hdk_facts(arch)
         wanted = set().union(*names.values())
         problems = facts.compare(upstream, ours, wanted)
         counts = ", ".join(f"{len(v)} {k}" for k, v in names.items())
