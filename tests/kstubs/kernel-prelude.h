@@ -16,3 +16,5 @@
 
 #include <linux/stddef.h>
 #include <linux/build_bug.h>
+/* hvgdk_mini.h uses NSEC_PER_SEC without including it; kernel users always have it. */
+#include <linux/time64.h>

@@ -18,7 +18,8 @@ FLAVORS = ("kernel", "uapi")
 CONFIG = {"x86_64": "CONFIG_X86", "arm64": "CONFIG_ARM64"}
 # rust-vmm's hv-headers use BIT() without defining it or including a header that does
 # (their bindgen wrapper provides it); a header that defines it itself only gets a warning.
-UAPI_FALLBACK_DEFINES = ("BIT(x)=(1UL<<(x))",)
+# Likewise NSEC_PER_SEC (HV_CLOCK_HZ), a kernel constant with no uapi header.
+UAPI_FALLBACK_DEFINES = ("BIT(x)=(1UL<<(x))", "NSEC_PER_SEC=1000000000L")
 # The hyperv-tlfs.h trio lives in arch/<dir>/include/asm and include/asm-generic.
 TLFS_ARCH_DIR = {"x86_64": "x86", "arm64": "arm64"}
 
