@@ -15,6 +15,12 @@ from .. import model as m
 from .profile_merge import key_of
 
 RESERVED_NAME = re.compile(r"(reserved|rsvd|pad)", re.IGNORECASE)
+# writer.py's placeholder for an entry nobody has described yet: not a description.
+PLACEHOLDER = re.compile(r"^\S+: imported; describe it\.$")
+
+
+def _written(doc):
+    return "" if not doc or PLACEHOLDER.match(doc) else doc
 
 
 @dataclasses.dataclass
@@ -45,7 +51,7 @@ class Overlay:
     def _learn(self, defn, tlfs):
         if isinstance(defn, m.ConstGroup):
             for const in defn.items:
-                self.group_doc.setdefault(const.name, defn.doc)
+                self.group_doc.setdefault(const.name, _written(defn.doc))
                 self._note(("const", const.name), const.doc, tlfs)
             return
         notes = self._note(key_of(defn), defn.doc, tlfs)
@@ -58,7 +64,7 @@ class Overlay:
 
     def _note(self, key, doc, tlfs):
         notes = self.notes.setdefault(key, Notes())
-        notes.doc = notes.doc or doc
+        notes.doc = notes.doc or _written(doc)
         notes.tlfs = notes.tlfs or tlfs
         return notes
 

@@ -6,7 +6,7 @@
  *   spec/defs/10-hvgdk_mini.yaml
  *   spec/defs/30-hvgdk.yaml
  * Do not edit: change the spec and regenerate.
- * hvabi-stamp: 78825801341217bc
+ * hvabi-stamp: 3579de8523d5540e
  */
 #ifndef _ASM_X86_HYPERV_TLFS_H
 #define _ASM_X86_HYPERV_TLFS_H
@@ -170,7 +170,7 @@ struct hv_tsc_emulation_control {
 #define HV_X64_MSR_TSC_INVARIANT_CONTROL	0x40000118
 #define HV_EXPOSE_INVARIANT_TSC			BIT_ULL(0)
 
-/* hyperv-cpuid-vendor-and-max-functions: imported; describe it. */
+/* hyperv-cpuid: imported; describe it. */
 #define HYPERV_CPUID_VENDOR_AND_MAX_FUNCTIONS	0x40000000
 #define HYPERV_CPUID_INTERFACE			0x40000001
 #define HYPERV_CPUID_VERSION			0x40000002
@@ -181,7 +181,7 @@ struct hv_tsc_emulation_control {
 #define HYPERV_CPUID_NESTED_FEATURES		0x4000000A
 #define HYPERV_CPUID_ISOLATION_CONFIG		0x4000000C
 
-/* hyperv-cpuid-virt-stack-interface: imported; describe it. */
+/* hyperv: imported; describe it. */
 #define HYPERV_CPUID_VIRT_STACK_INTERFACE	0x40000081
 #define HYPERV_VS_INTERFACE_EAX_SIGNATURE	0x31235356
 
@@ -191,7 +191,7 @@ struct hv_tsc_emulation_control {
 /* hyperv-vs-properties-eax-extended-ioapic-rte: imported; describe it. */
 #define HYPERV_VS_PROPERTIES_EAX_EXTENDED_IOAPIC_RTE	BIT(2)
 
-/* hyperv-hypervisor-present-bit: imported; describe it. */
+/* hyperv: imported; describe it. */
 #define HYPERV_HYPERVISOR_PRESENT_BIT	0x80000000
 #define HYPERV_CPUID_MIN		0x40000005
 #define HYPERV_CPUID_MAX		0x4000ffff
@@ -1024,7 +1024,7 @@ struct hv_enlightened_vmcs {
 /* hv-vmx-enlightened-clean-field-none: imported; describe it. */
 #define HV_VMX_ENLIGHTENED_CLEAN_FIELD_NONE	0
 
-/* hv-vmx-enlightened-clean-field-io-bitmap: imported; describe it. */
+/* hv-vmx-enlightened-clean-field: imported; describe it. */
 #define HV_VMX_ENLIGHTENED_CLEAN_FIELD_IO_BITMAP		BIT(0)
 #define HV_VMX_ENLIGHTENED_CLEAN_FIELD_MSR_BITMAP		BIT(1)
 #define HV_VMX_ENLIGHTENED_CLEAN_FIELD_CONTROL_GRP2		BIT(2)
@@ -1081,7 +1081,7 @@ struct hv_vmcb_enlightenments {
 /* hv-vmcb-nested-enlightenments: imported; describe it. */
 #define HV_VMCB_NESTED_ENLIGHTENMENTS	31
 
-/* hv-svm-exitcode-enl: imported; describe it. */
+/* hv-svm: imported; describe it. */
 #define HV_SVM_EXITCODE_ENL			0xf0000000
 #define HV_SVM_ENL_EXITCODE_TRAP_AFTER_FLUSH	(1)
 
