@@ -17,6 +17,7 @@ stay outside the repository.
 """
 
 import argparse
+import json
 import pathlib
 import subprocess
 import sys
@@ -28,6 +29,7 @@ sys.path.insert(0, str(REPO / "gen"))
 
 from hvabi import facts  # noqa: E402
 from hvabi.extract.clang_facts import ExtractError  # noqa: E402
+from hvabi.extract.header_files import files_of  # noqa: E402
 from hvabi.extract.header_sets import FLAVORS, read  # noqa: E402
 from hvabi.model import ARCHES  # noqa: E402
 
@@ -53,6 +55,9 @@ def write(name, revision, headers, flavor, out=HERE):
         (out / f"{name}-{arch}.facts.json").write_text(facts.dump(doc))
         print(f"{name}-{arch}: {len(doc['records'])} records, {len(doc['enumerators'])} enumerators,"
               f" {len(doc['macros'])} macros")
+    # Which header defines each name (for coverage per upstream file): names only.
+    files = {arch: files_of(headers, arch, flavor) for arch in ARCHES}
+    (out / f"{name}.files.json").write_text(json.dumps(files, sort_keys=True, indent=1) + "\n")
 
 
 def git(git_dir, *args):
