@@ -252,15 +252,19 @@ class _Reader:
         return rec
 
     def member(self, f):
-        if _has(f, K.PACKED_ATTR) or _has(f, K.ALIGNED_ATTR):
-            raise _Unsupported(f"member '{f.spelling}' has its own __packed/__aligned: format 1 puts"
-                               " attributes on types only")
         t = f.type
         canon = t.get_canonical()
+        if _has(f, K.ALIGNED_ATTR) or (_has(f, K.PACKED_ATTR) and not _packs_like_type(canon)):
+            raise _Unsupported(f"member '{f.spelling}' has its own __packed/__aligned: format 1 puts"
+                               " attributes on types only")
         if canon.kind == T.RECORD and clang_facts.untagged(canon.get_declaration()):
             if f.is_bitfield():
                 raise _Unsupported(f"bitfield '{f.spelling}' of struct type")
-            return self.record(canon.get_declaration(), f.spelling or None)
+            rec = self.record(canon.get_declaration(), f.spelling or None)
+            # `struct { ... } name __packed;`: the type is only this member's, and has no
+            # padding to remove, so packing the type lays out exactly the same.
+            rec.packed = rec.packed or _has(f, K.PACKED_ATTR)
+            return rec
         if f.is_bitfield():
             if not f.spelling:
                 raise _Unsupported("unnamed (padding) bitfield: format 1 needs a name for every bit range")
@@ -320,6 +324,21 @@ class _Reader:
             raise _Unsupported(f"type {t.spelling} has no spec spelling"
                                " (u8..u64, s8..s64, bool, char, ulong)")
         return m.TypeRef(_SCALARS[canon.kind], volatile)
+
+
+def _packs_like_type(canon):
+    """Is `__packed` on a member of this (untagged record) type the same as on the type?
+    Yes when the type has no padding: every field at the end of the one before."""
+    if canon.kind != T.RECORD or not clang_facts.untagged(canon.get_declaration()):
+        return False
+    end = 0
+    for f in canon.get_fields():
+        if f.is_bitfield() or f.get_field_offsetof() != end * 8 and \
+                canon.get_declaration().kind == K.STRUCT_DECL:
+            return False
+        size = f.type.get_size()
+        end = end + size if canon.get_declaration().kind == K.STRUCT_DECL else max(end, size)
+    return end == canon.get_size()
 
 
 def _register_shape(rec, fields):
