@@ -29,7 +29,9 @@ KINDS = {
 }
 
 # The fallback for headers and objects, which cannot say which members are reserved.
-_RESERVED_NAME = re.compile(r"(reserved|rsvd|pad)", re.IGNORECASE)   # pad also covers padding*
+# pad also covers padding*; mbz is "must be zero"; resvd/rserved and a bare res are the
+# spellings upstream headers use for padding too.
+_RESERVED_NAME = re.compile(r"(reserved|rsvd|resvd|rserved|pad|mbz)|res[0-9]*$", re.IGNORECASE)
 
 
 def reserved_by_name(path):

@@ -4,8 +4,8 @@ An import knows layouts and values, not meaning: descriptions, `reserved` marks 
 pages are written by people. When a spec is re-imported (new upstream revisions, a new
 profile), they are looked up by definition key and member path in the old spec and put
 back on the new nodes, so nothing written by hand is lost. Members not marked in the old
-spec may be marked reserved by name (`reserved*`, `rsvd*`, `pad*`), the fallback the ABI
-differ documents for plain headers.
+spec may be marked reserved by name (diff.classify.reserved_by_name: `reserved*`, `rsvd*`,
+`pad*`, `mbz*`, ...), the fallback the ABI differ uses for plain headers.
 """
 
 import dataclasses
@@ -14,7 +14,7 @@ import re
 from .. import model as m
 from .profile_merge import key_of
 
-RESERVED_NAME = re.compile(r"(reserved|rsvd|pad)", re.IGNORECASE)
+from ..diff.classify import reserved_by_name
 # writer.py's placeholder for an entry nobody has described yet: not a description.
 PLACEHOLDER = re.compile(r"^\S+: imported; describe it\.$")
 
@@ -41,6 +41,11 @@ def _paths(members, prefix=""):
             yield prefix + node.name, node
 
 
+def _group_key(group):
+    """The same group in two specs: the same names under the same conditions."""
+    return ("group", group.cond) + tuple((c.name, c.cond) for c in group.items)
+
+
 class Overlay:
     def __init__(self, spec=None, reserved_by_name=False):
         self.notes, self.group_doc = {}, {}
@@ -50,17 +55,20 @@ class Overlay:
 
     def _learn(self, defn, tlfs):
         if isinstance(defn, m.ConstGroup):
+            self.group_doc.setdefault(_group_key(defn), _written(defn.doc))
             for const in defn.items:
                 self.group_doc.setdefault(const.name, _written(defn.doc))
                 self._note(("const", const.name), const.doc, tlfs)
             return
-        notes = self._note(key_of(defn), defn.doc, tlfs)
-        kids = defn.members if isinstance(defn, m.Record) else \
-            [(i.name, i) for i in defn.items] if isinstance(defn, m.Enum) else []
-        pairs = _paths(kids) if isinstance(defn, m.Record) else kids
-        for path, node in pairs:
-            if path not in notes.members or (node.doc and not notes.members[path].doc):
-                notes.members[path] = node
+        # Per variant (same key and conditions) first, then per key for any variant.
+        for key in ((key_of(defn), defn.cond), key_of(defn)):
+            notes = self._note(key, defn.doc, tlfs)
+            kids = defn.members if isinstance(defn, m.Record) else \
+                [(i.name, i) for i in defn.items] if isinstance(defn, m.Enum) else []
+            pairs = _paths(kids) if isinstance(defn, m.Record) else kids
+            for path, node in pairs:
+                if path not in notes.members or (node.doc and not notes.members[path].doc):
+                    notes.members[path] = node
 
     def _note(self, key, doc, tlfs):
         notes = self.notes.setdefault(key, Notes())
@@ -69,18 +77,20 @@ class Overlay:
         return notes
 
     def tlfs_page(self, defn):
-        key = ("const", defn.items[0].name) if isinstance(defn, m.ConstGroup) else key_of(defn)
-        notes = self.notes.get(key)
+        if isinstance(defn, m.ConstGroup):
+            notes = self.notes.get(("const", defn.items[0].name))
+        else:
+            notes = self.notes.get((key_of(defn), defn.cond)) or self.notes.get(key_of(defn))
         return notes.tlfs if notes else None
 
     def apply(self, defn):
         """`defn` with the docs and marks known for it (a new node; `defn` is unchanged)."""
         if isinstance(defn, m.ConstGroup):
             items = [self._apply_node(c, self.notes.get(("const", c.name))) for c in defn.items]
-            doc = defn.doc or next((self.group_doc[c.name] for c in defn.items
-                                    if self.group_doc.get(c.name)), "")
+            doc = defn.doc or self.group_doc.get(_group_key(defn)) or next(
+                (self.group_doc[c.name] for c in defn.items if self.group_doc.get(c.name)), "")
             return dataclasses.replace(defn, items=items, doc=doc)
-        notes = self.notes.get(key_of(defn), Notes())
+        notes = self.notes.get((key_of(defn), defn.cond)) or self.notes.get(key_of(defn), Notes())
         defn = dataclasses.replace(defn, doc=defn.doc or notes.doc)
         if isinstance(defn, m.Enum):
             return dataclasses.replace(defn, items=[
@@ -110,5 +120,5 @@ class Overlay:
                 changes["reserved"] = node.reserved or old.reserved
             else:
                 changes["reserved"] = node.reserved or (
-                    self.reserved_by_name and not doc and bool(RESERVED_NAME.match(node.name)))
+                    self.reserved_by_name and not doc and reserved_by_name(node.name))
         return dataclasses.replace(node, **changes)

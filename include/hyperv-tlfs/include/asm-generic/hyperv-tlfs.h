@@ -9,7 +9,7 @@
  *   spec/defs/40-hvhdk_mini.yaml
  *   spec/defs/50-hvhdk.yaml
  * Do not edit: change the spec and regenerate.
- * hvabi-stamp: 8abb0d84ea5e8d3a
+ * hvabi-stamp: 966aaef1745adcea
  */
 #ifndef _ASM_GENERIC_HYPERV_TLFS_H
 #define _ASM_GENERIC_HYPERV_TLFS_H
@@ -61,26 +61,27 @@
  */
 #define HV_STATUS_VTL_ALREADY_ENABLED	134
 
-/* hv-clock-hz: imported; describe it. */
+/* Rate of the hypervisor reference time, which counts in 100 ns units. */
 #define HV_CLOCK_HZ	(NSEC_PER_SEC / 100)
 
-/* hv-hyp-page: imported; describe it. */
+/* Size of the hypervisor interface pages (4 KiB). It does not depend on the guest page size. */
 #define HV_HYP_PAGE_SHIFT	12
 #define HV_HYP_PAGE_SIZE	BIT(HV_HYP_PAGE_SHIFT)
 #define HV_HYP_PAGE_MASK	(~(HV_HYP_PAGE_SIZE - 1))
 
-/* hv-partition-id-self: imported; describe it. */
+/* Partition identifier that stands for the calling partition. */
 #define HV_PARTITION_ID_SELF	((u64)-1)
 
-/* hv-crash-ctl-crash-notify: imported; describe it. */
+/* Bits of the guest crash control register. */
 #define HV_CRASH_CTL_CRASH_NOTIFY_MSG	BIT_ULL(62)
 #define HV_CRASH_CTL_CRASH_NOTIFY	BIT_ULL(63)
 
 /**
- * union hv_reference_tsc_msr - hv_reference_tsc_msr: imported; describe it.
+ * union hv_reference_tsc_msr - Layout of the reference TSC page register
+ *   (HV_X64_MSR_REFERENCE_TSC).
  * @as_uint64: Raw register value.
- * @enable:
- * @pfn:
+ * @enable: The reference TSC page is enabled.
+ * @pfn: Guest page frame number of the reference TSC page.
  */
 union hv_reference_tsc_msr {
 	u64 as_uint64;
@@ -93,10 +94,10 @@ union hv_reference_tsc_msr {
 	} __packed;
 };
 
-/* hv-max-sparse-vcpu-banks: imported; describe it. */
+/* Largest number of banks in a sparse VP set. */
 #define HV_MAX_SPARSE_VCPU_BANKS	(64)
 
-/* hv-vcpus-per-sparse-bank: imported; describe it. */
+/* Number of virtual processors in each bank of a sparse VP set. */
 #define HV_VCPUS_PER_SPARSE_BANK	(64)
 
 /**
@@ -146,7 +147,10 @@ union hv_hypervisor_version_info {
 	};
 };
 
-/* hv: imported; describe it. */
+/*
+ * Partition privileges, bits 31:0: access to synthetic registers. Reported in EAX of the features
+ * CPUID leaf.
+ */
 #define HV_MSR_VP_RUNTIME_AVAILABLE	BIT(0)
 #define HV_MSR_TIME_REF_COUNT_AVAILABLE	BIT(1)
 #define HV_MSR_SYNIC_AVAILABLE		BIT(2)
@@ -162,7 +166,10 @@ union hv_hypervisor_version_info {
 #define HV_ACCESS_REENLIGHTENMENT	BIT(13)
 #define HV_ACCESS_TSC_INVARIANT		BIT(15)
 
-/* hv: imported; describe it. */
+/*
+ * Partition privileges, bits 63:32: access to hypercalls. Reported in EBX of the features CPUID
+ * leaf.
+ */
 #define HV_CREATE_PARTITIONS		BIT(0)
 #define HV_ACCESS_PARTITION_ID		BIT(1)
 #define HV_ACCESS_MEMORY_POOL		BIT(2)
@@ -177,7 +184,7 @@ union hv_hypervisor_version_info {
 #define HV_ENABLE_EXTENDED_HYPERCALLS	BIT(20)
 #define HV_ISOLATION			BIT(22)
 
-/* hv-vp-index-self: imported; describe it. */
+/* Virtual processor index that stands for the calling virtual processor. */
 #define HV_VP_INDEX_SELF	((u32)-2)
 
 /*
@@ -269,7 +276,10 @@ union hv_hypervisor_version_info {
 #define HVCALL_MMIO_READ	0x0106
 #define HVCALL_MMIO_WRITE	0x0107
 
-/* hv-hypercall: imported; describe it. */
+/*
+ * Fields of the hypercall input and result values. Bits 15:0 carry the call code on input and the
+ * status on return.
+ */
 #define HV_HYPERCALL_RESULT_MASK	GENMASK_ULL(15, 0)
 #define HV_HYPERCALL_FAST_BIT		BIT(16)
 #define HV_HYPERCALL_VARHEAD_OFFSET	17
@@ -287,35 +297,37 @@ union hv_hypervisor_version_info {
 	(HV_HYPERCALL_RSVD0_MASK | HV_HYPERCALL_RSVD1_MASK | HV_HYPERCALL_RSVD2_MASK)
 
 /**
- * struct hv_guest_mapping_flush - hv_guest_mapping_flush: imported; describe it.
- * @address_space:
- * @flags:
+ * struct hv_guest_mapping_flush - Input of the HvCallFlushGuestPhysicalAddressSpace hypercall.
+ * @address_space: Second-level address space to flush (its EPT root pointer on Intel).
+ * @flags: Flags of the flush.
  */
 struct hv_guest_mapping_flush {
 	u64 address_space;
 	u64 flags;
 } __packed;
 
-/* hv: imported; describe it. */
+/* Limits and page size codes of the entries of a GPA range list. */
 #define HV_MAX_FLUSH_PAGES		(2048)
 #define HV_GPA_PAGE_RANGE_PAGE_SIZE_2MB	0
 #define HV_GPA_PAGE_RANGE_PAGE_SIZE_1GB	1
 
-/* hv-flush: imported; describe it. */
+/* Flags of the virtual address flush hypercalls. */
 #define HV_FLUSH_ALL_PROCESSORS			BIT(0)
 #define HV_FLUSH_ALL_VIRTUAL_ADDRESS_SPACES	BIT(1)
 #define HV_FLUSH_NON_GLOBAL_MAPPINGS_ONLY	BIT(2)
 #define HV_FLUSH_USE_EXTENDED_RANGE_FORMAT	BIT(3)
 
 /**
- * union hv_gpa_page_range - hv_gpa_page_range: imported; describe it.
- * @address_space:
- * @page: Fields of page.
- * @page.additional_pages:
- * @page.largepage:
- * @page.basepfn:
- * @page_size:
- * @base_large_pfn:
+ * union hv_gpa_page_range - One entry of a list of guest physical page ranges.
+ * @address_space: The entry as a raw 64-bit value.
+ * @page: Range of pages given by a base page frame number.
+ * @page.additional_pages: Number of pages in the range after the first one.
+ * @page.largepage: The range is made of large pages.
+ * @page.basepfn: Page frame number of the first page.
+ * @page_size: Large page size, one of the HV_GPA_PAGE_RANGE_PAGE_SIZE values.
+ * @base_large_pfn: Frame number of the first large page, in 2 MiB units.
+ *
+ * It encodes a first page and how many pages follow it.
  */
 union hv_gpa_page_range {
 	u64 address_space;
@@ -336,15 +348,15 @@ union hv_gpa_page_range {
 	};
 };
 
-/* hv-max-flush-rep-count: imported; describe it. */
+/* Number of GPA range entries that fit in one hypercall input page. */
 #define HV_MAX_FLUSH_REP_COUNT \
 	((HV_HYP_PAGE_SIZE - 2 * sizeof(u64)) / sizeof(union hv_gpa_page_range))
 
 /**
- * struct hv_guest_mapping_flush_list - hv_guest_mapping_flush_list: imported; describe it.
- * @address_space:
- * @flags:
- * @gpa_list:
+ * struct hv_guest_mapping_flush_list - Input of the HvCallFlushGuestPhysicalAddressList hypercall.
+ * @address_space: Second-level address space to flush (its EPT root pointer on Intel).
+ * @flags: Flags of the flush.
+ * @gpa_list: Guest physical page ranges to flush, one per rep.
  */
 struct hv_guest_mapping_flush_list {
 	u64 address_space;
@@ -353,11 +365,11 @@ struct hv_guest_mapping_flush_list {
 };
 
 /**
- * struct hv_tlb_flush - hv_tlb_flush: imported; describe it.
- * @address_space:
- * @flags:
- * @processor_mask:
- * @gva_list:
+ * struct hv_tlb_flush - Input of the virtual address flush hypercalls with a 64-bit processor mask.
+ * @address_space: Address space to flush (a CR3 value on x86).
+ * @flags: Flags of the flush (HV_FLUSH_ALL_PROCESSORS and so on).
+ * @processor_mask: Virtual processors 0 to 63 to flush on, one bit each.
+ * @gva_list: Virtual address ranges to flush, one per rep; the low 12 bits count extra pages.
  */
 struct hv_tlb_flush {
 	u64 address_space;
@@ -367,10 +379,12 @@ struct hv_tlb_flush {
 } __packed;
 
 /**
- * struct ms_hyperv_tsc_page - ms_hyperv_tsc_page: imported; describe it.
- * @tsc_sequence:
- * @tsc_scale:
- * @tsc_offset:
+ * struct ms_hyperv_tsc_page - Start of the reference TSC page.
+ * @tsc_sequence: Changes whenever scale or offset change; 0 means the page is not usable.
+ * @tsc_scale: Multiplier applied to the TSC value.
+ * @tsc_offset: Offset added to the scaled TSC value.
+ *
+ * Reference time is the high 64 bits of TSC times tsc_scale, plus tsc_offset.
  */
 struct ms_hyperv_tsc_page {
 	volatile u32 tsc_sequence;
@@ -382,11 +396,11 @@ struct ms_hyperv_tsc_page {
 } __packed;
 
 /**
- * struct hv_tlb_flush_ex - hv_tlb_flush_ex: imported; describe it.
- * @address_space:
- * @flags:
- * @hv_vp_set:
- * @gva_list:
+ * struct hv_tlb_flush_ex - Input of the virtual address flush hypercalls that take a sparse VP set.
+ * @address_space: Address space to flush (a CR3 value on x86).
+ * @flags: Flags of the flush (HV_FLUSH_ALL_PROCESSORS and so on).
+ * @hv_vp_set: Virtual processors to flush on.
+ * @gva_list: Virtual address ranges to flush; they follow the banks of the VP set.
  */
 struct hv_tlb_flush_ex {
 	u64 address_space;
@@ -399,20 +413,20 @@ struct hv_tlb_flush_ex {
 #define HV_SYNIC_SINT_COUNT	(16)
 
 /**
- * struct hv_get_partition_id - hv_get_partition_id: imported; describe it.
- * @partition_id:
+ * struct hv_get_partition_id - Output of the HvCallGetPartitionId hypercall.
+ * @partition_id: Identifier of the calling partition.
  */
 struct hv_get_partition_id {
 	u64 partition_id;
 } __packed;
 
-/* hv-synic-version-1: imported; describe it. */
+/* SynIC version number that the version register reports. */
 #define HV_SYNIC_VERSION_1	(0x1)
 
-/* hv-synic-first-valid-vector: imported; describe it. */
+/* Lowest vector a synthetic interrupt source may use; the highest is 255. */
 #define HV_SYNIC_FIRST_VALID_VECTOR	(16)
 
-/* hv-synic: imported; describe it. */
+/* Bits of the SynIC control, SIMP, SIEFP and SINT registers. */
 #define HV_SYNIC_CONTROL_ENABLE		(1ULL << 0)
 #define HV_SYNIC_SIMP_ENABLE		(1ULL << 0)
 #define HV_SYNIC_SIEFP_ENABLE		(1ULL << 0)
@@ -445,15 +459,15 @@ union hv_synic_sint {
 };
 
 /**
- * union hv_stimer_config - hv_stimer_config: imported; describe it.
+ * union hv_stimer_config - Layout of a synthetic timer configuration register.
  * @as_uint64: Raw register value.
- * @enable:
- * @periodic:
- * @lazy:
- * @auto_enable:
- * @apic_vector:
- * @direct_mode:
- * @sintx:
+ * @enable: The timer is enabled.
+ * @periodic: The timer is periodic rather than one-shot.
+ * @lazy: The timer is lazy: late expirations may be deferred or skipped.
+ * @auto_enable: Writing the count register also enables the timer.
+ * @apic_vector: Interrupt vector raised on expiration in direct mode.
+ * @direct_mode: Raise an interrupt on expiration instead of sending a message.
+ * @sintx: Synthetic interrupt source that receives the expiration message.
  */
 union hv_stimer_config {
 	u64 as_uint64;
@@ -474,7 +488,7 @@ union hv_stimer_config {
 	} __packed;
 };
 
-/* hv-synic-stimer-count: imported; describe it. */
+/* Number of synthetic timers of each virtual processor. */
 #define HV_SYNIC_STIMER_COUNT	(4)
 
 /**
@@ -540,11 +554,11 @@ enum hv_message_type {
 };
 
 /**
- * union hv_synic_simp - hv_synic_simp: imported; describe it.
+ * union hv_synic_simp - Layout of the SynIC message page register (SIMP).
  * @as_uint64: Raw register value.
- * @simp_enabled:
- * @preserved:
- * @base_simp_gpa:
+ * @simp_enabled: The message page is enabled.
+ * @preserved: Reserved bits whose value software must preserve when writing.
+ * @base_simp_gpa: Guest page frame number of the message page.
  */
 union hv_synic_simp {
 	u64 as_uint64;
@@ -606,18 +620,18 @@ struct hv_message {
 } __packed;
 
 /**
- * struct hv_message_page - hv_message_page: imported; describe it.
- * @sint_message:
+ * struct hv_message_page - The SynIC message page: one message slot per synthetic interrupt source.
+ * @sint_message: Message slot of each synthetic interrupt source.
  */
 struct hv_message_page {
 	struct hv_message sint_message[HV_SYNIC_SINT_COUNT];
 } __packed;
 
 /**
- * struct hv_timer_message_payload - hv_timer_message_payload: imported; describe it.
- * @timer_index:
- * @expiration_time:
- * @delivery_time:
+ * struct hv_timer_message_payload - Payload of the message sent when a synthetic timer expires.
+ * @timer_index: Which synthetic timer (0 to 3) expired.
+ * @expiration_time: Time the timer was due, in 100 ns units of reference time.
+ * @delivery_time: Time the message was queued, in 100 ns units of reference time.
  */
 struct hv_timer_message_payload {
 	u32 timer_index;
@@ -629,9 +643,36 @@ struct hv_timer_message_payload {
 } __packed;
 
 /**
- * struct hv_send_ipi - hv_send_ipi: imported; describe it.
- * @vector:
- * @cpu_mask:
+ * struct hv_get_vp_registers_output - One 128-bit register value returned by HvCallGetVpRegisters,
+ *   seen as 32- or 64-bit words.
+ * @as32: The value as four 32-bit words, lowest first.
+ * @as32.a: Bits 0 to 31.
+ * @as32.b: Bits 32 to 63.
+ * @as32.c: Bits 64 to 95.
+ * @as32.d: Bits 96 to 127.
+ * @as64: The value as two 64-bit words.
+ * @as64.low: Bits 0 to 63.
+ * @as64.high: Bits 64 to 127.
+ */
+struct hv_get_vp_registers_output {
+	union {
+		struct {
+			u32 a;
+			u32 b;
+			u32 c;
+			u32 d;
+		} __packed as32;
+		struct {
+			u64 low;
+			u64 high;
+		} __packed as64;
+	};
+};
+
+/**
+ * struct hv_send_ipi - Input of HVCALL_SEND_IPI: send a fixed interrupt to up to 64 processors.
+ * @vector: Interrupt vector to deliver.
+ * @cpu_mask: Target virtual processors as a bit mask of indexes 0 to 63.
  */
 struct hv_send_ipi {
 	u32 vector;
@@ -642,19 +683,19 @@ struct hv_send_ipi {
 } __packed;
 
 /**
- * union hv_ioapic_rte - hv_ioapic_rte: imported; describe it.
- * @as_uint64:
- * @vector:
- * @delivery_mode:
- * @destination_mode:
- * @delivery_status:
- * @interrupt_polarity:
- * @remote_irr:
- * @trigger_mode:
- * @interrupt_mask:
- * @destination_id:
- * @low_uint32:
- * @high_uint32:
+ * union hv_ioapic_rte - An I/O APIC redirection table entry, whole or as bit fields.
+ * @as_uint64: Raw 64-bit value.
+ * @vector: Interrupt vector.
+ * @delivery_mode: APIC delivery mode.
+ * @destination_mode: Destination mode: 0 physical, 1 logical.
+ * @delivery_status: Set while delivery of the interrupt is pending.
+ * @interrupt_polarity: Pin polarity: 0 active high, 1 active low.
+ * @remote_irr: Remote IRR flag of a level-triggered interrupt.
+ * @trigger_mode: Trigger mode: 0 edge, 1 level.
+ * @interrupt_mask: The interrupt is masked.
+ * @destination_id: APIC identifier of the destination.
+ * @low_uint32: Low 32 bits of the entry.
+ * @high_uint32: High 32 bits of the entry.
  */
 union hv_ioapic_rte {
 	u64 as_uint64;
@@ -680,9 +721,9 @@ union hv_ioapic_rte {
 } __packed;
 
 /**
- * enum hv_interrupt_source - hv_interrupt_source: imported; describe it.
- * @HV_INTERRUPT_SOURCE_MSI:
- * @HV_INTERRUPT_SOURCE_IOAPIC:
+ * enum hv_interrupt_source - Kinds of source a device interrupt entry describes.
+ * @HV_INTERRUPT_SOURCE_MSI: An MSI or MSI-X interrupt.
+ * @HV_INTERRUPT_SOURCE_IOAPIC: An I/O APIC interrupt.
  */
 enum hv_interrupt_source {
 	HV_INTERRUPT_SOURCE_MSI = 1,
@@ -690,10 +731,10 @@ enum hv_interrupt_source {
 };
 
 /**
- * struct hv_interrupt_entry - hv_interrupt_entry: imported; describe it.
- * @source:
- * @msi_entry:
- * @ioapic_rte:
+ * struct hv_interrupt_entry - A device interrupt: its source kind and its MSI or I/O APIC data.
+ * @source: Kind of source, one of enum hv_interrupt_source.
+ * @msi_entry: MSI address and data, for an MSI source.
+ * @ioapic_rte: Redirection entry, for an I/O APIC source.
  */
 struct hv_interrupt_entry {
 	u32 source;
@@ -706,16 +747,16 @@ struct hv_interrupt_entry {
 	};
 } __packed;
 
-/* hv-device-interrupt-target: imported; describe it. */
+/* Flags of a device interrupt target. */
 #define HV_DEVICE_INTERRUPT_TARGET_MULTICAST		1
 #define HV_DEVICE_INTERRUPT_TARGET_PROCESSOR_SET	2
 
 /**
- * struct hv_device_interrupt_target - hv_device_interrupt_target: imported; describe it.
- * @vector:
- * @flags:
- * @vp_mask:
- * @vp_set:
+ * struct hv_device_interrupt_target - The vector and virtual processors a device interrupt goes to.
+ * @vector: Interrupt vector to deliver.
+ * @flags: Combination of the HV_DEVICE_INTERRUPT_TARGET_ flag values.
+ * @vp_mask: Target virtual processors as a bit mask of indexes 0 to 63.
+ * @vp_set: Target virtual processors as a VP set.
  */
 struct hv_device_interrupt_target {
 	u32 vector;
@@ -727,11 +768,12 @@ struct hv_device_interrupt_target {
 } __packed;
 
 /**
- * struct hv_retarget_device_interrupt - hv_retarget_device_interrupt: imported; describe it.
- * @partition_id:
- * @device_id:
- * @int_entry:
- * @int_target:
+ * struct hv_retarget_device_interrupt - Input of HVCALL_RETARGET_INTERRUPT: move a device interrupt
+ *   to other VPs.
+ * @partition_id: Partition that owns the device (self for the caller).
+ * @device_id: Logical device identifier assigned by the host.
+ * @int_entry: The interrupt to retarget.
+ * @int_target: New vector and target processors.
  */
 struct hv_retarget_device_interrupt {
 	u64 partition_id;
@@ -841,13 +883,13 @@ struct hv_get_vp_registers_input {
 	struct input element[];
 } __packed;
 
-/* hv-hypercall-mmio-max-data-length: imported; describe it. */
+/* Largest transfer of one HVCALL_MMIO_READ or HVCALL_MMIO_WRITE call. */
 #define HV_HYPERCALL_MMIO_MAX_DATA_LENGTH	64
 
 /**
- * struct hv_mmio_read_input - hv_mmio_read_input: imported; describe it.
- * @gpa:
- * @size:
+ * struct hv_mmio_read_input - Input of HVCALL_MMIO_READ: read from a guest physical MMIO address.
+ * @gpa: Guest physical address to read.
+ * @size: Number of bytes to read.
  */
 struct hv_mmio_read_input {
 	u64 gpa;
@@ -857,18 +899,18 @@ struct hv_mmio_read_input {
 } __packed;
 
 /**
- * struct hv_mmio_read_output - hv_mmio_read_output: imported; describe it.
- * @data:
+ * struct hv_mmio_read_output - Output of HVCALL_MMIO_READ: the bytes read.
+ * @data: The bytes read.
  */
 struct hv_mmio_read_output {
 	u8 data[HV_HYPERCALL_MMIO_MAX_DATA_LENGTH];
 } __packed;
 
 /**
- * struct hv_mmio_write_input - hv_mmio_write_input: imported; describe it.
- * @gpa:
- * @size:
- * @data:
+ * struct hv_mmio_write_input - Input of HVCALL_MMIO_WRITE: write to a guest physical MMIO address.
+ * @gpa: Guest physical address to write.
+ * @size: Number of bytes to write.
+ * @data: The bytes to write.
  */
 struct hv_mmio_write_input {
 	u64 gpa;
@@ -883,30 +925,31 @@ struct hv_mmio_write_input {
 #define HV_EXT_CALL_QUERY_CAPABILITIES	0x8001
 #define HV_EXT_CALL_MEMORY_HEAT_HINT	0x8003
 
-/* hv-ext-capability-memory-cold-discard-hint: imported; describe it. */
+/* Capability bits reported by HV_EXT_CALL_QUERY_CAPABILITIES. */
 #define HV_EXT_CAPABILITY_MEMORY_COLD_DISCARD_HINT	BIT(8)
 
 /**
- * enum HV_GENERIC_SET_FORMAT - HV_GENERIC_SET_FORMAT: imported; describe it.
- * @HV_GENERIC_SET_SPARSE_4K:
- * @HV_GENERIC_SET_ALL:
+ * enum HV_GENERIC_SET_FORMAT - Formats of a generic set, such as a set of virtual processors.
+ * @HV_GENERIC_SET_SPARSE_4K: A sparse set, given as banks of 64 members.
+ * @HV_GENERIC_SET_ALL: The set holds every member (every VP of the partition).
  */
 enum HV_GENERIC_SET_FORMAT {
 	HV_GENERIC_SET_SPARSE_4K,
 	HV_GENERIC_SET_ALL,
 };
 
-/* hv-memory-hint-max-gpa-page-ranges: imported; describe it. */
+/* Capacity of one memory heat hint request. */
 #define HV_MEMORY_HINT_MAX_GPA_PAGE_RANGES \
 	((HV_HYP_PAGE_SIZE - sizeof(struct hv_memory_hint)) / sizeof(union hv_gpa_page_range))
 
-/* hv-ext-memory-heat-hint-type-cold-discard: imported; describe it. */
+/* Heat type of the memory heat hint call, as a macro. */
 #define HV_EXT_MEMORY_HEAT_HINT_TYPE_COLD_DISCARD	2
 
 /**
- * struct hv_memory_hint - hv_memory_hint: imported; describe it.
- * @type:
- * @ranges:
+ * struct hv_memory_hint - Input of HV_EXT_CALL_MEMORY_HEAT_HINT: guest memory ranges and their
+ *   heat.
+ * @type: Heat type, one of the HV_EXTMEM_HEAT_HINT_ values.
+ * @ranges: Guest physical page ranges the hint covers.
  */
 struct hv_memory_hint {
 	u64 type:2;
@@ -922,7 +965,7 @@ struct hv_memory_hint {
  */
 #define HV_REGISTER_GUEST_CRASH_P3	0x00000213
 
-/* hv-linux-vendor-id: imported; describe it. */
+/* Value Linux puts in the top 16 bits of its guest OS ID. */
 #define HV_LINUX_VENDOR_ID	0x8100
 
 /*
@@ -932,9 +975,9 @@ struct hv_memory_hint {
 #define HV_REGISTER_GUEST_CRASH_P4	0x00000214
 
 /**
- * struct hv_proximity_domain_flags - hv_proximity_domain_flags: imported; describe it.
- * @proximity_preferred:
- * @proximity_info_valid:
+ * struct hv_proximity_domain_flags - Flags telling how a proximity domain ID is applied.
+ * @proximity_preferred: The domain is preferred; other domains may be used when it runs short.
+ * @proximity_info_valid: The domain ID is valid and applies.
  */
 struct hv_proximity_domain_flags {
 	u32 proximity_preferred:1;
@@ -945,9 +988,9 @@ struct hv_proximity_domain_flags {
 } __packed;
 
 /**
- * struct hv_proximity_domain_info - hv_proximity_domain_info: imported; describe it.
- * @domain_id:
- * @flags:
+ * struct hv_proximity_domain_info - NUMA proximity domain to allocate resources from.
+ * @domain_id: Proximity domain identifier.
+ * @flags: How the domain ID is applied.
  */
 struct hv_proximity_domain_info {
 	u32 domain_id;
@@ -955,9 +998,9 @@ struct hv_proximity_domain_info {
 } __packed;
 
 /**
- * struct hv_deposit_memory - hv_deposit_memory: imported; describe it.
- * @partition_id:
- * @gpa_page_list:
+ * struct hv_deposit_memory - Input for the HvCallDepositMemory hypercall.
+ * @partition_id: Partition that receives the pages.
+ * @gpa_page_list: Page frame numbers of the deposited pages, one per repetition.
  */
 struct hv_deposit_memory {
 	u64 partition_id;
@@ -965,14 +1008,14 @@ struct hv_deposit_memory {
 } __packed;
 
 /**
- * struct hv_lp_startup_status - hv_lp_startup_status: imported; describe it.
- * @hv_status:
- * @substatus1:
- * @substatus2:
- * @substatus3:
- * @substatus4:
- * @substatus5:
- * @substatus6:
+ * struct hv_lp_startup_status - Result of starting a logical processor.
+ * @hv_status: Hypervisor status code of the startup.
+ * @substatus1: Additional status word 1.
+ * @substatus2: Additional status word 2.
+ * @substatus3: Additional status word 3.
+ * @substatus4: Additional status word 4.
+ * @substatus5: Additional status word 5.
+ * @substatus6: Additional status word 6.
  */
 struct hv_lp_startup_status {
 	u64 hv_status;
@@ -985,10 +1028,10 @@ struct hv_lp_startup_status {
 } __packed;
 
 /**
- * struct hv_input_add_logical_processor - hv_input_add_logical_processor: imported; describe it.
- * @lp_index:
- * @apic_id:
- * @proximity_domain_info:
+ * struct hv_input_add_logical_processor - Input for adding a logical processor to the hypervisor.
+ * @lp_index: Index of the new logical processor.
+ * @apic_id: APIC ID of the new logical processor.
+ * @proximity_domain_info: NUMA domain of the logical processor.
  */
 struct hv_input_add_logical_processor {
 	u32 lp_index;
@@ -997,8 +1040,8 @@ struct hv_input_add_logical_processor {
 } __packed;
 
 /**
- * struct hv_output_add_logical_processor - hv_output_add_logical_processor: imported; describe it.
- * @startup_status:
+ * struct hv_output_add_logical_processor - Output of adding a logical processor.
+ * @startup_status: Startup result of the logical processor.
  */
 struct hv_output_add_logical_processor {
 	struct hv_lp_startup_status startup_status;
@@ -1023,13 +1066,13 @@ enum HV_SUBNODE_TYPE {
 };
 
 /**
- * struct hv_create_vp - hv_create_vp: imported; describe it.
- * @partition_id:
- * @vp_index:
- * @subnode_type:
- * @subnode_id:
- * @proximity_domain_info:
- * @flags:
+ * struct hv_create_vp - Input for the HvCallCreateVp hypercall.
+ * @partition_id: Partition that gets the virtual processor.
+ * @vp_index: Index of the new virtual processor.
+ * @subnode_type: Kind of subnode to place the VP in, an HV_SUBNODE value.
+ * @subnode_id: Identifier of the subnode, 0 when unused.
+ * @proximity_domain_info: NUMA domain for the resources of the VP.
+ * @flags: Creation flags.
  */
 struct hv_create_vp {
 	u64 partition_id;
@@ -1044,9 +1087,9 @@ struct hv_create_vp {
 } __packed;
 
 /**
- * enum hv_interrupt_trigger_mode - hv_interrupt_trigger_mode: imported; describe it.
- * @HV_INTERRUPT_TRIGGER_MODE_EDGE:
- * @HV_INTERRUPT_TRIGGER_MODE_LEVEL:
+ * enum hv_interrupt_trigger_mode - Trigger mode of a device interrupt.
+ * @HV_INTERRUPT_TRIGGER_MODE_EDGE: Edge-triggered.
+ * @HV_INTERRUPT_TRIGGER_MODE_LEVEL: Level-triggered.
  */
 enum hv_interrupt_trigger_mode {
 	HV_INTERRUPT_TRIGGER_MODE_EDGE = 0,
@@ -1054,11 +1097,11 @@ enum hv_interrupt_trigger_mode {
 };
 
 /**
- * struct hv_device_interrupt_descriptor - hv_device_interrupt_descriptor: imported; describe it.
- * @interrupt_type:
- * @trigger_mode:
- * @vector_count:
- * @target:
+ * struct hv_device_interrupt_descriptor - Describes a device interrupt and where it is delivered.
+ * @interrupt_type: Interrupt type, an hv_interrupt_type value.
+ * @trigger_mode: Trigger mode, an hv_interrupt_trigger_mode value.
+ * @vector_count: Number of vectors the interrupt uses.
+ * @target: Vector and processors that receive the interrupt.
  */
 struct hv_device_interrupt_descriptor {
 	u32 interrupt_type;
@@ -1071,12 +1114,12 @@ struct hv_device_interrupt_descriptor {
 } __packed;
 
 /**
- * struct hv_input_map_device_interrupt - hv_input_map_device_interrupt: imported; describe it.
- * @partition_id:
- * @device_id:
- * @flags:
- * @logical_interrupt_entry:
- * @interrupt_descriptor:
+ * struct hv_input_map_device_interrupt - Input for mapping an interrupt of a device.
+ * @partition_id: Partition that owns the device.
+ * @device_id: Device identifier, an hv_device_id value.
+ * @flags: Mapping flags.
+ * @logical_interrupt_entry: Logical interrupt entry of the device.
+ * @interrupt_descriptor: Interrupt to map and its target.
  */
 struct hv_input_map_device_interrupt {
 	u64 partition_id;
@@ -1087,18 +1130,18 @@ struct hv_input_map_device_interrupt {
 } __packed;
 
 /**
- * struct hv_output_map_device_interrupt - hv_output_map_device_interrupt: imported; describe it.
- * @interrupt_entry:
+ * struct hv_output_map_device_interrupt - Output of mapping an interrupt of a device.
+ * @interrupt_entry: Interrupt entry to program into the device.
  */
 struct hv_output_map_device_interrupt {
 	struct hv_interrupt_entry interrupt_entry;
 } __packed;
 
 /**
- * struct hv_input_unmap_device_interrupt - hv_input_unmap_device_interrupt: imported; describe it.
- * @partition_id:
- * @device_id:
- * @interrupt_entry:
+ * struct hv_input_unmap_device_interrupt - Input for unmapping an interrupt of a device.
+ * @partition_id: Partition that owns the device.
+ * @device_id: Device identifier, an hv_device_id value.
+ * @interrupt_entry: Interrupt entry returned when the interrupt was mapped.
  */
 struct hv_input_unmap_device_interrupt {
 	u64 partition_id;
@@ -1106,14 +1149,14 @@ struct hv_input_unmap_device_interrupt {
 	struct hv_interrupt_entry interrupt_entry;
 } __packed;
 
-/* hv-source-shadow: imported; describe it. */
+/* Values of the source_shadow bit of a PCI device ID. */
 #define HV_SOURCE_SHADOW_NONE			0x0
 #define HV_SOURCE_SHADOW_BRIDGE_BUS_RANGE	0x1
 
 /**
- * struct hv_send_ipi_ex - hv_send_ipi_ex: imported; describe it.
- * @vector:
- * @vp_set:
+ * struct hv_send_ipi_ex - Input for the HvCallSendSyntheticClusterIpiEx hypercall.
+ * @vector: Interrupt vector to send.
+ * @vp_set: Virtual processors that receive the IPI.
  */
 struct hv_send_ipi_ex {
 	u32 vector;
@@ -1124,26 +1167,26 @@ struct hv_send_ipi_ex {
 } __packed;
 
 /**
- * typedef hv_pci_rid - hv_pci_rid: imported; describe it.
+ * typedef hv_pci_rid - PCI requester ID, with bus, device and function in 16 bits.
  */
 typedef u16 hv_pci_rid;
 
 /**
- * typedef hv_pci_segment - hv_pci_segment: imported; describe it.
+ * typedef hv_pci_segment - PCI segment (domain) number.
  */
 typedef u16 hv_pci_segment;
 
 /**
- * typedef hv_logical_device_id - hv_logical_device_id: imported; describe it.
+ * typedef hv_logical_device_id - Identifier of a logical device.
  */
 typedef u64 hv_logical_device_id;
 
 /**
- * union hv_pci_bdf - hv_pci_bdf: imported; describe it.
- * @as_uint16:
- * @function:
- * @device:
- * @bus:
+ * union hv_pci_bdf - PCI bus, device and function numbers.
+ * @as_uint16: Raw 16-bit value.
+ * @function: Function number.
+ * @device: Device number.
+ * @bus: Bus number.
  */
 union hv_pci_bdf {
 	u16 as_uint16;
@@ -1155,10 +1198,10 @@ union hv_pci_bdf {
 } __packed;
 
 /**
- * union hv_pci_bus_range - hv_pci_bus_range: imported; describe it.
- * @as_uint16:
- * @subordinate_bus:
- * @secondary_bus:
+ * union hv_pci_bus_range - Range of PCI bus numbers behind a bridge.
+ * @as_uint16: Raw 16-bit value.
+ * @subordinate_bus: Highest bus number of the range.
+ * @secondary_bus: Lowest bus number of the range.
  */
 union hv_pci_bus_range {
 	u16 as_uint16;
@@ -1169,11 +1212,11 @@ union hv_pci_bus_range {
 } __packed;
 
 /**
- * enum hv_device_type - hv_device_type: imported; describe it.
- * @HV_DEVICE_TYPE_LOGICAL:
- * @HV_DEVICE_TYPE_PCI:
- * @HV_DEVICE_TYPE_IOAPIC:
- * @HV_DEVICE_TYPE_ACPI:
+ * enum hv_device_type - Kinds of device an hv_device_id can name.
+ * @HV_DEVICE_TYPE_LOGICAL: Logical device.
+ * @HV_DEVICE_TYPE_PCI: PCI device.
+ * @HV_DEVICE_TYPE_IOAPIC: I/O APIC.
+ * @HV_DEVICE_TYPE_ACPI: Device described by ACPI.
  */
 enum hv_device_type {
 	HV_DEVICE_TYPE_LOGICAL = 0,
@@ -1183,27 +1226,29 @@ enum hv_device_type {
 };
 
 /**
- * union hv_device_id - hv_device_id: imported; describe it.
- * @as_uint64:
- * @device_type:
- * @logical: Fields of logical.
- * @logical.id:
- * @logical.device_type:
- * @pci: Fields of pci.
- * @pci.rid:
- * @pci.bdf:
- * @pci.segment:
- * @pci.shadow_bus_range:
- * @pci.phantom_function_bits:
- * @pci.source_shadow:
- * @pci.device_type:
- * @ioapic: Fields of ioapic.
- * @ioapic.ioapic_id:
- * @ioapic.device_type:
- * @acpi: Fields of acpi.
- * @acpi.input_mapping_base:
- * @acpi.input_mapping_count:
- * @acpi.device_type:
+ * union hv_device_id - Identifier of a device, laid out by device type.
+ * @as_uint64: Raw 64-bit value.
+ * @device_type: Device type, an hv_device_type value.
+ * @logical: Identity of a logical device.
+ * @logical.id: Logical device identifier.
+ * @logical.device_type: Device type, an hv_device_type value.
+ * @pci: Identity of a PCI device.
+ * @pci.rid: Requester ID.
+ * @pci.bdf: Bus, device and function numbers.
+ * @pci.segment: PCI segment number.
+ * @pci.shadow_bus_range: Bus range used for source shadowing.
+ * @pci.phantom_function_bits: Number of phantom function bits.
+ * @pci.source_shadow: Source shadowing mode, an HV_SOURCE_SHADOW value.
+ * @pci.device_type: Device type, an hv_device_type value.
+ * @ioapic: Identity of an I/O APIC.
+ * @ioapic.ioapic_id: I/O APIC identifier.
+ * @ioapic.device_type: Device type, an hv_device_type value.
+ * @acpi: Identity of an ACPI device.
+ * @acpi.input_mapping_base: First input of the mapping.
+ * @acpi.input_mapping_count: Number of inputs in the mapping.
+ * @acpi.device_type: Device type, an hv_device_type value.
+ *
+ * The top two bits always hold an hv_device_type value.
  */
 union hv_device_id {
 	u64 as_uint64;
@@ -1248,24 +1293,26 @@ union hv_device_id {
 	} acpi;
 } __packed;
 
-/* hv-event-flags-count: imported; describe it. */
+/* Number of SynIC event flags per synthetic interrupt source. */
 #define HV_EVENT_FLAGS_COUNT	(256 * 8)
 
-/* hv-event-flags-long-count: imported; describe it. */
+/* Size of the event flags of one synthetic interrupt source in longs. */
 #define HV_EVENT_FLAGS_LONG_COUNT	(256 / sizeof(unsigned long))
 
 /**
- * union hv_synic_event_flags - hv_synic_event_flags: imported; describe it.
- * @flags:
+ * union hv_synic_event_flags - SynIC event flags of one synthetic interrupt source.
+ * @flags: Event flags as unsigned longs, for the kernel bit operations.
+ *
+ * Each flag is one bit of the 256-byte array.
  */
 union hv_synic_event_flags {
 	unsigned long flags[HV_EVENT_FLAGS_LONG_COUNT];
 };
 
 /**
- * union hv_synic_scontrol - hv_synic_scontrol: imported; describe it.
+ * union hv_synic_scontrol - SynIC control register (SCONTROL).
  * @as_uint64: Raw register value.
- * @enable:
+ * @enable: The SynIC of this virtual processor is enabled.
  */
 union hv_synic_scontrol {
 	u64 as_uint64;
@@ -1278,11 +1325,11 @@ union hv_synic_scontrol {
 };
 
 /**
- * union hv_synic_siefp - hv_synic_siefp: imported; describe it.
+ * union hv_synic_siefp - SynIC event flags page register (SIEFP).
  * @as_uint64: Raw register value.
- * @siefp_enabled:
- * @preserved:
- * @base_siefp_gpa:
+ * @siefp_enabled: The event flags page is enabled.
+ * @preserved: Reserved bits; writes must keep their current value.
+ * @base_siefp_gpa: Guest physical page number of the event flags page.
  */
 union hv_synic_siefp {
 	u64 as_uint64;

@@ -6,7 +6,7 @@
  *   spec/defs/10-hvgdk_mini.yaml
  *   spec/defs/30-hvgdk.yaml
  * Do not edit: change the spec and regenerate.
- * hvabi-stamp: 3579de8523d5540e
+ * hvabi-stamp: c86e52f9f0e0c4b7
  */
 #ifndef _ASM_X86_HYPERV_TLFS_H
 #define _ASM_X86_HYPERV_TLFS_H
@@ -103,7 +103,7 @@
  */
 #define HV_X64_MSR_CRASH_PARAMS	(1 + (HV_X64_MSR_CRASH_P4 - HV_X64_MSR_CRASH_P0))
 
-/* hv-ipi: imported; describe it. */
+/* Range of interrupt vectors that the send-IPI hypercalls accept. */
 #define HV_IPI_LOW_VECTOR	0x10
 #define HV_IPI_HIGH_VECTOR	0xff
 
@@ -113,7 +113,7 @@
 #define HV_X64_MSR_VP_ASSIST_PAGE_ADDRESS_MASK \
 	(~((1ull << HV_X64_MSR_VP_ASSIST_PAGE_ADDRESS_SHIFT) - 1))
 
-/* hv-x64-enlightened-vmcs-version: imported; describe it. */
+/* Mask of the enlightened VMCS version in the nested features CPUID leaf. */
 #define HV_X64_ENLIGHTENED_VMCS_VERSION	0xff
 
 /*
@@ -122,14 +122,16 @@
 #define HV_X64_MSR_TSC_REFERENCE_ENABLE		0x00000001
 #define HV_X64_MSR_TSC_REFERENCE_ADDRESS_SHIFT	12
 
-/* hv-hypercall-max-xmm-registers: imported; describe it. */
+/* Number of XMM registers that XMM fast hypercalls use for input or output. */
 #define HV_HYPERCALL_MAX_XMM_REGISTERS	6
 
 /**
- * struct hv_reenlightenment_control - hv_reenlightenment_control: imported; describe it.
- * @vector:
- * @enabled:
- * @target_vp:
+ * struct hv_reenlightenment_control - Layout of the reenlightenment control MSR.
+ * @vector: Interrupt vector raised after a migration.
+ * @enabled: The notification is enabled.
+ * @target_vp: Virtual processor that receives the interrupt.
+ *
+ * It asks the hypervisor for an interrupt after the partition has been migrated.
  */
 struct hv_reenlightenment_control {
 	u64 vector:8;
@@ -144,8 +146,8 @@ struct hv_reenlightenment_control {
 } __packed;
 
 /**
- * struct hv_tsc_emulation_status - hv_tsc_emulation_status: imported; describe it.
- * @inprogress:
+ * struct hv_tsc_emulation_status - Layout of the TSC emulation status MSR.
+ * @inprogress: TSC accesses are being emulated; writing 0 ends the emulation.
  */
 struct hv_tsc_emulation_status {
 	u64 inprogress:1;
@@ -154,8 +156,8 @@ struct hv_tsc_emulation_status {
 } __packed;
 
 /**
- * struct hv_tsc_emulation_control - hv_tsc_emulation_control: imported; describe it.
- * @enabled:
+ * struct hv_tsc_emulation_control - Layout of the TSC emulation control MSR.
+ * @enabled: Emulate TSC accesses after a migration.
  */
 struct hv_tsc_emulation_control {
 	u64 enabled:1;
@@ -170,7 +172,7 @@ struct hv_tsc_emulation_control {
 #define HV_X64_MSR_TSC_INVARIANT_CONTROL	0x40000118
 #define HV_EXPOSE_INVARIANT_TSC			BIT_ULL(0)
 
-/* hyperv-cpuid: imported; describe it. */
+/* CPUID leaf numbers of the hypervisor interface on x86. */
 #define HYPERV_CPUID_VENDOR_AND_MAX_FUNCTIONS	0x40000000
 #define HYPERV_CPUID_INTERFACE			0x40000001
 #define HYPERV_CPUID_VERSION			0x40000002
@@ -181,22 +183,22 @@ struct hv_tsc_emulation_control {
 #define HYPERV_CPUID_NESTED_FEATURES		0x4000000A
 #define HYPERV_CPUID_ISOLATION_CONFIG		0x4000000C
 
-/* hyperv: imported; describe it. */
+/* CPUID leaf of the virtualization stack interface and its signature. */
 #define HYPERV_CPUID_VIRT_STACK_INTERFACE	0x40000081
 #define HYPERV_VS_INTERFACE_EAX_SIGNATURE	0x31235356
 
-/* hyperv-cpuid-virt-stack-properties: imported; describe it. */
+/* CPUID leaf with the properties of the virtualization stack. */
 #define HYPERV_CPUID_VIRT_STACK_PROPERTIES	0x40000082
 
-/* hyperv-vs-properties-eax-extended-ioapic-rte: imported; describe it. */
+/* Bits of EAX in the virtualization stack properties CPUID leaf. */
 #define HYPERV_VS_PROPERTIES_EAX_EXTENDED_IOAPIC_RTE	BIT(2)
 
-/* hyperv: imported; describe it. */
+/* Hypervisor detection bit and the bounds of the hypervisor CPUID leaves. */
 #define HYPERV_HYPERVISOR_PRESENT_BIT	0x80000000
 #define HYPERV_CPUID_MIN		0x40000005
 #define HYPERV_CPUID_MAX		0x4000ffff
 
-/* hv: imported; describe it. */
+/* Feature bits in EDX of the features CPUID leaf. */
 #define HV_X64_MWAIT_AVAILABLE				BIT(0)
 #define HV_X64_GUEST_DEBUGGING_AVAILABLE		BIT(1)
 #define HV_X64_PERF_MONITOR_AVAILABLE			BIT(2)
@@ -205,18 +207,18 @@ struct hv_tsc_emulation_control {
 #define HV_X64_GUEST_IDLE_STATE_AVAILABLE		BIT(5)
 #define HV_FEATURE_FREQUENCY_MSRS_AVAILABLE		BIT(8)
 
-/* hv-feature: imported; describe it. */
+/* Feature bits in EDX of the features CPUID leaf, or the arm64 equivalent. */
 #define HV_FEATURE_GUEST_CRASH_MSR_AVAILABLE	BIT(10)
 #define HV_FEATURE_DEBUG_MSRS_AVAILABLE		BIT(11)
 #define HV_FEATURE_EXT_GVA_RANGES_FLUSH		BIT(14)
 
-/* hv-x64-hypercall-xmm-output-available: imported; describe it. */
+/* Feature bits in EDX of the features CPUID leaf. */
 #define HV_X64_HYPERCALL_XMM_OUTPUT_AVAILABLE	BIT(15)
 
-/* hv-stimer-direct-mode-available: imported; describe it. */
+/* Feature bit for direct-mode synthetic timers; its position differs per arch. */
 #define HV_STIMER_DIRECT_MODE_AVAILABLE	BIT(19)
 
-/* hv: imported; describe it. */
+/* Recommendation bits in EAX of the enlightenment information CPUID leaf. */
 #define HV_X64_AS_SWITCH_RECOMMENDED		BIT(0)
 #define HV_X64_LOCAL_TLB_FLUSH_RECOMMENDED	BIT(1)
 #define HV_X64_REMOTE_TLB_FLUSH_RECOMMENDED	BIT(2)
@@ -230,40 +232,40 @@ struct hv_tsc_emulation_control {
 #define HV_X64_ENLIGHTENED_VMCS_RECOMMENDED	BIT(14)
 #define HV_X64_USE_MMIO_HYPERCALLS		BIT(21)
 
-/* hv-x64: imported; describe it. */
+/* CPU management feature bits in EAX of the CPU management CPUID leaf. */
 #define HV_X64_START_LOGICAL_PROCESSOR		BIT(0)
 #define HV_X64_CREATE_ROOT_VIRTUAL_PROCESSOR	BIT(1)
 #define HV_X64_PERFORMANCE_COUNTER_SYNC		BIT(2)
 #define HV_X64_RESERVED_IDENTITY_BIT		BIT(31)
 
-/* hv-x64-no-nonarch-coresharing: imported; describe it. */
+/* Recommendation bit in EAX of the enlightenment information CPUID leaf. */
 #define HV_X64_NO_NONARCH_CORESHARING	BIT(18)
 
-/* hv-x64-nested: imported; describe it. */
+/* Feature bits in EAX of the nested features CPUID leaf. */
 #define HV_X64_NESTED_DIRECT_FLUSH		BIT(17)
 #define HV_X64_NESTED_GUEST_MAPPING_FLUSH	BIT(18)
 #define HV_X64_NESTED_MSR_BITMAP		BIT(19)
 
-/* hv-x64-nested-evmcs1-perf-global-ctrl: imported; describe it. */
+/* Feature bits in EBX of the nested features CPUID leaf. */
 #define HV_X64_NESTED_EVMCS1_PERF_GLOBAL_CTRL	BIT(0)
 
-/* hv-x64-nested-enlightened-tlb: imported; describe it. */
+/* Feature bit for the enlightened TLB on AMD, in the nested features CPUID leaf. */
 #define HV_X64_NESTED_ENLIGHTENED_TLB	BIT(22)
 
-/* hv-paravisor-present: imported; describe it. */
+/* Bits in EAX of the isolation configuration CPUID leaf. */
 #define HV_PARAVISOR_PRESENT	BIT(0)
 
-/* hv: imported; describe it. */
+/* Fields in EBX of the isolation configuration CPUID leaf. */
 #define HV_ISOLATION_TYPE		GENMASK(3, 0)
 #define HV_SHARED_GPA_BOUNDARY_ACTIVE	BIT(5)
 #define HV_SHARED_GPA_BOUNDARY_BITS	GENMASK(11, 6)
 
 /**
- * enum hv_isolation_type - hv_isolation_type: imported; describe it.
- * @HV_ISOLATION_TYPE_NONE:
- * @HV_ISOLATION_TYPE_VBS:
- * @HV_ISOLATION_TYPE_SNP:
- * @HV_ISOLATION_TYPE_TDX:
+ * enum hv_isolation_type - Kinds of partition isolation.
+ * @HV_ISOLATION_TYPE_NONE: The partition is not isolated.
+ * @HV_ISOLATION_TYPE_VBS: Isolation based on virtualization-based security.
+ * @HV_ISOLATION_TYPE_SNP: Isolation with AMD SEV-SNP.
+ * @HV_ISOLATION_TYPE_TDX: Isolation with Intel TDX.
  */
 enum hv_isolation_type {
 	HV_ISOLATION_TYPE_NONE = 0,
@@ -307,18 +309,21 @@ union hv_vp_assist_msr_contents {
 };
 
 /**
- * enum hv_interrupt_type - hv_interrupt_type: imported; describe it.
- * @HV_X64_INTERRUPT_TYPE_FIXED:
- * @HV_X64_INTERRUPT_TYPE_LOWESTPRIORITY:
- * @HV_X64_INTERRUPT_TYPE_SMI:
- * @HV_X64_INTERRUPT_TYPE_REMOTEREAD:
- * @HV_X64_INTERRUPT_TYPE_NMI:
- * @HV_X64_INTERRUPT_TYPE_INIT:
- * @HV_X64_INTERRUPT_TYPE_SIPI:
- * @HV_X64_INTERRUPT_TYPE_EXTINT:
- * @HV_X64_INTERRUPT_TYPE_LOCALINT0:
- * @HV_X64_INTERRUPT_TYPE_LOCALINT1:
- * @HV_X64_INTERRUPT_TYPE_MAXIMUM:
+ * enum hv_interrupt_type - Interrupt delivery types for virtual interrupt hypercalls.
+ * @HV_X64_INTERRUPT_TYPE_FIXED: Deliver the given vector to the target processors.
+ * @HV_X64_INTERRUPT_TYPE_LOWESTPRIORITY: Deliver the given vector to the lowest-priority processor
+ *   of the targets.
+ * @HV_X64_INTERRUPT_TYPE_SMI: System management interrupt.
+ * @HV_X64_INTERRUPT_TYPE_REMOTEREAD: Remote read request.
+ * @HV_X64_INTERRUPT_TYPE_NMI: Non-maskable interrupt.
+ * @HV_X64_INTERRUPT_TYPE_INIT: INIT signal.
+ * @HV_X64_INTERRUPT_TYPE_SIPI: Startup IPI.
+ * @HV_X64_INTERRUPT_TYPE_EXTINT: External interrupt, as from an 8259-style controller.
+ * @HV_X64_INTERRUPT_TYPE_LOCALINT0: Local APIC LINT0 input.
+ * @HV_X64_INTERRUPT_TYPE_LOCALINT1: Local APIC LINT1 input.
+ * @HV_X64_INTERRUPT_TYPE_MAXIMUM: One past the last x64 interrupt type; not a type itself.
+ *
+ * The x64 types follow the delivery modes of the local APIC.
  */
 enum hv_interrupt_type {
 	HV_X64_INTERRUPT_TYPE_FIXED = 0x0000,
@@ -402,25 +407,27 @@ union hv_input_vtl {
 } __packed;
 
 /**
- * struct hv_init_vp_context - hv_init_vp_context: imported; describe it.
- * @rip:
- * @rsp:
- * @rflags:
- * @cs:
- * @ds:
- * @es:
- * @fs:
- * @gs:
- * @ss:
- * @tr:
- * @ldtr:
- * @idtr:
- * @gdtr:
- * @efer:
- * @cr0:
- * @cr3:
- * @cr4:
- * @msr_cr_pat:
+ * struct hv_init_vp_context - Initial x64 register state of a virtual processor.
+ * @rip: Instruction pointer.
+ * @rsp: Stack pointer.
+ * @rflags: Flags register.
+ * @cs: CS segment register with its hidden state.
+ * @ds: DS segment register with its hidden state.
+ * @es: ES segment register with its hidden state.
+ * @fs: FS segment register with its hidden state.
+ * @gs: GS segment register with its hidden state.
+ * @ss: SS segment register with its hidden state.
+ * @tr: Task register with its hidden state.
+ * @ldtr: Local descriptor table register with its hidden state.
+ * @idtr: Interrupt descriptor table register.
+ * @gdtr: Global descriptor table register.
+ * @efer: Extended feature enable register (EFER MSR).
+ * @cr0: Control register 0.
+ * @cr3: Control register 3 (page table base).
+ * @cr4: Control register 4.
+ * @msr_cr_pat: Page attribute table MSR (IA32_PAT).
+ *
+ * Used when a virtual processor is started or first enters a VTL.
  */
 struct hv_init_vp_context {
 	u64 rip;
@@ -444,44 +451,50 @@ struct hv_init_vp_context {
 } __packed;
 
 /**
- * struct hv_enable_vp_vtl - hv_enable_vp_vtl: imported; describe it.
- * @partition_id:
- * @vp_index:
- * @target_vtl:
- * @mbz0:
- * @mbz1:
- * @vp_context:
+ * struct hv_enable_vp_vtl - Input of the HvCallEnableVpVtl hypercall.
+ * @partition_id: Partition that owns the virtual processor.
+ * @vp_index: Index of the virtual processor to enable the VTL on.
+ * @target_vtl: The VTL to enable.
+ * @vp_context: Register state the virtual processor has on its first entry to the VTL.
  */
 struct hv_enable_vp_vtl {
 	u64 partition_id;
 	u32 vp_index;
 	union hv_input_vtl target_vtl;
+	/* private: */
 	u8 mbz0;
 	u16 mbz1;
+	/* public: */
 	struct hv_init_vp_context vp_context;
 } __packed;
 
 /**
- * struct hv_get_vp_from_apic_id_in - hv_get_vp_from_apic_id_in: imported; describe it.
- * @partition_id:
- * @target_vtl:
- * @res:
- * @apic_ids:
+ * struct hv_get_vp_from_apic_id_in - Input of the hypercall that finds VP indexes from APIC
+ *   identifiers.
+ * @partition_id: Partition whose virtual processors are looked up.
+ * @target_vtl: VTL the lookup applies to.
+ * @apic_ids: APIC identifiers to look up, one per rep.
  */
 struct hv_get_vp_from_apic_id_in {
 	u64 partition_id;
 	union hv_input_vtl target_vtl;
+	/* private: */
 	u8 res[7];
+	/* public: */
 	u32 apic_ids[];
 } __packed;
 
 /**
- * struct hv_nested_enlightenments_control - hv_nested_enlightenments_control: imported; describe
- *   it.
- * @features: Fields of features.
- * @features.directhypercall:
- * @hypercallControls: Fields of hypercallControls.
- * @hypercallControls.inter_partition_comm:
+ * struct hv_nested_enlightenments_control - Nested enlightenments granted to the current nested
+ *   guest.
+ * @features: Nested features enabled for the guest.
+ * @features.directhypercall: The nested guest may make hypercalls directly to the parent
+ *   hypervisor.
+ * @hypercallControls: Hypercalls the guest may make directly.
+ * @hypercallControls.inter_partition_comm: The nested guest may use the inter-partition
+ *   communication hypercalls directly.
+ *
+ * A nested hypervisor sets it in its VP assist page.
  */
 struct hv_nested_enlightenments_control {
 	struct {
@@ -499,19 +512,21 @@ struct hv_nested_enlightenments_control {
 } __packed;
 
 /**
- * struct hv_vp_assist_page - hv_vp_assist_page: imported; describe it.
- * @apic_assist:
- * @vtl_entry_reason:
- * @vtl_reserved:
- * @vtl_ret_x64rax:
- * @vtl_ret_x64rcx:
- * @nested_control:
- * @enlighten_vmentry:
- * @current_nested_vmcs:
- * @synthetic_time_unhalted_timer_expired:
- * @virtualization_fault_information:
- * @intercept_message:
- * @vtl_ret_actions:
+ * struct hv_vp_assist_page - Layout of the per-VP assist page the guest shares with the hypervisor.
+ * @apic_assist: APIC assist word, used to skip needless EOI writes.
+ * @vtl_entry_reason: Why the current VTL was entered (call, interrupt or intercept).
+ * @vtl_reserved: VINA assertion status in the low byte; the other bytes are reserved.
+ * @vtl_ret_x64rax: Value RAX gets on a VTL return.
+ * @vtl_ret_x64rcx: Value RCX gets on a VTL return.
+ * @nested_control: Nested virtualization controls set by an L1 hypervisor.
+ * @enlighten_vmentry: Nonzero when VM entry uses the enlightened VMCS.
+ * @current_nested_vmcs: Guest physical address of the enlightened VMCS in use.
+ * @synthetic_time_unhalted_timer_expired: Set when the synthetic time-unhalted timer has expired.
+ * @virtualization_fault_information: Details of a virtualization fault delivered to the guest.
+ * @intercept_message: Buffer for an intercept message delivered to a higher VTL.
+ * @vtl_ret_actions: Buffer of actions to carry out on VTL return.
+ *
+ * It carries APIC assist, VTL control and nested virtualization state.
  */
 struct hv_vp_assist_page {
 	u32 apic_assist;
@@ -593,10 +608,13 @@ struct hv_vp_assist_page {
 #define HV_X64_VTL_MASK			GENMASK(3, 0)
 
 /**
- * enum hv_mem_host_visibility - hv_mem_host_visibility: imported; describe it.
- * @VMBUS_PAGE_NOT_VISIBLE:
- * @VMBUS_PAGE_VISIBLE_READ_ONLY:
- * @VMBUS_PAGE_VISIBLE_READ_WRITE:
+ * enum hv_mem_host_visibility - Host access to guest pages, for
+ *   HVCALL_MODIFY_SPARSE_GPA_PAGE_HOST_VISIBILITY.
+ * @VMBUS_PAGE_NOT_VISIBLE: The host cannot access the page.
+ * @VMBUS_PAGE_VISIBLE_READ_ONLY: The host may read the page.
+ * @VMBUS_PAGE_VISIBLE_READ_WRITE: The host may read and write the page.
+ *
+ * Isolated guests use it to share or unshare pages with the host.
  */
 enum hv_mem_host_visibility {
 	VMBUS_PAGE_NOT_VISIBLE = 0,
@@ -604,14 +622,16 @@ enum hv_mem_host_visibility {
 	VMBUS_PAGE_VISIBLE_READ_WRITE = 3,
 };
 
-/* hv-max-modify-gpa-rep-count: imported; describe it. */
+/* Capacity of the page list of one host visibility change request. */
 #define HV_MAX_MODIFY_GPA_REP_COUNT	((PAGE_SIZE / sizeof(u64)) - 2)
 
 /**
- * struct hv_gpa_range_for_visibility - hv_gpa_range_for_visibility: imported; describe it.
- * @partition_id:
- * @host_visibility:
- * @gpa_page_list:
+ * struct hv_gpa_range_for_visibility - Input of HVCALL_MODIFY_SPARSE_GPA_PAGE_HOST_VISIBILITY.
+ * @partition_id: Partition that owns the pages (self for the caller).
+ * @host_visibility: New host access, one of enum hv_mem_host_visibility.
+ * @gpa_page_list: Guest physical page numbers to change.
+ *
+ * Sets the host access of each guest page in a list.
  */
 struct hv_gpa_range_for_visibility {
 	u64 partition_id;
@@ -686,158 +706,163 @@ union hv_msi_entry {
 };
 
 /**
- * struct hv_enlightened_vmcs - hv_enlightened_vmcs: imported; describe it.
- * @revision_id:
- * @abort:
- * @host_es_selector:
- * @host_cs_selector:
- * @host_ss_selector:
- * @host_ds_selector:
- * @host_fs_selector:
- * @host_gs_selector:
- * @host_tr_selector:
- * @host_ia32_pat:
- * @host_ia32_efer:
- * @host_cr0:
- * @host_cr3:
- * @host_cr4:
- * @host_ia32_sysenter_esp:
- * @host_ia32_sysenter_eip:
- * @host_rip:
- * @host_ia32_sysenter_cs:
- * @pin_based_vm_exec_control:
- * @vm_exit_controls:
- * @secondary_vm_exec_control:
- * @io_bitmap_a:
- * @io_bitmap_b:
- * @msr_bitmap:
- * @guest_es_selector:
- * @guest_cs_selector:
- * @guest_ss_selector:
- * @guest_ds_selector:
- * @guest_fs_selector:
- * @guest_gs_selector:
- * @guest_ldtr_selector:
- * @guest_tr_selector:
- * @guest_es_limit:
- * @guest_cs_limit:
- * @guest_ss_limit:
- * @guest_ds_limit:
- * @guest_fs_limit:
- * @guest_gs_limit:
- * @guest_ldtr_limit:
- * @guest_tr_limit:
- * @guest_gdtr_limit:
- * @guest_idtr_limit:
- * @guest_es_ar_bytes:
- * @guest_cs_ar_bytes:
- * @guest_ss_ar_bytes:
- * @guest_ds_ar_bytes:
- * @guest_fs_ar_bytes:
- * @guest_gs_ar_bytes:
- * @guest_ldtr_ar_bytes:
- * @guest_tr_ar_bytes:
- * @guest_es_base:
- * @guest_cs_base:
- * @guest_ss_base:
- * @guest_ds_base:
- * @guest_fs_base:
- * @guest_gs_base:
- * @guest_ldtr_base:
- * @guest_tr_base:
- * @guest_gdtr_base:
- * @guest_idtr_base:
- * @vm_exit_msr_store_addr:
- * @vm_exit_msr_load_addr:
- * @vm_entry_msr_load_addr:
- * @cr3_target_value0:
- * @cr3_target_value1:
- * @cr3_target_value2:
- * @cr3_target_value3:
- * @page_fault_error_code_mask:
- * @page_fault_error_code_match:
- * @cr3_target_count:
- * @vm_exit_msr_store_count:
- * @vm_exit_msr_load_count:
- * @vm_entry_msr_load_count:
- * @tsc_offset:
- * @virtual_apic_page_addr:
- * @vmcs_link_pointer:
- * @guest_ia32_debugctl:
- * @guest_ia32_pat:
- * @guest_ia32_efer:
- * @guest_pdptr0:
- * @guest_pdptr1:
- * @guest_pdptr2:
- * @guest_pdptr3:
- * @guest_pending_dbg_exceptions:
- * @guest_sysenter_esp:
- * @guest_sysenter_eip:
- * @guest_activity_state:
- * @guest_sysenter_cs:
- * @cr0_guest_host_mask:
- * @cr4_guest_host_mask:
- * @cr0_read_shadow:
- * @cr4_read_shadow:
- * @guest_cr0:
- * @guest_cr3:
- * @guest_cr4:
- * @guest_dr7:
- * @host_fs_base:
- * @host_gs_base:
- * @host_tr_base:
- * @host_gdtr_base:
- * @host_idtr_base:
- * @host_rsp:
- * @ept_pointer:
- * @virtual_processor_id:
- * @guest_physical_address:
- * @vm_instruction_error:
- * @vm_exit_reason:
- * @vm_exit_intr_info:
- * @vm_exit_intr_error_code:
- * @idt_vectoring_info_field:
- * @idt_vectoring_error_code:
- * @vm_exit_instruction_len:
- * @vmx_instruction_info:
- * @exit_qualification:
- * @exit_io_instruction_ecx:
- * @exit_io_instruction_esi:
- * @exit_io_instruction_edi:
- * @exit_io_instruction_eip:
- * @guest_linear_address:
- * @guest_rsp:
- * @guest_rflags:
- * @guest_interruptibility_info:
- * @cpu_based_vm_exec_control:
- * @exception_bitmap:
- * @vm_entry_controls:
- * @vm_entry_intr_info_field:
- * @vm_entry_exception_error_code:
- * @vm_entry_instruction_len:
- * @tpr_threshold:
- * @guest_rip:
- * @hv_clean_fields:
- * @hv_synthetic_controls:
- * @hv_enlightenments_control: Fields of hv_enlightenments_control.
- * @hv_enlightenments_control.nested_flush_hypercall:
- * @hv_enlightenments_control.msr_bitmap:
- * @hv_vp_id:
- * @hv_vm_id:
- * @partition_assist_page:
- * @guest_bndcfgs:
- * @guest_ia32_perf_global_ctrl:
- * @guest_ia32_s_cet:
- * @guest_ssp:
- * @guest_ia32_int_ssp_table_addr:
- * @guest_ia32_lbr_ctl:
- * @xss_exit_bitmap:
- * @encls_exiting_bitmap:
- * @host_ia32_perf_global_ctrl:
- * @tsc_multiplier:
- * @host_ia32_s_cet:
- * @host_ssp:
- * @host_ia32_int_ssp_table_addr:
+ * struct hv_enlightened_vmcs - Enlightened VMCS, a VMX control structure kept in ordinary guest
+ *   memory.
+ * @revision_id: Enlightened VMCS version number.
+ * @abort: VMX abort indicator.
+ * @host_es_selector: Host ES selector.
+ * @host_cs_selector: Host CS selector.
+ * @host_ss_selector: Host SS selector.
+ * @host_ds_selector: Host DS selector.
+ * @host_fs_selector: Host FS selector.
+ * @host_gs_selector: Host GS selector.
+ * @host_tr_selector: Host TR selector.
+ * @host_ia32_pat: Host IA32_PAT value.
+ * @host_ia32_efer: Host IA32_EFER value.
+ * @host_cr0: Host CR0.
+ * @host_cr3: Host CR3.
+ * @host_cr4: Host CR4.
+ * @host_ia32_sysenter_esp: Host IA32_SYSENTER_ESP value.
+ * @host_ia32_sysenter_eip: Host IA32_SYSENTER_EIP value.
+ * @host_rip: Host RIP loaded on VM exit.
+ * @host_ia32_sysenter_cs: Host IA32_SYSENTER_CS value.
+ * @pin_based_vm_exec_control: Pin-based VM-execution controls.
+ * @vm_exit_controls: VM-exit controls.
+ * @secondary_vm_exec_control: Secondary processor-based VM-execution controls.
+ * @io_bitmap_a: Guest physical address of I/O bitmap A.
+ * @io_bitmap_b: Guest physical address of I/O bitmap B.
+ * @msr_bitmap: Guest physical address of the MSR bitmap.
+ * @guest_es_selector: Guest ES selector.
+ * @guest_cs_selector: Guest CS selector.
+ * @guest_ss_selector: Guest SS selector.
+ * @guest_ds_selector: Guest DS selector.
+ * @guest_fs_selector: Guest FS selector.
+ * @guest_gs_selector: Guest GS selector.
+ * @guest_ldtr_selector: Guest LDTR selector.
+ * @guest_tr_selector: Guest TR selector.
+ * @guest_es_limit: Guest ES limit.
+ * @guest_cs_limit: Guest CS limit.
+ * @guest_ss_limit: Guest SS limit.
+ * @guest_ds_limit: Guest DS limit.
+ * @guest_fs_limit: Guest FS limit.
+ * @guest_gs_limit: Guest GS limit.
+ * @guest_ldtr_limit: Guest LDTR limit.
+ * @guest_tr_limit: Guest TR limit.
+ * @guest_gdtr_limit: Guest GDTR limit.
+ * @guest_idtr_limit: Guest IDTR limit.
+ * @guest_es_ar_bytes: Guest ES access rights.
+ * @guest_cs_ar_bytes: Guest CS access rights.
+ * @guest_ss_ar_bytes: Guest SS access rights.
+ * @guest_ds_ar_bytes: Guest DS access rights.
+ * @guest_fs_ar_bytes: Guest FS access rights.
+ * @guest_gs_ar_bytes: Guest GS access rights.
+ * @guest_ldtr_ar_bytes: Guest LDTR access rights.
+ * @guest_tr_ar_bytes: Guest TR access rights.
+ * @guest_es_base: Guest ES base address.
+ * @guest_cs_base: Guest CS base address.
+ * @guest_ss_base: Guest SS base address.
+ * @guest_ds_base: Guest DS base address.
+ * @guest_fs_base: Guest FS base address.
+ * @guest_gs_base: Guest GS base address.
+ * @guest_ldtr_base: Guest LDTR base address.
+ * @guest_tr_base: Guest TR base address.
+ * @guest_gdtr_base: Guest GDTR base address.
+ * @guest_idtr_base: Guest IDTR base address.
+ * @vm_exit_msr_store_addr: Address of the VM-exit MSR-store area.
+ * @vm_exit_msr_load_addr: Address of the VM-exit MSR-load area.
+ * @vm_entry_msr_load_addr: Address of the VM-entry MSR-load area.
+ * @cr3_target_value0: CR3-target value 0.
+ * @cr3_target_value1: CR3-target value 1.
+ * @cr3_target_value2: CR3-target value 2.
+ * @cr3_target_value3: CR3-target value 3.
+ * @page_fault_error_code_mask: Page-fault error-code mask.
+ * @page_fault_error_code_match: Page-fault error-code match value.
+ * @cr3_target_count: Number of valid CR3-target values.
+ * @vm_exit_msr_store_count: Number of entries in the VM-exit MSR-store area.
+ * @vm_exit_msr_load_count: Number of entries in the VM-exit MSR-load area.
+ * @vm_entry_msr_load_count: Number of entries in the VM-entry MSR-load area.
+ * @tsc_offset: TSC offset applied to guest TSC reads.
+ * @virtual_apic_page_addr: Guest physical address of the virtual-APIC page.
+ * @vmcs_link_pointer: VMCS link pointer.
+ * @guest_ia32_debugctl: Guest IA32_DEBUGCTL value.
+ * @guest_ia32_pat: Guest IA32_PAT value.
+ * @guest_ia32_efer: Guest IA32_EFER value.
+ * @guest_pdptr0: Guest PDPTE 0.
+ * @guest_pdptr1: Guest PDPTE 1.
+ * @guest_pdptr2: Guest PDPTE 2.
+ * @guest_pdptr3: Guest PDPTE 3.
+ * @guest_pending_dbg_exceptions: Guest pending debug exceptions.
+ * @guest_sysenter_esp: Guest IA32_SYSENTER_ESP value.
+ * @guest_sysenter_eip: Guest IA32_SYSENTER_EIP value.
+ * @guest_activity_state: Guest activity state.
+ * @guest_sysenter_cs: Guest IA32_SYSENTER_CS value.
+ * @cr0_guest_host_mask: CR0 guest/host mask.
+ * @cr4_guest_host_mask: CR4 guest/host mask.
+ * @cr0_read_shadow: CR0 read shadow.
+ * @cr4_read_shadow: CR4 read shadow.
+ * @guest_cr0: Guest CR0.
+ * @guest_cr3: Guest CR3.
+ * @guest_cr4: Guest CR4.
+ * @guest_dr7: Guest DR7.
+ * @host_fs_base: Host FS base address.
+ * @host_gs_base: Host GS base address.
+ * @host_tr_base: Host TR base address.
+ * @host_gdtr_base: Host GDTR base address.
+ * @host_idtr_base: Host IDTR base address.
+ * @host_rsp: Host RSP loaded on VM exit.
+ * @ept_pointer: Extended page table pointer (EPTP).
+ * @virtual_processor_id: Virtual processor identifier (VPID).
+ * @guest_physical_address: Guest physical address reported by EPT-related VM exits.
+ * @vm_instruction_error: VM-instruction error number.
+ * @vm_exit_reason: Exit reason of the last VM exit.
+ * @vm_exit_intr_info: VM-exit interruption information.
+ * @vm_exit_intr_error_code: VM-exit interruption error code.
+ * @idt_vectoring_info_field: IDT-vectoring information.
+ * @idt_vectoring_error_code: IDT-vectoring error code.
+ * @vm_exit_instruction_len: Length of the instruction that caused the VM exit.
+ * @vmx_instruction_info: VM-exit instruction information.
+ * @exit_qualification: Exit qualification.
+ * @exit_io_instruction_ecx: I/O RCX exit information.
+ * @exit_io_instruction_esi: I/O RSI exit information.
+ * @exit_io_instruction_edi: I/O RDI exit information.
+ * @exit_io_instruction_eip: I/O RIP exit information.
+ * @guest_linear_address: Guest linear address reported by the VM exit.
+ * @guest_rsp: Guest RSP.
+ * @guest_rflags: Guest RFLAGS.
+ * @guest_interruptibility_info: Guest interruptibility state.
+ * @cpu_based_vm_exec_control: Primary processor-based VM-execution controls.
+ * @exception_bitmap: Exception bitmap.
+ * @vm_entry_controls: VM-entry controls.
+ * @vm_entry_intr_info_field: VM-entry interruption information.
+ * @vm_entry_exception_error_code: VM-entry exception error code.
+ * @vm_entry_instruction_len: VM-entry instruction length.
+ * @tpr_threshold: TPR threshold.
+ * @guest_rip: Guest RIP.
+ * @hv_clean_fields: Clean-field bits; a set bit lets L0 reuse its cached copy of that field group.
+ * @hv_synthetic_controls: Synthetic execution controls defined by the hypervisor.
+ * @hv_enlightenments_control: Nested enlightenments enabled for this VMCS.
+ * @hv_enlightenments_control.nested_flush_hypercall: L0 handles virtual TLB flush hypercalls of the
+ *   L2 guest directly.
+ * @hv_enlightenments_control.msr_bitmap: The enlightened MSR bitmap is in use.
+ * @hv_vp_id: Identifier of the virtual processor this VMCS controls.
+ * @hv_vm_id: Identifier of the virtual machine this VMCS belongs to.
+ * @partition_assist_page: Guest physical address of the partition assist page.
+ * @guest_bndcfgs: Guest IA32_BNDCFGS value.
+ * @guest_ia32_perf_global_ctrl: Guest IA32_PERF_GLOBAL_CTRL value.
+ * @guest_ia32_s_cet: Guest IA32_S_CET value.
+ * @guest_ssp: Guest shadow stack pointer.
+ * @guest_ia32_int_ssp_table_addr: Guest IA32_INTERRUPT_SSP_TABLE_ADDR value.
+ * @guest_ia32_lbr_ctl: Guest IA32_LBR_CTL value.
+ * @xss_exit_bitmap: XSS-exiting bitmap.
+ * @encls_exiting_bitmap: ENCLS-exiting bitmap.
+ * @host_ia32_perf_global_ctrl: Host IA32_PERF_GLOBAL_CTRL value.
+ * @tsc_multiplier: TSC multiplier.
+ * @host_ia32_s_cet: Host IA32_S_CET value.
+ * @host_ssp: Host shadow stack pointer.
+ * @host_ia32_int_ssp_table_addr: Host IA32_INTERRUPT_SSP_TABLE_ADDR value.
+ *
+ * An L1 hypervisor edits it with plain loads and stores instead of VMREAD and VMWRITE; most fields
+ * match an Intel VMCS field, the rest are synthetic.
  */
 struct hv_enlightened_vmcs {
 	u32 revision_id;
@@ -1021,10 +1046,13 @@ struct hv_enlightened_vmcs {
 	u64 padding64_6;
 } __packed;
 
-/* hv-vmx-enlightened-clean-field-none: imported; describe it. */
+/* Enlightened VMCS clean-field value with no bit set. */
 #define HV_VMX_ENLIGHTENED_CLEAN_FIELD_NONE	0
 
-/* hv-vmx-enlightened-clean-field: imported; describe it. */
+/*
+ * Enlightened VMCS clean-field bits, one per group of fields. A set bit tells the L0 hypervisor
+ * that the L1 hypervisor has not changed that group since the last VM entry.
+ */
 #define HV_VMX_ENLIGHTENED_CLEAN_FIELD_IO_BITMAP		BIT(0)
 #define HV_VMX_ENLIGHTENED_CLEAN_FIELD_MSR_BITMAP		BIT(1)
 #define HV_VMX_ENLIGHTENED_CLEAN_FIELD_CONTROL_GRP2		BIT(2)
@@ -1042,17 +1070,19 @@ struct hv_enlightened_vmcs {
 #define HV_VMX_ENLIGHTENED_CLEAN_FIELD_HOST_GRP1		BIT(14)
 #define HV_VMX_ENLIGHTENED_CLEAN_FIELD_ENLIGHTENMENTSCONTROL	BIT(15)
 
-/* hv-vmx-enlightened-clean-field-all: imported; describe it. */
+/* Enlightened VMCS clean-field value with every defined bit set. */
 #define HV_VMX_ENLIGHTENED_CLEAN_FIELD_ALL	0xFFFF
 
-/* hv-vmx-synthetic-exit-reason-trap-after-flush: imported; describe it. */
+/* Synthetic VMX exit reason reported after a direct virtual flush. */
 #define HV_VMX_SYNTHETIC_EXIT_REASON_TRAP_AFTER_FLUSH	0x10000031
 
 /**
- * struct hv_enlightenments_control - hv_enlightenments_control: imported; describe it.
- * @nested_flush_hypercall:
- * @msr_bitmap:
- * @enlightened_npt_tlb:
+ * struct hv_enlightenments_control - Nested enlightenments an L1 hypervisor enables in the
+ *   enlightened VMCB area.
+ * @nested_flush_hypercall: L0 handles virtual TLB flush hypercalls of the L2 guest directly.
+ * @msr_bitmap: The enlightened MSR bitmap is in use.
+ * @enlightened_npt_tlb: ASID flushes keep TLB entries derived from the NPT; only hypercalls flush
+ *   them.
  */
 struct hv_enlightenments_control {
 	u32 nested_flush_hypercall:1;
@@ -1063,11 +1093,14 @@ struct hv_enlightenments_control {
 } __packed;
 
 /**
- * struct hv_vmcb_enlightenments - hv_vmcb_enlightenments: imported; describe it.
- * @hv_enlightenments_control:
- * @hv_vp_id:
- * @hv_vm_id:
- * @partition_assist_page:
+ * struct hv_vmcb_enlightenments - Enlightenment fields in the hypervisor-reserved area of the AMD
+ *   VMCB.
+ * @hv_enlightenments_control: Nested enlightenments enabled for this VMCB.
+ * @hv_vp_id: Identifier of the virtual processor this VMCB controls.
+ * @hv_vm_id: Identifier of the virtual machine this VMCB belongs to.
+ * @partition_assist_page: Guest physical address of the partition assist page.
+ *
+ * They occupy offsets 0x3e0 to 0x3ff of the VMCB control area.
  */
 struct hv_vmcb_enlightenments {
 	struct hv_enlightenments_control hv_enlightenments_control;
@@ -1078,16 +1111,17 @@ struct hv_vmcb_enlightenments {
 	u64 reserved;
 } __packed;
 
-/* hv-vmcb-nested-enlightenments: imported; describe it. */
+/* VMCB clean bit that covers the enlightenments area. */
 #define HV_VMCB_NESTED_ENLIGHTENMENTS	31
 
-/* hv-svm: imported; describe it. */
+/* SVM exit code and EXITINFO1 value of synthetic enlightenment VM exits. */
 #define HV_SVM_EXITCODE_ENL			0xf0000000
 #define HV_SVM_ENL_EXITCODE_TRAP_AFTER_FLUSH	(1)
 
 /**
- * struct hv_partition_assist_pg - hv_partition_assist_pg: imported; describe it.
- * @tlb_lock_count:
+ * struct hv_partition_assist_pg - Partition assist page that an L1 hypervisor shares with the L0
+ *   hypervisor.
+ * @tlb_lock_count: While non-zero, a direct virtual flush ends with a synthetic VM exit to L1.
  */
 struct hv_partition_assist_pg {
 	u32 tlb_lock_count;
