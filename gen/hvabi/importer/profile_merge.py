@@ -19,7 +19,6 @@ import difflib
 import heapq
 
 from .. import model as m
-from .merge import group_consts
 
 
 def key_of(defn):
