@@ -3,21 +3,22 @@
 All headers go into one in-memory translation unit. Records, enums and
 enumerators come from the AST; object-like macros are valued by appending a
 probe declaration per macro and letting clang constant-fold its initializer.
+libclang is called through the lean ctypes binding of libclang.py (clang.cindex
+only for the importer's parse_headers), which keeps `hvabi diff` of header sets fast.
 
 CLI:  python3 -m hvabi.extract.clang_facts --arch x86_64 -I DIR -D N=V \
           --prelude FILE --only DIR HEADER... > facts.json
 """
 
 import argparse
-import ctypes
 import os
 import sys
 
-import clang.cindex as ci
-
 from hvabi import facts as hvfacts
 
-LIBCLANG = "/usr/lib/llvm-14/lib/libclang.so.1"
+from . import libclang as cx
+
+LIBCLANG = cx.PATH
 TRIPLES = {"x86_64": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu"}
 TU_NAME = "__hvabi_tu__.c"
 PROBE_PREFIX = "__hvabi_m_"
@@ -28,26 +29,21 @@ MAX_PROBE_PASSES = 4
 # Tokens that cannot occur in an integer constant expression.
 _UNPROBEABLE_TOKENS = {"{", "}", ";", "#", "##"}
 _OPENERS, _CLOSERS = {"(", "["}, {")", "]"}
+# A macro body without these characters has no comment, literal, line continuation or
+# trigraph, so its characters are its tokens' spellings (see _probe_candidates).
+_NOT_PLAIN = frozenset(b"\"'/\\")
 
-K = ci.CursorKind
-T = ci.TypeKind
-_RECORD_KINDS = {K.STRUCT_DECL: "struct", K.UNION_DECL: "union"}
+_RECORD_KINDS = {cx.STRUCT_DECL: "struct", cx.UNION_DECL: "union"}
 # Declarations whose children may hold further (nested) tag definitions.
-_NESTING_KINDS = {K.STRUCT_DECL, K.UNION_DECL, K.TYPEDEF_DECL}
-_SIGNED = {T.SCHAR, T.SHORT, T.INT, T.LONG, T.LONGLONG, T.INT128}
-_UNSIGNED = {T.UCHAR, T.USHORT, T.UINT, T.ULONG, T.ULONGLONG, T.UINT128, T.BOOL}
-_CHAR = {T.CHAR_S, T.CHAR_U}
-_ARRAYS = {T.CONSTANTARRAY, T.INCOMPLETEARRAY}
-
-_EVAL_INT = 1  # CXEval_Int
-_EVAL_FUNCTIONS = (
-    ("clang_Cursor_Evaluate", [ci.Cursor], ctypes.c_void_p),
-    ("clang_EvalResult_getKind", [ctypes.c_void_p], ctypes.c_int),
-    ("clang_EvalResult_isUnsignedInt", [ctypes.c_void_p], ctypes.c_uint),
-    ("clang_EvalResult_getAsUnsigned", [ctypes.c_void_p], ctypes.c_ulonglong),
-    ("clang_EvalResult_getAsLongLong", [ctypes.c_void_p], ctypes.c_longlong),
-    ("clang_EvalResult_dispose", [ctypes.c_void_p], None),
-)
+_NESTING_KINDS = {cx.STRUCT_DECL, cx.UNION_DECL, cx.TYPEDEF_DECL}
+_DECL_KINDS = {cx.STRUCT_DECL, cx.UNION_DECL, cx.ENUM_DECL, cx.TYPEDEF_DECL}
+_SIGNED = {cx.SCHAR, cx.SHORT, cx.INT, cx.LONG, cx.LONGLONG, cx.INT128}
+_UNSIGNED = {cx.UCHAR, cx.USHORT, cx.UINT, cx.ULONG, cx.ULONGLONG, cx.UINT128, cx.BOOL}
+_CHAR = {cx.CHAR_S, cx.CHAR_U}
+_ARRAYS = {cx.CONSTANT_ARRAY, cx.INCOMPLETE_ARRAY}
+# Enumerator types read with clang_getEnumConstantDeclUnsignedValue (as clang.cindex does).
+_UNSIGNED_ENUM = {cx.CHAR_U, cx.UCHAR, cx.CHAR16, cx.CHAR32, cx.USHORT, cx.UINT, cx.ULONG,
+                  cx.ULONGLONG, cx.UINT128}
 
 
 class ExtractError(Exception):
@@ -61,68 +57,93 @@ def extract(headers, arch, include_dirs=(), defines=(), extra_args=(),
     Only declarations located in `only_files` (files or directories; by
     default the directories of `headers`) are reported.
     """
-    parsed = parse_headers(headers, arch, include_dirs, defines, extra_args, prelude)
-    scope = Scope(only_files if only_files is not None
-                  else {os.path.dirname(os.path.abspath(h)) for h in headers})
-    return facts_of(parsed, scope, "libclang: " + " ".join(map(str, headers)))
+    text, args = _tu_source(headers, arch, include_dirs, defines, extra_args, prelude)
+    lib = cx.lib()
+    index = lib.createIndex(0, 0)
+    try:
+        tu = _parse(lib, index, text, args, cx.PARSE_DETAILED_PROCESSING_RECORD)
+        try:
+            _raise_on_errors(_errors(cx.diagnostics(lib, tu)), "headers do not compile")
+            scope = Scope(only_files if only_files is not None
+                          else {os.path.dirname(os.path.abspath(h)) for h in headers})
+            parsed = Parsed(arch, None, None, text, args, handle=tu, raw_index=index)
+            return facts_of(parsed, scope, "libclang: " + " ".join(map(str, headers)))
+        finally:
+            lib.disposeTranslationUnit(tu)
+    finally:
+        lib.disposeIndex(index)
 
 
 class Parsed:
     """One translation unit holding a header set, plus what it took to build it (the
-    macro probes re-parse the same text with the same arguments)."""
+    macro probes re-parse the same text with the same arguments). `tu` and `index` are
+    clang.cindex objects when parse_headers made it (for the importer), else None;
+    `handle` is the CXTranslationUnit either way."""
 
-    def __init__(self, arch, index, tu, text, args):
+    def __init__(self, arch, index, tu, text, args, handle=None, raw_index=None):
         self.arch, self.index, self.tu, self.text, self.args = arch, index, tu, text, args
+        self.handle = handle if handle is not None else tu.obj
+        self.raw_index = raw_index if raw_index is not None else (index.obj if index else None)
 
 
 def parse_headers(headers, arch, include_dirs=(), defines=(), extra_args=(), prelude=None):
-    """`headers` (paths, included in this order) compiled for `arch` (x86_64 or arm64).
-    Raises ExtractError if they do not compile cleanly."""
+    """`headers` (paths, included in this order) compiled for `arch` (x86_64 or arm64),
+    as a clang.cindex translation unit. Raises ExtractError if they do not compile
+    cleanly."""
+    import clang.cindex as ci   # only the importer walks cindex cursors
+    text, args = _tu_source(headers, arch, include_dirs, defines, extra_args, prelude)
+    if not ci.Config.loaded and ci.Config.library_file is None:
+        ci.Config.set_library_file(LIBCLANG)
+    index = ci.Index.create()
+    tu = index.parse(TU_NAME, args=args, unsaved_files=[(TU_NAME, text)],
+                     options=ci.TranslationUnit.PARSE_DETAILED_PROCESSING_RECORD)
+    _raise_on_errors(_errors(cx.diagnostics(cx.lib(), tu.obj)), "headers do not compile")
+    return Parsed(arch, index, tu, text, args)
+
+
+def _tu_source(headers, arch, include_dirs, defines, extra_args, prelude):
+    """(text, compiler arguments) of the translation unit including `headers`."""
     if arch not in TRIPLES:
         raise ValueError(f"unknown arch {arch!r}; expected one of {sorted(TRIPLES)}")
-    _libclang()
     args = [f"--target={TRIPLES[arch]}", "-std=gnu11", "-ferror-limit=0"]
     args += [f"-I{d}" for d in include_dirs] + [f"-D{d}" for d in defines]
     args += list(extra_args)
     text = (prelude.rstrip("\n") + "\n" if prelude else "") + "".join(
         f'#include "{os.path.abspath(h)}"\n' for h in headers)
-    index = ci.Index.create()
-    tu = _parse(index, text, args)
-    _raise_on_errors(_errors(tu.diagnostics), "headers do not compile")
-    return Parsed(arch, index, tu, text, args)
+    return text, args
 
 
 def facts_of(parsed, scope, source):
     """Facts of the declarations and integer macros of `parsed` that lie in `scope`."""
+    reader = _Reader(cx.lib(), parsed.handle)
     result = hvfacts.new_facts(parsed.arch, source)
     macros = []
-    for c in parsed.tu.cursor.get_children():
-        if not scope.contains(c.location.file):
+    lib = reader.lib
+    for c in cx.children(lib, lib.getTranslationUnitCursor(parsed.handle)):
+        kind = c.kind
+        if kind != cx.MACRO_DEFINITION and kind not in _DECL_KINDS:
+            continue              # nothing else holds facts; skip the location lookup
+        file, _, offset = cx.expansion(lib, lib.getCursorLocation(c))
+        if not reader.in_scope(file, scope):
             continue
-        if c.kind == K.MACRO_DEFINITION:
-            macros.append(c)
+        if kind == cx.MACRO_DEFINITION:
+            macros.append((c, file, offset))
         else:
-            _collect_decl(c, result)
-    result["macros"] = integer_macros(parsed, macros)
+            reader.collect_decl(c, result)
+    result["macros"] = _macro_values(lib, parsed, reader.probe_candidates(macros))
     return result
 
 
 def integer_macros(parsed, macro_cursors):
-    """{name: value} of the object-like macros among `macro_cursors` whose body is an
-    integer constant expression."""
-    return _macro_values(_libclang(), parsed.index, parsed.text, parsed.args,
-                         _probe_candidates(macro_cursors))
-
-
-def _libclang():
-    """conf.lib with the constant-evaluation API registered (the 14 bindings lack it)."""
-    if not ci.Config.loaded and ci.Config.library_file is None:
-        ci.Config.set_library_file(LIBCLANG)
-    lib = ci.conf.lib
-    for name, argtypes, restype in _EVAL_FUNCTIONS:
-        fn = getattr(lib, name)
-        fn.argtypes, fn.restype = argtypes, restype
-    return lib
+    """{name: value} of the object-like macros among `macro_cursors` (clang.cindex
+    cursors) whose body is an integer constant expression."""
+    reader = _Reader(cx.lib(), parsed.handle)
+    macros = []
+    for c in macro_cursors:
+        raw = cx.Cursor.from_buffer_copy(c)
+        file, _, offset = cx.expansion(reader.lib, reader.lib.getCursorLocation(raw))
+        macros.append((raw, file, offset))
+    return _macro_values(reader.lib, parsed, reader.probe_candidates(macros))
 
 
 class Scope:
@@ -134,156 +155,254 @@ class Scope:
         self._files = {p for p in real if not os.path.isdir(p)}
         self._cache = {}
 
-    def contains(self, file):
-        if file is None:
+    def contains(self, name):
+        """Whether the file named `name` (None: no file, e.g. a built-in) is ours."""
+        if name is None:
             return False
-        name = file.name
         if name not in self._cache:
             real = os.path.realpath(name)
             self._cache[name] = real in self._files or real.startswith(self._dirs)
         return self._cache[name]
 
 
-def _parse(index, text, args):
-    return index.parse(TU_NAME, args=args, unsaved_files=[(TU_NAME, text)],
-                       options=ci.TranslationUnit.PARSE_DETAILED_PROCESSING_RECORD)
+def _parse(lib, index, text, args, options):
+    tu = cx.parse(lib, index, TU_NAME, text, args, options)
+    if not tu:
+        raise ExtractError("libclang could not parse the translation unit")
+    return tu
 
 
 def _errors(diagnostics):
-    return [d for d in diagnostics if d.severity >= ci.Diagnostic.Error]
+    return [d for d in diagnostics if d[0] >= cx.ERROR]
 
 
 def _raise_on_errors(errors, what):
     if not errors:
         return
-    lines = [f"{_where(d.location)}: {d.spelling}" for d in errors[:ERRORS_SHOWN]]
+    lines = [f"{file or '?'}:{line}: {spelling}" for _, file, line, spelling in errors[:ERRORS_SHOWN]]
     more = len(errors) - ERRORS_SHOWN
     if more > 0:
         lines.append(f"... and {more} more")
     raise ExtractError(f"{what}:\n  " + "\n  ".join(lines))
 
 
-def _where(loc):
-    return f"{loc.file.name if loc.file else '?'}:{loc.line}"
-
-
-# --- records and enums -------------------------------------------------------
-
-def _collect_decl(c, result):
-    if c.kind in _RECORD_KINDS and c.is_definition() and not untagged(c):
-        records = result["records"]
-        if c.spelling not in records:  # a typedef'd definition is visited twice
-            records[c.spelling] = _record(c)
-    elif c.kind == K.ENUM_DECL and c.is_definition():
-        _collect_enum(c, result)
-    if c.kind in _NESTING_KINDS:
-        for child in c.get_children():
-            _collect_decl(child, result)
-
-
 def untagged(decl):
+    """Whether a (clang.cindex) record or enum declaration has no tag."""
+    return _untagged(decl.spelling)
+
+
+def _untagged(spelling):
     # libclang 14 spells untagged records ''; newer ones "(unnamed struct at ...)".
-    return not decl.spelling or "(" in decl.spelling
+    return not spelling or "(" in spelling
 
 
-def _record(c):
-    t = c.type
-    return {
-        "kind": _RECORD_KINDS[c.kind],
-        "size": t.get_size(),
-        "align": t.get_align(),
-        "members": list(_members(t, 0, "")),
-    }
+class _Reader:
+    """Reads one translation unit: cursors in, facts out. Per-unit caches of what files
+    are in scope and what each type is (types are keyed by clang's pointer, which is
+    only meaningful within one unit)."""
+
+    def __init__(self, lib, tu):
+        self.lib, self.tu = lib, tu
+        self._files = {}          # CXFile -> (in scope?, name)
+        self._types = {}          # (kind, QualType) -> _TypeInfo
+        self._contents = {}       # CXFile -> bytes
+
+    def in_scope(self, file, scope):
+        if file not in self._files:
+            name = cx.file_name(self.lib, file) if file else None
+            self._files[file] = scope.contains(name)
+        return self._files[file]
+
+    # -- records and enums -------------------------------------------------------
+
+    def collect_decl(self, c, result):
+        lib, kind = self.lib, c.kind
+        if kind in _RECORD_KINDS:
+            if lib.isCursorDefinition(c):
+                name = cx.text(lib, lib.getCursorSpelling(c))
+                records = result["records"]
+                # a typedef'd definition is visited twice
+                if not _untagged(name) and name not in records:
+                    records[name] = self.record(c, kind)
+        elif kind == cx.ENUM_DECL and lib.isCursorDefinition(c):
+            self.collect_enum(c, result)
+        if kind in _NESTING_KINDS:
+            for child in cx.children(lib, c):
+                if child.kind in _DECL_KINDS:
+                    self.collect_decl(child, result)
+
+    def record(self, c, kind):
+        lib = self.lib
+        t = lib.getCursorType(c)
+        return {
+            "kind": _RECORD_KINDS[kind],
+            "size": lib.Type_getSizeOf(t),
+            "align": lib.Type_getAlignOf(t),
+            "members": self.members(t, 0, "", []),
+        }
+
+    def members(self, record_type, base, prefix, out):
+        """Flattened named members; anonymous/untagged record members are descended."""
+        lib = self.lib
+        # Type_visitFields also yields the implicit unnamed field clang creates for
+        # an anonymous struct/union member, which the cursor children do not.
+        for f in cx.fields(lib, record_type):
+            offset = base + lib.Cursor_getOffsetOfField(f)
+            info = self.type_info(lib.getCursorType(f))
+            width = lib.getFieldDeclBitWidth(f)     # -1: not a bitfield
+            name = cx.text(lib, lib.getCursorSpelling(f))
+            if name:
+                path = prefix + name
+                m = {"path": path, "offset": offset, "type": info.name}
+                if width >= 0:
+                    m["bits"] = width
+                    m["bitfield"] = True
+                else:
+                    m["bits"] = info.bits
+                out.append(m)
+                if info.nested:
+                    self.members(info.canonical, offset, path + ".", out)
+            elif info.nested and width < 0:
+                self.members(info.canonical, offset, prefix, out)
+            # else: an unnamed padding bitfield.
+        return out
+
+    def collect_enum(self, c, result):
+        lib = self.lib
+        name = cx.text(lib, lib.getCursorSpelling(c))
+        if not _untagged(name):
+            result["enums"][name] = {"size": lib.Type_getSizeOf(lib.getCursorType(c))}
+        enumerators = result["enumerators"]
+        for e in cx.children(lib, c):
+            if e.kind == cx.ENUM_CONSTANT_DECL:
+                enumerators[cx.text(lib, lib.getCursorSpelling(e))] = self.enum_value(e)
+
+    def enum_value(self, e):
+        # As clang.cindex's Cursor.enum_value: unsigned if the enumerator's type (or
+        # an enum type's integer type) is an unsigned kind, not looking through typedefs.
+        lib = self.lib
+        t = lib.getCursorType(e)
+        if t.kind == cx.ENUM:
+            t = lib.getEnumDeclIntegerType(lib.getTypeDeclaration(t))
+        if t.kind in _UNSIGNED_ENUM:
+            return lib.getEnumConstantDeclUnsignedValue(e)
+        return lib.getEnumConstantDeclValue(e)
+
+    def type_info(self, t):
+        key = (t.kind, t.data[0])
+        info = self._types.get(key)
+        if info is None:
+            info = self._types[key] = _TypeInfo(self, self.lib.getCanonicalType(t))
+        return info
+
+    def type_name(self, t):
+        """Normalised name of a canonical type, as docs/facts-format.md defines it."""
+        lib = self.lib
+        dims = ""
+        while t.kind in _ARRAYS:
+            dims += f"[{lib.getNumElements(t)}]" if t.kind == cx.CONSTANT_ARRAY else "[]"
+            t = lib.getCanonicalType(lib.getElementType(t))
+        return self.scalar_name(t) + dims
+
+    def scalar_name(self, t):
+        lib, kind = self.lib, t.kind
+        if kind == cx.BOOL:
+            return "bool"
+        if kind in _CHAR:
+            return "char"
+        if kind in _SIGNED:
+            return f"s{8 * lib.Type_getSizeOf(t)}"
+        if kind in _UNSIGNED:
+            return f"u{8 * lib.Type_getSizeOf(t)}"
+        if kind in (cx.RECORD, cx.ENUM):
+            decl = lib.getTypeDeclaration(t)
+            word = "enum" if kind == cx.ENUM else _RECORD_KINDS[decl.kind]
+            name = cx.text(lib, lib.getCursorSpelling(decl))
+            return word if _untagged(name) else f"{word} {name}"
+        if kind == cx.POINTER_TYPE:
+            return self.type_name(lib.getCanonicalType(lib.getPointeeType(t))) + "*"
+        # float, double, void, function types: rare in ABI headers
+        return cx.text(lib, lib.getTypeSpelling(t))
+
+    # -- macros --------------------------------------------------------------------
+
+    def probe_candidates(self, macros):
+        """Names of object-like, non-empty macros worth a probe (in order, unique), from
+        [(cursor, CXFile, offset of the name)]. A body of plain characters is judged from
+        the file's bytes; one with a comment, literal or line continuation from
+        libclang's tokens (the slower way, with the same outcome)."""
+        lib, names = self.lib, {}
+        for c, file, start in macros:
+            name = cx.text(lib, lib.getCursorSpelling(c))
+            if name in names:
+                continue
+            _, _, end = cx.expansion(lib, lib.getRangeEnd(lib.getCursorExtent(c)))
+            spelled = name.encode()
+            text = self.contents(file)
+            body = text[start + len(spelled):end]
+            plain = text[start:start + len(spelled)] == spelled and \
+                _NOT_PLAIN.isdisjoint(body) and b"??" not in body
+            if _plain_ok(body) if plain else self.tokens_ok(c):
+                names[name] = None
+        return list(names)
+
+    def contents(self, file):
+        if file not in self._contents:
+            self._contents[file] = cx.file_contents(self.lib, self.tu, file)
+        return self._contents[file]
+
+    def tokens_ok(self, c):
+        """The probe test on libclang's tokens of the definition (comments included)."""
+        tokens = cx.tokens(self.lib, self.tu, c)
+        return len(tokens) >= 2 and not _function_like(tokens) and \
+            _probeable([spelling for spelling, _, _ in tokens[1:]])
 
 
-def _members(record_type, base, prefix):
-    """Flattened named members; anonymous/untagged record members are descended."""
-    # Type.get_fields() also yields the implicit unnamed field clang creates for
-    # an anonymous struct/union member, which the cursor children do not.
-    for f in record_type.get_fields():
-        offset = base + f.get_field_offsetof()
-        t = f.type.get_canonical()
-        nested = t.kind == T.RECORD and untagged(t.get_declaration())
-        if f.spelling:
-            path = prefix + f.spelling
-            yield _member(f, t, offset, path)
-            if nested:
-                yield from _members(t, offset, path + ".")
-        elif nested and not f.is_bitfield():
-            yield from _members(t, offset, prefix)
-        # else: an unnamed padding bitfield.
+class _TypeInfo:
+    """What a member needs of its type: the canonical type, its normalised name, its
+    size in bits (0 for a flexible array) and whether it is an untagged record."""
+    __slots__ = ("canonical", "name", "bits", "nested")
+
+    def __init__(self, reader, canonical):
+        lib = reader.lib
+        self.canonical = canonical
+        self.name = reader.type_name(canonical)
+        kind = canonical.kind
+        self.bits = 0 if kind == cx.INCOMPLETE_ARRAY else 8 * lib.Type_getSizeOf(canonical)
+        self.nested = kind == cx.RECORD and _untagged(
+            cx.text(lib, lib.getCursorSpelling(lib.getTypeDeclaration(canonical))))
+def _plain_ok(body):
+    """The probe test on a body (bytes after the name) that has no comment, literal,
+    line continuation or trigraph: each of its characters that matters is one token."""
+    if not body.strip() or body[:1] == b"(":   # no body; function-like (`(` glued to the name)
+        return False
+    if _UNPROBEABLE_BYTES.intersection(body):
+        return False
+    depth = 0
+    for ch in body:
+        if ch in _OPENER_BYTES:
+            depth += 1
+        elif ch in _CLOSER_BYTES:
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
 
 
-def _member(f, t, offset, path):
-    m = {"path": path, "offset": offset, "type": type_name(t)}
-    if f.is_bitfield():
-        m["bits"] = f.get_bitfield_width()
-        m["bitfield"] = True
-    else:
-        m["bits"] = 0 if t.kind == T.INCOMPLETEARRAY else 8 * t.get_size()
-    return m
-
-
-def _collect_enum(c, result):
-    if not untagged(c):
-        result["enums"][c.spelling] = {"size": c.type.get_size()}
-    for e in c.get_children():
-        if e.kind == K.ENUM_CONSTANT_DECL:
-            result["enumerators"][e.spelling] = e.enum_value
-
-
-def type_name(t):
-    """Normalised name of a clang Type, as docs/facts-format.md defines it."""
-    t = t.get_canonical()
-    dims = ""
-    while t.kind in _ARRAYS:
-        dims += f"[{t.element_count}]" if t.kind == T.CONSTANTARRAY else "[]"
-        t = t.element_type.get_canonical()
-    return _scalar_name(t) + dims
-
-
-def _scalar_name(t):
-    if t.kind == T.BOOL:
-        return "bool"
-    if t.kind in _CHAR:
-        return "char"
-    if t.kind in _SIGNED:
-        return f"s{8 * t.get_size()}"
-    if t.kind in _UNSIGNED:
-        return f"u{8 * t.get_size()}"
-    if t.kind in (T.RECORD, T.ENUM):
-        decl = t.get_declaration()
-        word = "enum" if t.kind == T.ENUM else _RECORD_KINDS[decl.kind]
-        return word if untagged(decl) else f"{word} {decl.spelling}"
-    if t.kind == T.POINTER:
-        return type_name(t.get_pointee()) + "*"
-    return t.spelling  # float, double, void, function types: rare in ABI headers
-
-
-# --- macros ------------------------------------------------------------------
-
-def _probe_candidates(macro_cursors):
-    """Names of object-like, non-empty macros worth a probe (in order, unique)."""
-    names = {}
-    for c in macro_cursors:
-        tokens = list(c.get_tokens())
-        if len(tokens) >= 2 and not _function_like(tokens) and _probeable(tokens[1:]):
-            names[c.spelling] = None
-    return list(names)
+_UNPROBEABLE_BYTES = frozenset(b"{};#")
+_OPENER_BYTES, _CLOSER_BYTES = frozenset(b"(["), frozenset(b")]")
 
 
 def _function_like(tokens):
     # `#define F(x)` has '(' glued to the name; `#define V (x)` does not.
-    return tokens[1].spelling == "(" and \
-        tokens[1].extent.start.offset == tokens[0].extent.end.offset
+    return tokens[1][0] == "(" and tokens[1][1] == tokens[0][2]
 
 
 def _probeable(body):
     """False for bodies that cannot be an integer constant and whose probe
     could derail the parsing of the probes after it (e.g. `1)`, `{`)."""
     depth = 0
-    for tok in body:
-        s = tok.spelling
+    for s in body:
         if s in _UNPROBEABLE_TOKENS:
             return False
         depth += (s in _OPENERS) - (s in _CLOSERS)
@@ -292,15 +411,25 @@ def _probeable(body):
     return depth == 0
 
 
-def _macro_values(lib, index, text, args, names):
+def _macro_values(lib, parsed, names):
     """{name: value} of the macros in `names` that are integer constants."""
+    text, args = parsed.text, parsed.args
     first_line = text.count("\n") + 1
-    for _ in range(MAX_PROBE_PASSES):
-        tu = _parse(index, text + "".join(map(_probe_decl, names)), args)
-        failed = _failed_probes(tu, names, first_line)
-        if not failed:
-            return _probe_values(lib, tu)
-        names = [n for i, n in enumerate(names) if i not in failed]
+    index = parsed.raw_index or lib.createIndex(0, 0)
+    try:
+        for _ in range(MAX_PROBE_PASSES):
+            # No detailed preprocessing record: only the probe declarations are read back.
+            tu = _parse(lib, index, text + "".join(map(_probe_decl, names)), args, 0)
+            try:
+                failed = _failed_probes(cx.diagnostics(lib, tu), names, first_line)
+                if not failed:
+                    return _probe_values(lib, tu)
+            finally:
+                lib.disposeTranslationUnit(tu)
+            names = [n for i, n in enumerate(names) if i not in failed]
+    finally:
+        if index != parsed.raw_index:
+            lib.disposeIndex(index)
     raise ExtractError(f"macro probes still fail after {MAX_PROBE_PASSES} passes")
 
 
@@ -311,18 +440,18 @@ def _probe_decl(name):
     return f"static const __typeof__(({name})) {PROBE_PREFIX}{name} = {name};\n"
 
 
-def _failed_probes(tu, names, first_line):
+def _failed_probes(diagnostics, names, first_line):
     """Indexes into `names` of probes with a diagnostic (warnings count: a
     warned-about value such as an oversized shift is not trustworthy)."""
     failed, stray = set(), []
-    for d in tu.diagnostics:
-        if d.severity < ci.Diagnostic.Warning:
+    for d in diagnostics:
+        severity, file, line, _ = d
+        if severity < cx.WARNING:
             continue
-        loc = d.location  # expansion location: the probe line for macro bodies
-        index = loc.line - first_line
-        if loc.file and loc.file.name == TU_NAME and 0 <= index < len(names):
+        index = line - first_line  # expansion location: the probe line for macro bodies
+        if file == TU_NAME and 0 <= index < len(names):
             failed.add(index)
-        elif d.severity >= ci.Diagnostic.Error:
+        elif severity >= cx.ERROR:
             stray.append(d)
     _raise_on_errors(stray, "macro probes broke the translation unit")
     return failed
@@ -330,51 +459,54 @@ def _failed_probes(tu, names, first_line):
 
 def _probe_values(lib, tu):
     values = {}
-    for c in tu.cursor.get_children():
-        if c.kind == K.VAR_DECL and c.spelling.startswith(PROBE_PREFIX):
-            value = _evaluate(lib, c)
-            if value is not None:
-                values[c.spelling[len(PROBE_PREFIX):]] = value
+    for c in cx.children(lib, lib.getTranslationUnitCursor(tu)):
+        if c.kind == cx.VAR_DECL:
+            name = cx.text(lib, lib.getCursorSpelling(c))
+            if name.startswith(PROBE_PREFIX):
+                value = _evaluate(lib, c)
+                if value is not None:
+                    values[name[len(PROBE_PREFIX):]] = value
     return values
 
 
 def _evaluate(lib, var):
     """The C value of an integer-typed probe's initializer, else None."""
-    signed = _integer_signedness(var.type.get_canonical())
+    var_type = lib.getCursorType(var)
+    signed = _integer_signedness(lib, lib.getCanonicalType(var_type))
     if signed is None:
         return None
-    result = lib.clang_Cursor_Evaluate(var)
+    result = lib.Cursor_Evaluate(var)
     if not result:
         return None
     try:
-        if lib.clang_EvalResult_getKind(result) != _EVAL_INT:
+        if lib.EvalResult_getKind(result) != cx.EVAL_INT:
             return None
-        if lib.clang_EvalResult_isUnsignedInt(result):
-            raw = lib.clang_EvalResult_getAsUnsigned(result)
+        if lib.EvalResult_isUnsignedInt(result):
+            raw = lib.EvalResult_getAsUnsigned(result)
         else:
-            raw = lib.clang_EvalResult_getAsLongLong(result)
+            raw = lib.EvalResult_getAsLongLong(result)
     finally:
-        lib.clang_EvalResult_dispose(result)
+        lib.EvalResult_dispose(result)
     # libclang hands back 64 bits; read them at the probe type's width and
     # signedness, which is what the C expression means.
-    bits = 8 * var.type.get_size()
+    bits = 8 * lib.Type_getSizeOf(var_type)
     raw &= (1 << bits) - 1
     return raw - (1 << bits) if signed and raw >> (bits - 1) else raw
 
 
-def _integer_signedness(t):
+def _integer_signedness(lib, t):
     """True/False for integer types up to 64 bits (libclang returns at most
     64 value bits), None for anything else."""
-    if t.kind == T.ENUM:
-        t = t.get_declaration().enum_type.get_canonical()
-    if t.get_size() > 8:
+    if t.kind == cx.ENUM:
+        t = lib.getCanonicalType(lib.getEnumDeclIntegerType(lib.getTypeDeclaration(t)))
+    if lib.Type_getSizeOf(t) > 8:
         return None
     if t.kind in _SIGNED:
         return True
     if t.kind in _UNSIGNED:
         return False
     if t.kind in _CHAR:
-        return t.kind == T.CHAR_S
+        return t.kind == cx.CHAR_S
     return None
 
 
