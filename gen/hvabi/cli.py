@@ -5,18 +5,20 @@ never a traceback).
 """
 
 import argparse
-import difflib
 import os
 import pathlib
 import sys
-import tempfile
 
 from . import errors
 from .diff import compare, report, sources, suppress
 from .diff.classify import BREAKING, REVIEW
 from .errors import HvabiError
+from .extract.clang_facts import TRIPLES
 from .extract.header_sets import FLAVORS
-from .model import ARCHES, VIEWS
+
+# `hvabi diff` of two header sets runs per pull request: its path imports neither the
+# model (nor dataclasses), nor tempfile, difflib or the spec machinery unless needed.
+ARCHES = tuple(TRIPLES)   # the arches libclang reads; equal to model.ARCHES (tests/diff/test_cli.py)
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
@@ -55,6 +57,7 @@ def write_atomically(out_dir, files):
             if target.is_file() and target.read_text(encoding="utf-8") == text:
                 continue            # unchanged: keep the mtime so builds stay incremental
             target.parent.mkdir(parents=True, exist_ok=True)
+            import tempfile
             fd, tmp = tempfile.mkstemp(prefix=".hvabi-", dir=target.parent)
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
                 f.write(text)
@@ -88,6 +91,7 @@ def cmd_check(args):
         if current != text:
             stale.append(rel)
             if args.diff and current is not None:
+                import difflib
                 sys.stdout.writelines(difflib.unified_diff(
                     current.splitlines(True), text.splitlines(True), f"a/{rel}", f"b/{rel}"))
     for rel in stale:
@@ -121,9 +125,10 @@ def cmd_diff(args):
     """Classify every ABI change between releases; exit 1 on a breaking one."""
     arches = ARCHES if args.arch == "both" else (args.arch,)
     rules = suppress.load(args.suppress) if args.suppress else []
-    with tempfile.TemporaryDirectory(prefix="hvabi-diff-") as tmp:
-        sides = [sources.open_side(text, pathlib.Path(tmp, f"side{i}"))
-                 for i, text in enumerate([args.old, args.new, *args.newer])]
+    texts = [args.old, args.new, *args.newer]
+    with _Scratch(any(map(sources.names_revision, texts))) as tmp:
+        sides = [sources.open_side(text, pathlib.Path(tmp, f"side{i}") if tmp else None)
+                 for i, text in enumerate(texts)]
         profiles = compare.choose_profiles(sides, args.profile, args.headers_flavor)
         results = compare.compare(sides, arches, profiles, args.headers_flavor)
     findings = [f for result in results for f in result.findings]
@@ -134,6 +139,41 @@ def cmd_diff(args):
     if any(f.severity in failing and not f.suppressed for f in findings):
         return errors.EXIT_CHECK_FAILED
     return errors.EXIT_OK
+
+
+class _Scratch:
+    """A temporary directory for the git sides of a diff, made only if there are any."""
+
+    def __init__(self, needed):
+        self._dir = None
+        if needed:
+            import tempfile
+            self._dir = tempfile.TemporaryDirectory(prefix="hvabi-diff-")
+
+    def __enter__(self):
+        return self._dir.name if self._dir else None
+
+    def __exit__(self, *exc):
+        if self._dir:
+            self._dir.cleanup()
+
+
+class _ModelChoices:
+    """argparse choices read from hvabi.model when first needed, so that parsing a
+    command line does not import the model (and dataclasses, ~15 ms)."""
+
+    def __init__(self, name):
+        self._name = name
+
+    def _values(self):
+        from . import model
+        return getattr(model, self._name)
+
+    def __contains__(self, value):
+        return value in self._values()
+
+    def __iter__(self):
+        return iter(self._values())
 
 
 def cmd_import(args):
@@ -272,7 +312,9 @@ def parser():
                    " compiled in the order given")
     i.add_argument("--flavor", choices=FLAVORS, default="kernel",
                    help="C flavor of the headers (default: %(default)s)")
-    i.add_argument("--view", choices=VIEWS, help="write `view: V` in every file; also the header placement key")
+    # With a metavar, argparse does not iterate the choices (importing the model) up front.
+    i.add_argument("--view", choices=_ModelChoices("VIEWS"), metavar="VIEW",
+                   help="write `view: V` in every file (%(choices)s); also the header placement key")
     i.add_argument("--profile", help="write `profile: P` in every file")
     i.add_argument("-I", dest="include_dirs", action="append", default=[], metavar="DIR",
                    help="include directory (repeatable)")

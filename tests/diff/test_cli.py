@@ -170,6 +170,11 @@ class DiffCommand(unittest.TestCase):
         run = self.hvabi("spec", str(REPO / "include/uapi/hyperv"), "--profile", "nope", status=2)
         self.assertIn("no profile nope", run.stderr)
 
+    def test_arches_are_the_models(self):
+        # cli takes the arches from the libclang reader to stay clear of the model's imports.
+        from hvabi import cli, model
+        self.assertEqual(cli.ARCHES, model.ARCHES)
+
 
 if __name__ == "__main__":
     unittest.main()

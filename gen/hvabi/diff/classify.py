@@ -7,8 +7,8 @@ compatible, however the range was cut up (named fields plus a reserved remainder
 """
 
 import re
-from dataclasses import dataclass, field
-from typing import Optional
+
+from .plain import Frozen, Plain
 
 BREAKING, REVIEW, COMPATIBLE = "breaking", "review", "compatible"
 SEVERITIES = (BREAKING, REVIEW, COMPATIBLE)          # report order: worst first
@@ -39,18 +39,20 @@ def reserved_by_name(path):
     return bool(_RESERVED_NAME.match(path.rpartition(".")[2]))
 
 
-@dataclass
-class Finding:
-    category: str                 # struct, union, enum, enumerator, macro
-    definition: str
-    member: Optional[str]         # member path, or None for the definition itself
-    kind: str                     # what changed, e.g. reserved-named (docs/abi-diff.md)
-    severity: str
-    old: object                   # JSON-ready: a size, a value, member spans, a text
-    new: object
-    detail: str                   # one line for people, bit ranges included
-    where: list = field(default_factory=list)   # "profile/arch" or "arch", filled by merge()
-    suppressed: Optional[str] = None             # file:line of the suppression rule
+class Finding(Plain):
+    __slots__ = (
+        "category",               # struct, union, enum, enumerator, macro
+        "definition",
+        "member",                 # member path, or None for the definition itself
+        "kind",                   # what changed, e.g. reserved-named (docs/abi-diff.md)
+        "severity",
+        "old",                    # JSON-ready: a size, a value, member spans, a text
+        "new",
+        "detail",                 # one line for people, bit ranges included
+        "where",                  # "profile/arch" or "arch", filled by merge(); default []
+        "suppressed",             # file:line of the suppression rule; default None
+    )
+    _defaults = {"where": list, "suppressed": lambda: None}
 
     @property
     def target(self):
@@ -62,14 +64,15 @@ class Finding:
                 repr(self.old), repr(self.new), self.detail)
 
 
-@dataclass(frozen=True)
-class _Member:
-    path: str
-    offset: int                   # bits from the start of the record
-    bits: int
-    type: str
-    bitfield: bool
-    reserved: bool
+class _Member(Frozen):
+    __slots__ = (
+        "path",
+        "offset",                 # bits from the start of the record
+        "bits",
+        "type",
+        "bitfield",
+        "reserved",
+    )
 
     @property
     def parent(self):

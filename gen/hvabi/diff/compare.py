@@ -1,17 +1,18 @@
 """Pair the views of consecutive sides per (profile, arch) and classify each pair."""
 
-from dataclasses import dataclass, field
-
 from ..errors import HvabiError
 from . import classify, sources
+from .plain import Plain
 
 
-@dataclass
-class Result:
-    old: str                      # the sides as given on the command line
-    new: str
-    compared: list                # "profile/arch" or "arch" labels, in order
-    findings: list = field(default_factory=list)
+class Result(Plain):
+    __slots__ = (
+        "old",                    # the sides as given on the command line
+        "new",
+        "compared",               # "profile/arch" or "arch" labels, in order
+        "findings",               # default []
+    )
+    _defaults = {"findings": list}
 
 
 def choose_profiles(sides, requested, flavor):

@@ -12,35 +12,34 @@ and gives one `View` (facts plus what classification needs) per (profile, arch).
 Profiles exist only for spec sides; other sides use the profile None.
 """
 
-import io
 import pathlib
-import subprocess
-import tarfile
-from dataclasses import dataclass
-from typing import Optional
 
 from .. import facts as hvfacts
 from ..errors import HvabiError
-from ..extract import clang_facts, header_sets, pahole_facts
+from ..extract import clang_facts, header_sets
+from .plain import Plain
 
 SPEC, HEADERS, OBJECTS, FACTS = "spec", "headers", "objects", "facts"
 FACTS_SUFFIX = ".facts.json"
 
 
-@dataclass
-class View:
+class View(Plain):
     """One side's ABI for one (profile, arch)."""
-    facts: dict
-    reserved_flags: bool          # members carry the spec's `reserved` flag
-    uapi: bool                    # user space compiles against it: renames break builds
-    notes: Optional[dict] = None  # spec only: descriptions and provenance per name
+    __slots__ = (
+        "facts",
+        "reserved_flags",         # members carry the spec's `reserved` flag
+        "uapi",                   # user space compiles against it: renames break builds
+        "notes",                  # spec only: descriptions and provenance per name; default None
+    )
+    _defaults = {"notes": lambda: None}
 
 
-@dataclass
-class Side:
-    label: str                    # the argument as given, for reports
-    kind: str                     # SPEC, HEADERS, OBJECTS or FACTS
-    paths: list                   # the spec directory, or the header / object / facts files
+class Side(Plain):
+    __slots__ = (
+        "label",                  # the argument as given, for reports
+        "kind",                   # SPEC, HEADERS, OBJECTS or FACTS
+        "paths",                  # the spec directory, or the header / object / facts files
+    )
 
     def profiles(self, flavor=None):
         """A spec side's profiles (those some product renders in `flavor`, if given)."""
@@ -50,9 +49,14 @@ class Side:
         return spec_side.profiles(self.paths[0], flavor)
 
 
+def names_revision(text):
+    """Whether the argument `text` is REV:PATH (a side exported from git)."""
+    return ":" in text and not pathlib.Path(text).exists()
+
+
 def open_side(text, workdir):
     """The side the argument `text` names; a git side is exported into `workdir` first."""
-    if ":" in text and not pathlib.Path(text).exists():
+    if names_revision(text):
         return _detect(text, [_export(text, pathlib.Path(workdir))])
     return _detect(text, [pathlib.Path(p) for p in text.split(",") if p])
 
@@ -84,6 +88,7 @@ def _detect(label, paths):
 
 def _git(git_dir, *args):
     """stdout of a git command, or None if it failed."""
+    import subprocess
     run = subprocess.run(["git", *(["--git-dir", git_dir] if git_dir else []), *args],
                          capture_output=True)
     return None if run.returncode else run.stdout
@@ -114,6 +119,8 @@ def _export(text, workdir):
                          f"see what it has with `git ls-tree --name-only {rev}`")
     dest = workdir / (pathlib.PurePath(path).name or "tree")
     dest.mkdir(parents=True)
+    import io
+    import tarfile
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         tar.extractall(dest)      # git archive writes only paths inside the tree
     return dest
@@ -150,6 +157,7 @@ def _headers(side, arch, flavor):
 
 
 def _object_views(side, arches, flavor):
+    from ..extract import pahole_facts   # pahole only for objects
     by_arch = {}
     try:
         for obj in side.paths:

@@ -13,19 +13,19 @@ toward the exit status.
 """
 
 import fnmatch
-from dataclasses import dataclass
-from typing import Optional
 
 from ..errors import HvabiError
 from .classify import KINDS, SEVERITIES
+from .plain import Plain
 
 
-@dataclass
-class Rule:
-    severity: str
-    pattern: str
-    kind: Optional[str]
-    where: str                    # file:line, shown next to what it suppressed
+class Rule(Plain):
+    __slots__ = (
+        "severity",
+        "pattern",
+        "kind",                   # or None: any kind
+        "where",                  # file:line, shown next to what it suppressed
+    )
 
     def matches(self, finding):
         return (self.severity in ("*", finding.severity)
