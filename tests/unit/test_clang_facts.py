@@ -173,6 +173,17 @@ class ExtractTest(unittest.TestCase):
         with self.assertRaisesRegex(clang_facts.ExtractError, r"bad\.h:1: expected ';'"):
             clang_facts.extract([bad], "x86_64")
 
+    def test_probe_cut_off_by_a_bad_one(self):
+        # D_OPEN expands to `( 1`: error recovery swallows the probe of D_GOOD after it,
+        # which has no diagnostic of its own and is valued only by a pass without D_OPEN.
+        hdr = os.path.join(self.tmp.name, "derail.h")
+        with open(hdr, "w") as f:
+            f.write("#define D_LP (\n#define D_OPEN D_LP 1\n#define D_GOOD 11\n"
+                    "#define D_UNDEF nope\n")
+        macros = clang_facts.extract([hdr], "x86_64", only_files=[hdr])["macros"]
+        self.assertEqual(macros.get("D_GOOD"), 11)
+        self.assertFalse({"D_LP", "D_OPEN", "D_UNDEF"} & set(macros))
+
     def test_prelude_and_defines(self):
         hdr = os.path.join(self.tmp.name, "p.h")
         with open(hdr, "w") as f:

@@ -24,7 +24,8 @@ TU_NAME = "__hvabi_tu__.c"
 PROBE_PREFIX = "__hvabi_m_"
 ERRORS_SHOWN = 5
 # Each probe pass drops the macros whose probes failed; a further pass finds
-# more only if error recovery after one bad probe hid errors in later ones.
+# more only if error recovery after one bad probe hid errors in later ones
+# (_probe_values tells when it cannot have).
 MAX_PROBE_PASSES = 4
 # Tokens that cannot occur in an integer constant expression.
 _UNPROBEABLE_TOKENS = {"{", "}", ";", "#", "##"}
@@ -418,12 +419,14 @@ def _macro_values(lib, parsed, names):
     index = parsed.raw_index or lib.createIndex(0, 0)
     try:
         for _ in range(MAX_PROBE_PASSES):
+            probes = [_probe_decl(name) for name in names]
             # No detailed preprocessing record: only the probe declarations are read back.
-            tu = _parse(lib, index, text + "".join(map(_probe_decl, names)), args, 0)
+            tu = _parse(lib, index, text + "".join(probes), args, 0)
             try:
                 failed = _failed_probes(cx.diagnostics(lib, tu), names, first_line)
-                if not failed:
-                    return _probe_values(lib, tu)
+                values = _probe_values(lib, tu, names, failed, len(text.encode()), probes)
+                if values is not None:
+                    return values
             finally:
                 lib.disposeTranslationUnit(tu)
             names = [n for i, n in enumerate(names) if i not in failed]
@@ -457,16 +460,47 @@ def _failed_probes(diagnostics, names, first_line):
     return failed
 
 
-def _probe_values(lib, tu):
-    values = {}
+def _probe_values(lib, tu, names, failed, start, probes):
+    """{name: value} of the probes of `names` not in `failed` (indexes) that have one,
+    or None if another pass without the failed probes must decide.
+
+    That pass is needed only if error recovery after a failed probe could have hidden
+    errors in the probes after it, or cut into them. It did not if every probe that did
+    not fail was parsed as a declaration of its own: its declaration spans its own line
+    of the unit's text (`start` is the byte offset of the first probe line), from the
+    line's start. Then a pass without the failed probes would read the same
+    declarations in the same context (the failed ones declare only their own
+    __hvabi_m_ names), so it is skipped."""
+    decls = {}
     for c in cx.children(lib, lib.getTranslationUnitCursor(tu)):
         if c.kind == cx.VAR_DECL:
             name = cx.text(lib, lib.getCursorSpelling(c))
             if name.startswith(PROBE_PREFIX):
-                value = _evaluate(lib, c)
-                if value is not None:
-                    values[name[len(PROBE_PREFIX):]] = value
+                decls[name[len(PROBE_PREFIX):]] = c
+    main = lib.getFile(tu, TU_NAME.encode())
+    values = {}
+    for i, name in enumerate(names):
+        size = len(probes[i].encode())
+        if i in failed:
+            start += size
+            continue
+        c = decls.get(name)
+        if failed and (c is None or not _spans(lib, c, main, start, start + size - 1)):
+            return None
+        start += size
+        if c is not None:
+            value = _evaluate(lib, c)
+            if value is not None:
+                values[name] = value
     return values
+
+
+def _spans(lib, cursor, file, start, end):
+    """Whether `cursor`'s extent starts at byte `start` of `file` and ends before `end`."""
+    extent = lib.getCursorExtent(cursor)
+    first_file, _, first = cx.expansion(lib, lib.getRangeStart(extent))
+    last_file, _, last = cx.expansion(lib, lib.getRangeEnd(extent))
+    return first_file == last_file == file and first == start and start < last <= end
 
 
 def _evaluate(lib, var):

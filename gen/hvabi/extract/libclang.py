@@ -81,6 +81,7 @@ _FUNCTIONS = {
     "clang_getRangeEnd": ([SourceRange], SourceLocation),
     "clang_getExpansionLocation": ([SourceLocation, POINTER(_P), _PU, _PU, _PU], None),
     "clang_getFileName": ([_P], String),
+    "clang_getFile": ([_P, c_char_p], _P),
     "clang_getFileContents": ([_P, _P, POINTER(ctypes.c_size_t)], _P),
     "clang_isCursorDefinition": ([Cursor], c_uint),
     "clang_getCursorType": ([Cursor], Type),
