@@ -74,6 +74,11 @@ class _Member(Frozen):
         "reserved",
     )
 
+    def __init__(self, path, offset, bits, type, bitfield, reserved):   # noqa: A002
+        # Spelled out: made for every member of every changed record.
+        self.path, self.offset, self.bits, self.type = path, offset, bits, type
+        self.bitfield, self.reserved = bitfield, reserved
+
     @property
     def parent(self):
         return self.path.rpartition(".")[0]
@@ -179,6 +184,8 @@ def _record_renames(old_records, new_records):
 # --- records -----------------------------------------------------------------------------
 
 def _compare_record(name, o, n, old_flags, new_flags, uapi):
+    if o == n and old_flags == new_flags:
+        return []                 # the common case, and every member is read alike
     cat = n["kind"]
     out = []
     if o["kind"] != n["kind"]:
