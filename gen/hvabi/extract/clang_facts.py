@@ -124,11 +124,12 @@ def facts_of(parsed, scope, source):
         kind = c.kind
         if kind != cx.MACRO_DEFINITION and kind not in _DECL_KINDS:
             continue              # nothing else holds facts; skip the location lookup
-        file, _, offset = cx.expansion(lib, lib.getCursorLocation(c))
+        location = lib.getCursorLocation(c)
+        file = cx.expansion_file(lib, location)
         if not reader.in_scope(file, scope):
             continue
         if kind == cx.MACRO_DEFINITION:
-            macros.append((c, file, offset))
+            macros.append((c, file, cx.expansion(lib, location)[2]))
         else:
             reader.collect_decl(c, result)
     result["macros"] = _macro_values(lib, parsed, reader.probe_candidates(macros))
@@ -244,23 +245,26 @@ class _Reader:
 
     def members(self, record_type, base, prefix, out):
         """Flattened named members; anonymous/untagged record members are descended."""
-        lib = self.lib
+        lib, type_info, text = self.lib, self.type_info, cx.text
+        offset_of, type_of, width_of, spelling = (
+            lib.Cursor_getOffsetOfField, lib.getCursorType, lib.getFieldDeclBitWidth,
+            lib.getCursorSpelling)
         # Type_visitFields also yields the implicit unnamed field clang creates for
         # an anonymous struct/union member, which the cursor children do not.
         for f in cx.fields(lib, record_type):
-            offset = base + lib.Cursor_getOffsetOfField(f)
-            info = self.type_info(lib.getCursorType(f))
-            width = lib.getFieldDeclBitWidth(f)     # -1: not a bitfield
-            name = cx.text(lib, lib.getCursorSpelling(f))
+            offset = base + offset_of(f)
+            info = type_info(type_of(f))
+            # -1: not a bitfield (only integer and enum fields can be one)
+            width = width_of(f) if info.integral else -1
+            name = text(lib, spelling(f))
             if name:
                 path = prefix + name
-                m = {"path": path, "offset": offset, "type": info.name}
                 if width >= 0:
-                    m["bits"] = width
-                    m["bitfield"] = True
+                    out.append({"path": path, "offset": offset, "type": info.name,
+                                "bits": width, "bitfield": True})
                 else:
-                    m["bits"] = info.bits
-                out.append(m)
+                    out.append({"path": path, "offset": offset, "type": info.name,
+                                "bits": info.bits})
                 if info.nested:
                     self.members(info.canonical, offset, path + ".", out)
             elif info.nested and width < 0:
@@ -291,10 +295,11 @@ class _Reader:
 
     def type_info(self, t):
         key = (t.kind, t.data[0])
-        info = self._types.get(key)
-        if info is None:
+        try:
+            return self._types[key]
+        except KeyError:
             info = self._types[key] = _TypeInfo(self, self.lib.getCanonicalType(t))
-        return info
+            return info
 
     def type_name(self, t):
         """Normalised name of a canonical type, as docs/facts-format.md defines it."""
@@ -361,8 +366,9 @@ class _Reader:
 
 class _TypeInfo:
     """What a member needs of its type: the canonical type, its normalised name, its
-    size in bits (0 for a flexible array) and whether it is an untagged record."""
-    __slots__ = ("canonical", "name", "bits", "nested")
+    size in bits (0 for a flexible array), whether it is an untagged record, and
+    whether it is an integer or enum type (the only ones a bitfield can have)."""
+    __slots__ = ("canonical", "name", "bits", "nested", "integral")
 
     def __init__(self, reader, canonical):
         lib = reader.lib
@@ -372,6 +378,9 @@ class _TypeInfo:
         self.bits = 0 if kind == cx.INCOMPLETE_ARRAY else 8 * lib.Type_getSizeOf(canonical)
         self.nested = kind == cx.RECORD and _untagged(
             cx.text(lib, lib.getCursorSpelling(lib.getTypeDeclaration(canonical))))
+        self.integral = kind in _SIGNED or kind in _UNSIGNED or kind in _CHAR or kind == cx.ENUM
+
+
 def _plain_ok(body):
     """The probe test on a body (bytes after the name) that has no comment, literal,
     line continuation or trigraph: each of its characters that matters is one token."""
@@ -388,8 +397,6 @@ def _plain_ok(body):
             if depth < 0:
                 return False
     return depth == 0
-
-
 _UNPROBEABLE_BYTES = frozenset(b"{};#")
 _OPENER_BYTES, _CLOSER_BYTES = frozenset(b"(["), frozenset(b")]")
 

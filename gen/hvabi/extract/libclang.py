@@ -162,11 +162,22 @@ def fields(lib_, record_type):
     return out
 
 
+# Out-parameters of clang_getExpansionLocation, made once: allocating them per call was
+# most of its cost (it runs for every top-level cursor). Not for concurrent threads.
+_file, _line, _offset = c_void_p(), c_uint(), c_uint()
+_FILE, _LINE, _OFFSET = byref(_file), byref(_line), byref(_offset)
+
+
 def expansion(lib_, location):
     """(CXFile pointer value or None, line, byte offset) where `location` is expanded."""
-    f, line, col, offset = c_void_p(), c_uint(), c_uint(), c_uint()
-    lib_.getExpansionLocation(location, byref(f), byref(line), byref(col), byref(offset))
-    return f.value, line.value, offset.value
+    lib_.getExpansionLocation(location, _FILE, _LINE, None, _OFFSET)
+    return _file.value, _line.value, _offset.value
+
+
+def expansion_file(lib_, location):
+    """The CXFile pointer value (or None) of the file where `location` is expanded."""
+    lib_.getExpansionLocation(location, _FILE, None, None, None)
+    return _file.value
 
 
 def file_name(lib_, file):
