@@ -8,7 +8,7 @@ import tempfile
 import unittest
 
 from hvabi import facts
-from hvabi.extract import clang_facts
+from hvabi.extract import clang_facts, macro_probes
 
 HEADER = """\
 #include "dep/dep.h"
@@ -183,6 +183,50 @@ class ExtractTest(unittest.TestCase):
         macros = clang_facts.extract([hdr], "x86_64", only_files=[hdr])["macros"]
         self.assertEqual(macros.get("D_GOOD"), 11)
         self.assertFalse({"D_LP", "D_OPEN", "D_UNDEF"} & set(macros))
+
+    def test_probes_that_change_what_later_ones_see(self):
+        # F_CALL fails but declares foo(), after which F_SIZE would fold; read on its own
+        # (as the passes without failed probes do), F_SIZE warns and has no value.
+        hdr = os.path.join(self.tmp.name, "implicit.h")
+        with open(hdr, "w") as f:
+            f.write("#define F_CALL foo(1)\n#define F_SIZE sizeof(foo(1))\n#define F_OK 4\n")
+        macros = clang_facts.extract([hdr], "x86_64", only_files=[hdr])["macros"]
+        self.assertEqual(macros, {"F_OK": 4})
+
+    def test_probes_that_depend_on_their_place(self):
+        # __LINE__ differs from pass to pass: the passes go on until one has no failure.
+        hdr = os.path.join(self.tmp.name, "line.h")
+        with open(hdr, "w") as f:
+            f.write("#define L_BAD nope\n#define L_LINE __LINE__\n")
+        text, _ = clang_facts._tu_source([hdr], "x86_64", (), (), (), None)
+        macros = clang_facts.extract([hdr], "x86_64", only_files=[hdr])["macros"]
+        self.assertEqual(macros, {"L_LINE": text.count("\n") + 1})   # its line once alone
+
+    def test_one_parse_or_passes_alike(self):
+        # The headers' parse carries probes for the guessed names; with nothing guessed,
+        # the macros are probed in passes of their own. Both read the same.
+        one = clang_facts.extract([self.header], "arm64", only_files=[self.header])
+        guess = macro_probes.guess
+        macro_probes.guess = lambda paths: []
+        try:
+            passes = clang_facts.extract([self.header], "arm64", only_files=[self.header])
+        finally:
+            macro_probes.guess = guess
+        self.assertEqual(one, passes)
+
+    def test_guess(self):
+        hdr = os.path.join(self.tmp.name, "g.h")
+        with open(hdr, "w") as f:
+            f.write("#define G_A 1 /* { */\n  #  define G_B (2 | \\\n 3)\n#define G_F(x) x\n"
+                    "#define G_S \"s\"\n#define G_BRACE {\n// #define G_C 4\n#define G_D 4 / 2\n")
+        self.assertEqual(macro_probes.guess([hdr]), ["G_A", "G_B", "G_D"])
+
+    def test_header_that_ends_inside_a_declaration(self):
+        hdr = os.path.join(self.tmp.name, "cut.h")
+        with open(hdr, "w") as f:
+            f.write("#define CUT_OK 1\nstruct cut { int a; }\n")
+        with self.assertRaisesRegex(clang_facts.ExtractError, r"headers do not compile:\n.*cut\.h:2"):
+            clang_facts.extract([hdr], "x86_64")
 
     def test_prelude_and_defines(self):
         hdr = os.path.join(self.tmp.name, "p.h")

@@ -2,7 +2,8 @@
 
 All headers go into one in-memory translation unit. Records, enums and
 enumerators come from the AST; object-like macros are valued by appending a
-probe declaration per macro and letting clang constant-fold its initializer.
+probe declaration per macro and letting clang constant-fold its initializer
+(macro_probes.py), in the same parse when the macros' names can be guessed.
 libclang is called through the lean ctypes binding of libclang.py (clang.cindex
 only for the importer's parse_headers), which keeps `hvabi diff` of header sets fast.
 
@@ -17,22 +18,12 @@ import sys
 from hvabi import facts as hvfacts
 
 from . import libclang as cx
+from . import macro_probes as mp
 
 LIBCLANG = cx.PATH
 TRIPLES = {"x86_64": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu"}
 TU_NAME = "__hvabi_tu__.c"
-PROBE_PREFIX = "__hvabi_m_"
 ERRORS_SHOWN = 5
-# Each probe pass drops the macros whose probes failed; a further pass finds
-# more only if error recovery after one bad probe hid errors in later ones
-# (_probe_values tells when it cannot have).
-MAX_PROBE_PASSES = 4
-# Tokens that cannot occur in an integer constant expression.
-_UNPROBEABLE_TOKENS = {"{", "}", ";", "#", "##"}
-_OPENERS, _CLOSERS = {"(", "["}, {")", "]"}
-# A macro body without these characters has no comment, literal, line continuation or
-# trigraph, so its characters are its tokens' spellings (see _probe_candidates).
-_NOT_PLAIN = frozenset(b"\"'/\\")
 
 _RECORD_KINDS = {cx.STRUCT_DECL: "struct", cx.UNION_DECL: "union"}
 # Declarations whose children may hold further (nested) tag definitions.
@@ -59,16 +50,29 @@ def extract(headers, arch, include_dirs=(), defines=(), extra_args=(),
     default the directories of `headers`) are reported.
     """
     text, args = _tu_source(headers, arch, include_dirs, defines, extra_args, prelude)
+    scope = Scope(only_files if only_files is not None
+                  else {os.path.dirname(os.path.abspath(h)) for h in headers})
+    source = "libclang: " + " ".join(map(str, headers))
     lib = cx.lib()
     index = lib.createIndex(0, 0)
     try:
+        # One parse for the headers and the probes of the macros they likely define; a
+        # wrong guess, or errors outside the probes, and the headers are read alone.
+        block = mp.Block(text, mp.guess(headers), guarded=True)
+        tu = _parse(lib, index, text + block.text, args, cx.PARSE_DETAILED_PROCESSING_RECORD)
+        try:
+            diagnostics = cx.diagnostics(lib, tu)
+            failed, stray = block.outcome(diagnostics, TU_NAME)
+            if not stray:
+                parsed = Parsed(arch, None, None, text, args, handle=tu, raw_index=index)
+                return facts_of(parsed, scope, source, (block, failed, diagnostics))
+        finally:
+            lib.disposeTranslationUnit(tu)
         tu = _parse(lib, index, text, args, cx.PARSE_DETAILED_PROCESSING_RECORD)
         try:
             _raise_on_errors(_errors(cx.diagnostics(lib, tu)), "headers do not compile")
-            scope = Scope(only_files if only_files is not None
-                          else {os.path.dirname(os.path.abspath(h)) for h in headers})
             parsed = Parsed(arch, None, None, text, args, handle=tu, raw_index=index)
-            return facts_of(parsed, scope, "libclang: " + " ".join(map(str, headers)))
+            return facts_of(parsed, scope, source)
         finally:
             lib.disposeTranslationUnit(tu)
     finally:
@@ -114,13 +118,20 @@ def _tu_source(headers, arch, include_dirs, defines, extra_args, prelude):
     return text, args
 
 
-def facts_of(parsed, scope, source):
-    """Facts of the declarations and integer macros of `parsed` that lie in `scope`."""
-    reader = _Reader(cx.lib(), parsed.handle)
+def facts_of(parsed, scope, source, probed=None):
+    """Facts of the declarations and integer macros of `parsed` that lie in `scope`.
+    `probed`: (macro_probes.Block, indexes of its failed probes, diagnostics) if the
+    unit holds probes after the headers (extract())."""
+    lib = cx.lib()
+    tu = parsed.handle
+    reader = _Reader(lib, tu)
     result = hvfacts.new_facts(parsed.arch, source)
+    children = cx.children(lib, lib.getTranslationUnitCursor(tu))
+    if probed:
+        block_cursors = mp.block_cursors(lib, tu, TU_NAME, probed[0].start, children)
+        children = children[:len(children) - len(block_cursors)]
     macros = []
-    lib = reader.lib
-    for c in cx.children(lib, lib.getTranslationUnitCursor(parsed.handle)):
+    for c in children:
         kind = c.kind
         if kind != cx.MACRO_DEFINITION and kind not in _DECL_KINDS:
             continue              # nothing else holds facts; skip the location lookup
@@ -132,7 +143,20 @@ def facts_of(parsed, scope, source):
             macros.append((c, file, cx.expansion(lib, location)[2]))
         else:
             reader.collect_decl(c, result)
-    result["macros"] = _macro_values(lib, parsed, reader.probe_candidates(macros))
+    names = reader.probe_candidates(macros)
+    values = None
+    if probed and set(names) <= set(probed[0].names):
+        # The probes were parsed with the headers, guessed names with them: what each
+        # gave holds if it depended on that probe alone (macro_probes.Block.independent).
+        block, failed, diagnostics = probed
+        decls = block.independent(lib, tu, TU_NAME, diagnostics, block_cursors,
+                                  _sources(lib, tu, parsed.args))
+        if decls is not None:
+            found = block.values(lib, decls, failed, set(names))
+            values = {name: found[name] for name in names if name in found}
+    if values is None:
+        values = _macro_values(lib, parsed, names)
+    result["macros"] = values
     return result
 
 
@@ -146,6 +170,26 @@ def integer_macros(parsed, macro_cursors):
         file, _, offset = cx.expansion(reader.lib, reader.lib.getCursorLocation(raw))
         macros.append((raw, file, offset))
     return _macro_values(reader.lib, parsed, reader.probe_candidates(macros))
+
+
+def _macro_values(lib, parsed, names):
+    """{name: value} of the macros in `names` that are integer constants (probe passes)."""
+    index = parsed.raw_index or lib.createIndex(0, 0)
+    try:
+        return mp.passes(lib, index, parsed.text, parsed.args, names, TU_NAME,
+                         lambda tu: _sources(lib, tu, parsed.args))
+    except mp.ProbeError as e:
+        _raise_on_errors(e.diagnostics, e.what)
+        raise ExtractError(e.what) from None
+    finally:
+        if index != parsed.raw_index:
+            lib.disposeIndex(index)
+
+
+def _sources(lib, tu, args):
+    """The bytes of every file the unit read, and of its compiler arguments."""
+    return [cx.file_contents(lib, tu, f) for f in cx.included_files(lib, tu)] + \
+        ["\0".join(args).encode()]
 
 
 class Scope:
@@ -181,7 +225,7 @@ def _errors(diagnostics):
 def _raise_on_errors(errors, what):
     if not errors:
         return
-    lines = [f"{file or '?'}:{line}: {spelling}" for _, file, line, spelling in errors[:ERRORS_SHOWN]]
+    lines = [f"{file or '?'}:{line}: {spelling}" for _, file, line, spelling, _ in errors[:ERRORS_SHOWN]]
     more = len(errors) - ERRORS_SHOWN
     if more > 0:
         lines.append(f"... and {more} more")
@@ -346,9 +390,11 @@ class _Reader:
             spelled = name.encode()
             text = self.contents(file)
             body = text[start + len(spelled):end]
-            plain = text[start:start + len(spelled)] == spelled and \
-                _NOT_PLAIN.isdisjoint(body) and b"??" not in body
-            if _plain_ok(body) if plain else self.tokens_ok(c):
+            if text[start:start + len(spelled)] == spelled and mp.is_plain(body):
+                ok = mp.plain_ok(body)
+            else:
+                ok = mp.tokens_ok(cx.tokens(lib, self.tu, c))
+            if ok:
                 names[name] = None
         return list(names)
 
@@ -356,12 +402,6 @@ class _Reader:
         if file not in self._contents:
             self._contents[file] = cx.file_contents(self.lib, self.tu, file)
         return self._contents[file]
-
-    def tokens_ok(self, c):
-        """The probe test on libclang's tokens of the definition (comments included)."""
-        tokens = cx.tokens(self.lib, self.tu, c)
-        return len(tokens) >= 2 and not _function_like(tokens) and \
-            _probeable([spelling for spelling, _, _ in tokens[1:]])
 
 
 class _TypeInfo:
@@ -379,176 +419,6 @@ class _TypeInfo:
         self.nested = kind == cx.RECORD and _untagged(
             cx.text(lib, lib.getCursorSpelling(lib.getTypeDeclaration(canonical))))
         self.integral = kind in _SIGNED or kind in _UNSIGNED or kind in _CHAR or kind == cx.ENUM
-
-
-def _plain_ok(body):
-    """The probe test on a body (bytes after the name) that has no comment, literal,
-    line continuation or trigraph: each of its characters that matters is one token."""
-    if not body.strip() or body[:1] == b"(":   # no body; function-like (`(` glued to the name)
-        return False
-    if _UNPROBEABLE_BYTES.intersection(body):
-        return False
-    depth = 0
-    for ch in body:
-        if ch in _OPENER_BYTES:
-            depth += 1
-        elif ch in _CLOSER_BYTES:
-            depth -= 1
-            if depth < 0:
-                return False
-    return depth == 0
-_UNPROBEABLE_BYTES = frozenset(b"{};#")
-_OPENER_BYTES, _CLOSER_BYTES = frozenset(b"(["), frozenset(b")]")
-
-
-def _function_like(tokens):
-    # `#define F(x)` has '(' glued to the name; `#define V (x)` does not.
-    return tokens[1][0] == "(" and tokens[1][1] == tokens[0][2]
-
-
-def _probeable(body):
-    """False for bodies that cannot be an integer constant and whose probe
-    could derail the parsing of the probes after it (e.g. `1)`, `{`)."""
-    depth = 0
-    for s in body:
-        if s in _UNPROBEABLE_TOKENS:
-            return False
-        depth += (s in _OPENERS) - (s in _CLOSERS)
-        if depth < 0:
-            return False
-    return depth == 0
-
-
-def _macro_values(lib, parsed, names):
-    """{name: value} of the macros in `names` that are integer constants."""
-    text, args = parsed.text, parsed.args
-    first_line = text.count("\n") + 1
-    index = parsed.raw_index or lib.createIndex(0, 0)
-    try:
-        for _ in range(MAX_PROBE_PASSES):
-            probes = [_probe_decl(name) for name in names]
-            # No detailed preprocessing record: only the probe declarations are read back.
-            tu = _parse(lib, index, text + "".join(probes), args, 0)
-            try:
-                failed = _failed_probes(cx.diagnostics(lib, tu), names, first_line)
-                values = _probe_values(lib, tu, names, failed, len(text.encode()), probes)
-                if values is not None:
-                    return values
-            finally:
-                lib.disposeTranslationUnit(tu)
-            names = [n for i, n in enumerate(names) if i not in failed]
-    finally:
-        if index != parsed.raw_index:
-            lib.disposeIndex(index)
-    raise ExtractError(f"macro probes still fail after {MAX_PROBE_PASSES} passes")
-
-
-def _probe_decl(name):
-    # __typeof__ keeps the expression's own type, so its signedness and width
-    # decide how the folded value reads (e.g. ((u32)-2) -> 4294967294).
-    # The bare initializer rejects a top-level comma (`1, 2` is no constant).
-    return f"static const __typeof__(({name})) {PROBE_PREFIX}{name} = {name};\n"
-
-
-def _failed_probes(diagnostics, names, first_line):
-    """Indexes into `names` of probes with a diagnostic (warnings count: a
-    warned-about value such as an oversized shift is not trustworthy)."""
-    failed, stray = set(), []
-    for d in diagnostics:
-        severity, file, line, _ = d
-        if severity < cx.WARNING:
-            continue
-        index = line - first_line  # expansion location: the probe line for macro bodies
-        if file == TU_NAME and 0 <= index < len(names):
-            failed.add(index)
-        elif severity >= cx.ERROR:
-            stray.append(d)
-    _raise_on_errors(stray, "macro probes broke the translation unit")
-    return failed
-
-
-def _probe_values(lib, tu, names, failed, start, probes):
-    """{name: value} of the probes of `names` not in `failed` (indexes) that have one,
-    or None if another pass without the failed probes must decide.
-
-    That pass is needed only if error recovery after a failed probe could have hidden
-    errors in the probes after it, or cut into them. It did not if every probe that did
-    not fail was parsed as a declaration of its own: its declaration spans its own line
-    of the unit's text (`start` is the byte offset of the first probe line), from the
-    line's start. Then a pass without the failed probes would read the same
-    declarations in the same context (the failed ones declare only their own
-    __hvabi_m_ names), so it is skipped."""
-    decls = {}
-    for c in cx.children(lib, lib.getTranslationUnitCursor(tu)):
-        if c.kind == cx.VAR_DECL:
-            name = cx.text(lib, lib.getCursorSpelling(c))
-            if name.startswith(PROBE_PREFIX):
-                decls[name[len(PROBE_PREFIX):]] = c
-    main = lib.getFile(tu, TU_NAME.encode())
-    values = {}
-    for i, name in enumerate(names):
-        size = len(probes[i].encode())
-        if i in failed:
-            start += size
-            continue
-        c = decls.get(name)
-        if failed and (c is None or not _spans(lib, c, main, start, start + size - 1)):
-            return None
-        start += size
-        if c is not None:
-            value = _evaluate(lib, c)
-            if value is not None:
-                values[name] = value
-    return values
-
-
-def _spans(lib, cursor, file, start, end):
-    """Whether `cursor`'s extent starts at byte `start` of `file` and ends before `end`."""
-    extent = lib.getCursorExtent(cursor)
-    first_file, _, first = cx.expansion(lib, lib.getRangeStart(extent))
-    last_file, _, last = cx.expansion(lib, lib.getRangeEnd(extent))
-    return first_file == last_file == file and first == start and start < last <= end
-
-
-def _evaluate(lib, var):
-    """The C value of an integer-typed probe's initializer, else None."""
-    var_type = lib.getCursorType(var)
-    signed = _integer_signedness(lib, lib.getCanonicalType(var_type))
-    if signed is None:
-        return None
-    result = lib.Cursor_Evaluate(var)
-    if not result:
-        return None
-    try:
-        if lib.EvalResult_getKind(result) != cx.EVAL_INT:
-            return None
-        if lib.EvalResult_isUnsignedInt(result):
-            raw = lib.EvalResult_getAsUnsigned(result)
-        else:
-            raw = lib.EvalResult_getAsLongLong(result)
-    finally:
-        lib.EvalResult_dispose(result)
-    # libclang hands back 64 bits; read them at the probe type's width and
-    # signedness, which is what the C expression means.
-    bits = 8 * lib.Type_getSizeOf(var_type)
-    raw &= (1 << bits) - 1
-    return raw - (1 << bits) if signed and raw >> (bits - 1) else raw
-
-
-def _integer_signedness(lib, t):
-    """True/False for integer types up to 64 bits (libclang returns at most
-    64 value bits), None for anything else."""
-    if t.kind == cx.ENUM:
-        t = lib.getCanonicalType(lib.getEnumDeclIntegerType(lib.getTypeDeclaration(t)))
-    if lib.Type_getSizeOf(t) > 8:
-        return None
-    if t.kind in _SIGNED:
-        return True
-    if t.kind in _UNSIGNED:
-        return False
-    if t.kind in _CHAR:
-        return t.kind == cx.CHAR_S
-    return None
 
 
 # --- CLI ---------------------------------------------------------------------

@@ -15,7 +15,7 @@ PATH = "/usr/lib/llvm-14/lib/libclang.so.1"
 
 # enum CXCursorKind (clang-c/Index.h)
 STRUCT_DECL, UNION_DECL, ENUM_DECL, FIELD_DECL, ENUM_CONSTANT_DECL = 2, 3, 5, 6, 7
-VAR_DECL, TYPEDEF_DECL, MACRO_DEFINITION = 9, 20, 501
+VAR_DECL, TYPEDEF_DECL, MACRO_DEFINITION, MACRO_INSTANTIATION = 9, 20, 501, 502
 
 # enum CXTypeKind
 (BOOL, CHAR_U, UCHAR, CHAR16, CHAR32, USHORT, UINT, ULONG, ULONGLONG, UINT128,
@@ -61,6 +61,8 @@ class UnsavedFile(ctypes.Structure):
 
 CURSOR_VISITOR = ctypes.CFUNCTYPE(c_int, Cursor, Cursor, ctypes.py_object)
 FIELD_VISITOR = ctypes.CFUNCTYPE(c_int, Cursor, ctypes.py_object)
+INCLUSION_VISITOR = ctypes.CFUNCTYPE(None, c_void_p, POINTER(SourceLocation), c_uint,
+                                     ctypes.py_object)
 
 _P = c_void_p           # CXIndex, CXTranslationUnit, CXFile, CXDiagnostic, CXEvalResult
 _PU = POINTER(c_uint)
@@ -105,6 +107,8 @@ _FUNCTIONS = {
     "clang_getDiagnosticSeverity": ([_P], c_int),
     "clang_getDiagnosticLocation": ([_P], SourceLocation),
     "clang_getDiagnosticSpelling": ([_P], String),
+    "clang_getDiagnosticOption": ([_P, POINTER(String)], String),
+    "clang_getInclusions": ([_P, INCLUSION_VISITOR, ctypes.py_object], None),
     "clang_tokenize": ([_P, SourceRange, POINTER(POINTER(Token)), _PU], None),
     "clang_getTokenSpelling": ([_P, Token], String),
     "clang_getTokenExtent": ([_P, Token], SourceRange),
@@ -219,18 +223,29 @@ def parse(lib_, index, name, text_, args, options):
 
 
 def diagnostics(lib_, tu):
-    """[(severity, file name or None, line, text)] of the translation unit."""
+    """[(severity, file name or None, line, text, option)] of the translation unit;
+    `option` is the warning flag that controls it (-Wsomething) or ""."""
     out = []
     for i in range(lib_.getNumDiagnostics(tu)):
         d = lib_.getDiagnostic(tu, i)
         try:
             severity = lib_.getDiagnosticSeverity(d)
             f, line, _ = expansion(lib_, lib_.getDiagnosticLocation(d))
+            disable = String()
+            option = text(lib_, lib_.getDiagnosticOption(d, byref(disable)))
+            text(lib_, disable)
             out.append((severity, file_name(lib_, f) if f else None, line,
-                        text(lib_, lib_.getDiagnosticSpelling(d))))
+                        text(lib_, lib_.getDiagnosticSpelling(d)), option))
         finally:
             lib_.disposeDiagnostic(d)
     return out
+
+
+def included_files(lib_, tu):
+    """The CXFile of every file the translation unit read, its main file included."""
+    files = {}
+    lib_.getInclusions(tu, _INCLUSION_COLLECTOR, files)
+    return list(files)
 
 
 def _append_child(cursor, _parent, out):
@@ -243,5 +258,10 @@ def _append_field(cursor, out):
     return CHILD_VISIT_CONTINUE
 
 
+def _collect_inclusion(file, _stack, _depth, files):
+    files[file] = None
+
+
 _CHILD_APPENDER = CURSOR_VISITOR(_append_child)
 _FIELD_APPENDER = FIELD_VISITOR(_append_field)
+_INCLUSION_COLLECTOR = INCLUSION_VISITOR(_collect_inclusion)
