@@ -6,7 +6,6 @@ never a traceback).
 
 import argparse
 import os
-import pathlib
 import sys
 
 from . import errors
@@ -17,10 +16,11 @@ from .extract.clang_facts import TRIPLES
 from .extract.header_sets import FLAVORS
 
 # `hvabi diff` of two header sets runs per pull request: its path imports neither the
-# model (nor dataclasses), nor tempfile, difflib or the spec machinery unless needed.
+# model (nor dataclasses), nor pathlib, tempfile, difflib or the spec machinery unless
+# needed.
 ARCHES = tuple(TRIPLES)   # the arches libclang reads; equal to model.ARCHES (tests/diff/test_cli.py)
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
 
 
 def load(spec_dir):
@@ -29,6 +29,7 @@ def load(spec_dir):
     from .emit.products import header_defs, load_products
     from .spec.checks import check_spec
     from .spec.loader import load_spec
+    import pathlib
     spec_dir = pathlib.Path(spec_dir)
     spec = load_spec(spec_dir, spec_dir.resolve().parent)
     products = load_products(spec_dir / "products.yaml", spec)
@@ -49,6 +50,7 @@ def render_everything(spec_dir):
 def write_atomically(out_dir, files):
     """Write every file to a temporary name first, then rename them all: an error while
     writing leaves the previous outputs in place."""
+    import pathlib
     out_dir = pathlib.Path(out_dir)
     staged = []
     try:
@@ -83,6 +85,7 @@ def cmd_generate(args):
 def cmd_check(args):
     """Regenerate in memory and compare with what is on disk (committed outputs)."""
     files = render_everything(args.spec)
+    import pathlib
     out = pathlib.Path(args.out)
     stale = []
     for rel, text in sorted(files.items()):
@@ -130,7 +133,7 @@ def cmd_diff(args):
         rules = suppress.load(args.suppress)
     texts = [args.old, args.new, *args.newer]
     with _Scratch(any(map(sources.names_revision, texts))) as tmp:
-        sides = [sources.open_side(text, pathlib.Path(tmp, f"side{i}") if tmp else None)
+        sides = [sources.open_side(text, os.path.join(tmp, f"side{i}") if tmp else None)
                  for i, text in enumerate(texts)]
         profiles = compare.choose_profiles(sides, args.profile, args.headers_flavor)
         results = compare.compare(sides, arches, profiles, args.headers_flavor)
@@ -262,17 +265,17 @@ def _import_recipe(args):
 def parser():
     p = argparse.ArgumentParser(prog="hvabi", description=__doc__.splitlines()[0],
                                 epilog="Exit status: 0 ok, 1 check failed, 2 bad input or usage.")
-    p.add_argument("--spec", default=str(REPO / "spec"), help="spec directory (default: %(default)s)")
+    p.add_argument("--spec", default=os.path.join(REPO, "spec"), help="spec directory (default: %(default)s)")
     p.add_argument("-q", "--quiet", action="store_true")
     # -q is accepted after the subcommand too (`hvabi generate -q`).
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     g = sub.add_parser("generate", parents=[common], help="write every generated header and layout test")
-    g.add_argument("--out", default=str(REPO), help="output root (default: the repository)")
+    g.add_argument("--out", default=REPO, help="output root (default: the repository)")
     g.set_defaults(func=cmd_generate)
     c = sub.add_parser("check", parents=[common], help="fail if the committed outputs differ from the spec")
-    c.add_argument("--out", default=str(REPO), help="tree to compare (default: the repository)")
+    c.add_argument("--out", default=REPO, help="tree to compare (default: the repository)")
     c.add_argument("--diff", action="store_true", help="print a unified diff of stale files")
     c.set_defaults(func=cmd_check)
     v = sub.add_parser("validate", parents=[common], help="load and check the spec only")

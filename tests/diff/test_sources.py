@@ -181,6 +181,22 @@ class HeaderAndObjectSides(unittest.TestCase):
         self.assertIn("hint: if these are kernel-flavor headers, pass --headers-flavor kernel",
                       str(caught.exception))
 
+    def test_paths_spelled_as_pathlib_spells_them(self):
+        # sources.py keeps paths as strings (no pathlib import on the diff path).
+        for text in ("a/b", "a//b/", "./a/./b", "/", "//a", "///a", ".", "./", "a/../b", "/x/"):
+            with self.subTest(text=text):
+                self.assertEqual(sources._spelled(text), str(pathlib.Path(text)))
+        for name in ("b.h", "a.h", ".hidden.h", "x.hh", "sub.h", "t.facts.json"):
+            (self.dir / "g").mkdir(exist_ok=True)
+            if name == "sub.h":
+                (self.dir / "g" / name).mkdir()
+            else:
+                (self.dir / "g" / name).write_text("")
+        for base in (str(self.dir / "g"), str(self.dir / "g") + "/"):
+            for suffix in (".h", ".facts.json"):
+                self.assertEqual(sources._glob(sources._spelled(base), suffix),
+                                 [str(p) for p in sorted(pathlib.Path(base).glob("*" + suffix))])
+
     def test_what_is_not_a_side(self):
         self.write("empty/README", "nothing here\n")
         for arg, message in ((self.dir / "missing", "does not exist"),

@@ -12,7 +12,7 @@ and gives one `View` (facts plus what classification needs) per (profile, arch).
 Profiles exist only for spec sides; other sides use the profile None.
 """
 
-import pathlib
+import os
 
 from .. import facts as hvfacts
 from ..errors import HvabiError
@@ -38,8 +38,8 @@ class Side(Plain):
     __slots__ = (
         "label",                  # the argument as given, for reports
         "kind",                   # SPEC, HEADERS, OBJECTS or FACTS
-        "paths",                  # the spec directory, or the header / object / facts files
-    )
+        "paths",                  # the spec directory, or the header / object / facts files,
+    )                             # spelled as pathlib spells them (_spelled)
 
     def profiles(self, flavor=None):
         """A spec side's profiles (those some product renders in `flavor`, if given)."""
@@ -51,35 +51,64 @@ class Side(Plain):
 
 def names_revision(text):
     """Whether the argument `text` is REV:PATH (a side exported from git)."""
-    return ":" in text and not pathlib.Path(text).exists()
+    return ":" in text and not os.path.exists(text)
 
 
 def open_side(text, workdir):
     """The side the argument `text` names; a git side is exported into `workdir` first."""
     if names_revision(text):
-        return _detect(text, [_export(text, pathlib.Path(workdir))])
-    return _detect(text, [pathlib.Path(p) for p in text.split(",") if p])
+        return _detect(text, [_export(text, workdir)])
+    return _detect(text, [_spelled(p) for p in text.split(",") if p])
+
+
+# Paths are strings here, not pathlib objects: importing pathlib costs ~3 ms of a
+# `hvabi diff` of two header sets. They are spelled as str(pathlib.Path(...)) would be,
+# so messages and facts name files as before.
+
+def _spelled(path):
+    """`path` as pathlib spells it: without empty or "." parts or a trailing slash."""
+    root = ""
+    if path.startswith("/"):
+        root = "//" if path.startswith("//") and not path.startswith("///") else "/"
+    parts = [p for p in path.split("/") if p and p != "."]
+    return root + "/".join(parts) if root or parts else "."
+
+
+def _child(directory, name):
+    """pathlib's `directory / name` for a spelled `directory`."""
+    if directory == ".":
+        return name
+    return directory + name if directory.endswith("/") else f"{directory}/{name}"
+
+
+def _glob(directory, suffix):
+    """sorted(pathlib.Path(directory).glob("*" + suffix)), hidden entries included."""
+    try:
+        names = os.listdir(directory)
+    except PermissionError:
+        return []
+    return [_child(directory, n) for n in sorted(n for n in names if n.endswith(suffix))]
 
 
 def _detect(label, paths):
     if not paths:
         raise HvabiError("an empty side", None, "give a spec or header directory, files, or REV:PATH")
     for p in paths:
-        if not p.exists():
+        if not os.path.exists(p):
             raise HvabiError(f"{label}: {p} does not exist", None,
                              "give a spec directory, a header directory, .h or .o files,"
                              " or REV:PATH for a git revision")
-    if len(paths) == 1 and paths[0].is_dir():
-        if (paths[0] / "profiles.yaml").is_file():
+    if len(paths) == 1 and os.path.isdir(paths[0]):
+        if os.path.isfile(_child(paths[0], "profiles.yaml")):
             return Side(label, SPEC, paths)
-        for kind, pattern in ((HEADERS, "*.h"), (FACTS, "*" + FACTS_SUFFIX)):
-            found = sorted(paths[0].glob(pattern))
+        for kind, suffix in ((HEADERS, ".h"), (FACTS, FACTS_SUFFIX)):
+            found = _glob(paths[0], suffix)
             if found:
                 return Side(label, kind, found)
         raise HvabiError(f"{label}: {paths[0]} has no profiles.yaml, *.h or *{FACTS_SUFFIX}", None,
                          "give a spec directory, a directory of headers or one of facts documents")
     for kind, suffix in ((HEADERS, ".h"), (OBJECTS, ".o"), (FACTS, FACTS_SUFFIX)):
-        if all(p.name.endswith(suffix) for p in paths):
+        if all(p.rpartition("/")[2].endswith(suffix) for p in paths):
             return Side(label, kind, paths)
     raise HvabiError(f"{label}: cannot tell what this is", None,
                      f"list only .h, only .o or only {FACTS_SUFFIX} files (comma-separated),"
@@ -117,8 +146,9 @@ def _export(text, workdir):
     if data is None:
         raise HvabiError(f"{text}: revision '{rev}' has no '{path}'", None,
                          f"see what it has with `git ls-tree --name-only {rev}`")
-    dest = workdir / (pathlib.PurePath(path).name or "tree")
-    dest.mkdir(parents=True)
+    name = _spelled(path).rpartition("/")[2]
+    dest = _child(_spelled(os.fspath(workdir)), name if name not in (".", "") else "tree")
+    os.makedirs(dest)
     import io
     import tarfile
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:

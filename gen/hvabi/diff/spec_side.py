@@ -2,6 +2,8 @@
 provenance that only a spec has. Kept apart from sources.py so that diffs of headers or
 objects never load the YAML, schema and template machinery."""
 
+import pathlib
+
 from .. import model as m
 from ..emit.products import load_products
 from ..errors import HvabiError
@@ -13,6 +15,7 @@ from ..spec.loader import load_profiles, load_spec
 def read(label, spec_dir, arches, profiles):
     """{(profile, arch): (facts, uapi, notes)}; `uapi` says a product renders the profile
     in the uapi flavor, so user space builds against it."""
+    spec_dir = pathlib.Path(spec_dir)
     spec = load_spec(spec_dir, spec_dir.parent)
     unknown = sorted(set(profiles) - set(spec.profiles))
     if unknown:
@@ -29,12 +32,14 @@ def read(label, spec_dir, arches, profiles):
 
 def profiles(spec_dir, flavor=None):
     """Every profile of the spec, sorted; with `flavor`, those some product renders in it."""
+    spec_dir = pathlib.Path(spec_dir)
     names = load_profiles(spec_dir / "profiles.yaml")
     return sorted(names if flavor is None else profiles_in(spec_dir, flavor) & set(names))
 
 
 def profiles_in(spec_dir, flavor):
     """The profiles some product of the spec renders in `flavor` (spec/products.yaml)."""
+    spec_dir = pathlib.Path(spec_dir)
     path = spec_dir / "products.yaml"
     if not path.is_file():
         return set()

@@ -8,12 +8,14 @@ uapi:   standalone user-space headers (`__u64`, `<linux/types.h>`), such as rust
         hv-headers; only the system headers are needed.
 """
 
-import pathlib
+import os
 
 from . import clang_facts
 
-REPO = pathlib.Path(__file__).resolve().parents[3]
-STUBS = REPO / "tests/kstubs"
+# Strings, not pathlib objects: `hvabi diff` of two header sets does without pathlib.
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))))
+STUBS = os.path.join(REPO, "tests", "kstubs")
+PRELUDE = os.path.join(STUBS, "kernel-prelude.h")
 FLAVORS = ("kernel", "uapi")
 CONFIG = {"x86_64": "CONFIG_X86", "arm64": "CONFIG_ARM64"}
 # rust-vmm's hv-headers use BIT() without defining it or including a header that does
@@ -27,7 +29,7 @@ TLFS_ARCH_DIR = {"x86_64": "x86", "arm64": "arm64"}
 def kernel_cflags(arch):
     """Compiler arguments that let gcc/clang build kernel-flavor headers outside a kernel
     tree: the stand-in headers, the implicit prelude and the arch's CONFIG_ symbol."""
-    return [f"-I{STUBS}", "-include", str(STUBS / "kernel-prelude.h"), f"-D{CONFIG[arch]}=1"]
+    return [f"-I{STUBS}", "-include", PRELUDE, f"-D{CONFIG[arch]}=1"]
 
 
 def tlfs_include_dirs(root, arch):
@@ -39,8 +41,10 @@ def options(arch, flavor, include_dirs=()):
     """Compiler settings (keyword arguments of clang_facts.parse_headers / extract) for
     headers of `flavor` on `arch`."""
     if flavor == "kernel":
-        return dict(include_dirs=[str(STUBS), *map(str, include_dirs)],
-                    defines=[f"{CONFIG[arch]}=1"], prelude=(STUBS / "kernel-prelude.h").read_text())
+        with open(PRELUDE, encoding="utf-8") as f:
+            prelude = f.read()
+        return dict(include_dirs=[STUBS, *map(str, include_dirs)],
+                    defines=[f"{CONFIG[arch]}=1"], prelude=prelude)
     return dict(include_dirs=[str(d) for d in include_dirs], defines=UAPI_FALLBACK_DEFINES)
 
 
@@ -61,6 +65,7 @@ def uapi_facts(headers, arch, only=None):
 
 def tlfs_facts(root, arch):
     """libclang facts of the hyperv-tlfs.h trio rooted at `root`, for `arch`."""
+    import pathlib
     root = pathlib.Path(root)
     arch_inc, generic_inc = tlfs_include_dirs(root, arch)
     return kernel_facts([arch_inc / "asm/hyperv-tlfs.h"], arch, [arch_inc, generic_inc],
