@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Time `hvabi diff` against a check-uapi.sh-style pipeline on real hv-headers history.
 
-  benchmark.py MSHV_GIT_DIR [--arch x86_64|arm64] [--runs N]
+  benchmark.py MSHV_GIT_DIR [--arch x86_64|arm64] [--runs N] [--bytecode]
 
 The pipeline is Linux scripts/check-uapi.sh's, applied to the whole header set at once:
 each side compiled into a dummy shared object (`-g -fno-eliminate-unused-debug-types`),
@@ -11,18 +11,26 @@ timed) for the revisions in snapshot_mshv.REVISIONS, and each timing is the best
 --runs. Prints, per consecutive pair, both times, the ratio and both verdicts next to the
 verdict test_real_pairs.py expects; then a history scan: one `hvabi diff` over every
 revision against the pipeline run pair by pair.
+
+hvabi is timed as it runs here: if PYTHONDONTWRITEBYTECODE is set (this repository's
+sandbox sets it), every run compiles hvabi's Python sources. --bytecode adds a column
+with hvabi run from a byte-compiled copy of gen/ (what an installed Python program runs),
+for comparison; the targets are met, or not, in the first column.
 """
 
 import argparse
+import os
 import pathlib
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 
 HERE = pathlib.Path(__file__).resolve().parent
-HVABI = [sys.executable, str(HERE.parents[1] / "gen/bin/hvabi")]
-sys.path.insert(0, str(HERE.parents[1] / "gen"))
+REPO = HERE.parents[1]
+HVABI = [sys.executable, str(REPO / "gen/bin/hvabi")]
+sys.path.insert(0, str(REPO / "gen"))
 
 from snapshot_mshv import REVISIONS, git  # noqa: E402
 from test_real_pairs import EXPECTED  # noqa: E402
@@ -52,9 +60,9 @@ def best_of(runs, fn):
     return min(times), result
 
 
-def hvabi(dirs, arch):
+def hvabi(dirs, arch, command=HVABI):
     """Verdict of one `hvabi diff` run over `dirs` (two or more releases)."""
-    run = subprocess.run([*HVABI, "diff", *map(str, dirs), "--arch", arch], capture_output=True)
+    run = subprocess.run([*command, "diff", *map(str, dirs), "--arch", arch], capture_output=True)
     if run.returncode not in (0, 1):
         raise SystemExit(f"hvabi diff failed:\n{run.stderr.decode()}")
     return "breaking" if run.returncode else "ok"
@@ -77,6 +85,15 @@ def pipeline(old, new, arch, work):
     return "ok" if run.returncode == 0 or only_added else "breaking"
 
 
+def byte_compiled(work):
+    """The command running hvabi from a copy of gen/ (and the kernel stand-ins it reads)
+    whose modules are compiled to __pycache__, whatever PYTHONDONTWRITEBYTECODE says."""
+    shutil.copytree(REPO / "gen", work / "copy/gen", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "tests/kstubs", work / "copy/tests/kstubs")
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(work / "copy/gen")], check=True)
+    return [sys.executable, str(work / "copy/gen/bin/hvabi")]
+
+
 def expected(pair, arch):
     breaking = any(sev == "breaking" and arch in where for _, _, sev, where, _ in EXPECTED[pair])
     return "breaking" if breaking else "ok"
@@ -87,12 +104,17 @@ def main(argv):
     p.add_argument("git_dir", metavar="MSHV_GIT_DIR")
     p.add_argument("--arch", choices=sorted(COMPILERS), default="x86_64")
     p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--bytecode", action="store_true",
+                   help="also time hvabi from a byte-compiled copy of gen/")
     a = p.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         work = pathlib.Path(tmp)
         dirs = [export(a.git_dir, rev, work / rev) for rev in REVISIONS]
-        print(f"{'pair':<18} {'hvabi':>7} {'pipeline':>9} {'ratio':>6}   {'hvabi':<9} {'abidiff':<9}"
-              f" expected  ({a.arch}, best of {a.runs})")
+        compiled = byte_compiled(work) if a.bytecode else None
+        extra = f" {'hvabi*':>7} {'ratio*':>6}" if compiled else ""
+        print(f"{'pair':<18} {'hvabi':>7} {'pipeline':>9} {'ratio':>6}{extra}   {'hvabi':<9}"
+              f" {'abidiff':<9} expected  ({a.arch}, best of {a.runs}, "
+              f"PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r})")
         total = 0.0
         wrong = {"hvabi": 0, "abidiff": 0}
         for old, new in zip(dirs, dirs[1:]):
@@ -102,10 +124,19 @@ def main(argv):
             wrong["hvabi"] += ours_verdict != want
             wrong["abidiff"] += their_verdict != want
             total += theirs
-            print(f"{old.name}..{new.name:<9} {ours:6.3f}s {theirs:8.3f}s {theirs / ours:5.2f}x"
+            extra = ""
+            if compiled:
+                fast, fast_verdict = best_of(a.runs, lambda: hvabi([old, new], a.arch, compiled))
+                assert fast_verdict == ours_verdict
+                extra = f" {fast:6.3f}s {theirs / fast:5.2f}x"
+            print(f"{old.name}..{new.name:<9} {ours:6.3f}s {theirs:8.3f}s {theirs / ours:5.2f}x{extra}"
                   f"   {ours_verdict:<9} {their_verdict:<9} {want}")
         scan, _ = best_of(a.runs, lambda: hvabi(dirs, a.arch))
-        print(f"{'history scan':<18} {scan:6.3f}s {total:8.3f}s {total / scan:5.2f}x"
+        extra = ""
+        if compiled:
+            fast, _ = best_of(a.runs, lambda: hvabi(dirs, a.arch, compiled))
+            extra = f" {fast:6.3f}s {total / fast:5.2f}x"
+        print(f"{'history scan':<18} {scan:6.3f}s {total:8.3f}s {total / scan:5.2f}x{extra}"
               f"   (one hvabi run over {len(dirs)} revisions vs the pipeline pair by pair)")
         print(f"wrong verdicts: hvabi {wrong['hvabi']}, abidiff pipeline {wrong['abidiff']}"
               f" of {len(dirs) - 1}")
