@@ -29,6 +29,8 @@ _RECORD_KINDS = {cx.STRUCT_DECL: "struct", cx.UNION_DECL: "union"}
 # Declarations whose children may hold further (nested) tag definitions.
 _NESTING_KINDS = {cx.STRUCT_DECL, cx.UNION_DECL, cx.TYPEDEF_DECL}
 _DECL_KINDS = {cx.STRUCT_DECL, cx.UNION_DECL, cx.ENUM_DECL, cx.TYPEDEF_DECL}
+# Cursors of the preprocessing record that hold no facts (macro definitions do).
+_PREPROCESSING = {cx.MACRO_INSTANTIATION, cx.INCLUSION_DIRECTIVE}
 _SIGNED = {cx.SCHAR, cx.SHORT, cx.INT, cx.LONG, cx.LONGLONG, cx.INT128}
 _UNSIGNED = {cx.UCHAR, cx.USHORT, cx.UINT, cx.ULONG, cx.ULONGLONG, cx.UINT128, cx.BOOL}
 _CHAR = {cx.CHAR_S, cx.CHAR_U}
@@ -126,18 +128,23 @@ def facts_of(parsed, scope, source, probed=None):
     tu = parsed.handle
     reader = _Reader(lib, tu)
     result = hvfacts.new_facts(parsed.arch, source)
-    children = cx.children(lib, lib.getTranslationUnitCursor(tu))
-    if probed:
-        block_cursors = mp.block_cursors(lib, tu, TU_NAME, probed[0].start, children)
-        children = children[:len(children) - len(block_cursors)]
-    macros = []
-    for c in children:
+    # With probes, the unit's main file holds them from byte `start` on; they are set
+    # aside (libclang lists a file's macro expansions apart from its declarations, so
+    # they are found by place, not by their rank among the unit's children).
+    main = lib.getFile(tu, TU_NAME.encode()) if probed else None
+    start = probed[0].start if probed else None
+    macros, block_cursors = [], []
+    for c in cx.children(lib, lib.getTranslationUnitCursor(tu)):
         kind = c.kind
-        if kind != cx.MACRO_DEFINITION and kind not in _DECL_KINDS:
+        facts = kind == cx.MACRO_DEFINITION or kind in _DECL_KINDS
+        if kind in _PREPROCESSING or not (facts or main):
             continue              # nothing else holds facts; skip the location lookup
         location = lib.getCursorLocation(c)
         file = cx.expansion_file(lib, location)
-        if not reader.in_scope(file, scope):
+        if main and file == main and cx.expansion(lib, location)[2] >= start:
+            block_cursors.append(c)
+            continue
+        if not facts or not reader.in_scope(file, scope):
             continue
         if kind == cx.MACRO_DEFINITION:
             macros.append((c, file, cx.expansion(lib, location)[2]))

@@ -198,8 +198,6 @@ class Block:
         seen = set()
         decls = {}
         for c in cursors:
-            if c.kind == cx.MACRO_INSTANTIATION:
-                continue                  # a macro expanded in a probe
             extent = lib.getCursorExtent(c)
             file, _, first = cx.expansion(lib, lib.getRangeStart(extent))
             last = cx.expansion(lib, lib.getRangeEnd(extent))[2]
@@ -253,11 +251,11 @@ def passes(lib, index, text, args, names, tu_name, sources):
     raise ProbeError(f"macro probes still fail after {MAX_PROBE_PASSES} passes", [])
 
 
-def block_cursors(lib, tu, tu_name, start, children=None):
-    """The unit's top-level cursors in its main file from byte `start` on: the probes are
-    the unit's last text, so these are the last of its `children` (default: read)."""
-    if children is None:
-        children = cx.children(lib, lib.getTranslationUnitCursor(tu))
+def block_cursors(lib, tu, tu_name, start):
+    """The unit's top-level cursors in its main file from byte `start` on, for a unit
+    parsed without the detailed preprocessing record (whose children are declarations,
+    in source order): the probes are the unit's last text, so these come last."""
+    children = cx.children(lib, lib.getTranslationUnitCursor(tu))
     main = lib.getFile(tu, tu_name.encode())
     n = len(children)
     while n:
