@@ -10,7 +10,8 @@ are additions. Both tools read the same exported header directories (exporting i
 timed) for the revisions in snapshot_mshv.REVISIONS, and each timing is the best of
 --runs. Prints, per consecutive pair, both times, the ratio and both verdicts next to the
 verdict test_real_pairs.py expects; then a history scan: one `hvabi diff` over every
-revision against the pipeline run pair by pair.
+revision against the pipeline run pair by pair. The tools take turns run by run, so
+that a busier stretch of the machine does not favour one.
 
 hvabi is timed as it runs here: if PYTHONDONTWRITEBYTECODE is set (this repository's
 sandbox sets it), every run compiles hvabi's Python sources. --bytecode adds a column
@@ -50,14 +51,18 @@ def export(git_dir, rev, dest):
     return dest
 
 
-def best_of(runs, fn):
-    """(smallest wall time, result of the last run)."""
-    times = []
+def best_of(runs, *fns):
+    """[(smallest wall time, result of the last run)] per function in `fns`, run in turn
+    (one run of each, `runs` times), so that a slower or busier stretch of the machine
+    hits them alike."""
+    times = [[] for _ in fns]
+    results = [None] * len(fns)
     for _ in range(runs):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), result
+        for i, fn in enumerate(fns):
+            start = time.perf_counter()
+            results[i] = fn()
+            times[i].append(time.perf_counter() - start)
+    return [(min(t), r) for t, r in zip(times, results)]
 
 
 def hvabi(dirs, arch, command=HVABI):
@@ -118,24 +123,23 @@ def main(argv):
         total = 0.0
         wrong = {"hvabi": 0, "abidiff": 0}
         for old, new in zip(dirs, dirs[1:]):
-            ours, ours_verdict = best_of(a.runs, lambda: hvabi([old, new], a.arch))
-            theirs, their_verdict = best_of(a.runs, lambda: pipeline(old, new, a.arch, work))
+            fns = [lambda: hvabi([old, new], a.arch), lambda: pipeline(old, new, a.arch, work)]
+            if compiled:
+                fns.append(lambda: hvabi([old, new], a.arch, compiled))
+            (ours, ours_verdict), (theirs, their_verdict), *fast = best_of(a.runs, *fns)
             want = expected((old.name, new.name), a.arch)
             wrong["hvabi"] += ours_verdict != want
             wrong["abidiff"] += their_verdict != want
             total += theirs
             extra = ""
             if compiled:
-                fast, fast_verdict = best_of(a.runs, lambda: hvabi([old, new], a.arch, compiled))
-                assert fast_verdict == ours_verdict
-                extra = f" {fast:6.3f}s {theirs / fast:5.2f}x"
+                assert fast[0][1] == ours_verdict
+                extra = f" {fast[0][0]:6.3f}s {theirs / fast[0][0]:5.2f}x"
             print(f"{old.name}..{new.name:<9} {ours:6.3f}s {theirs:8.3f}s {theirs / ours:5.2f}x{extra}"
                   f"   {ours_verdict:<9} {their_verdict:<9} {want}")
-        scan, _ = best_of(a.runs, lambda: hvabi(dirs, a.arch))
-        extra = ""
-        if compiled:
-            fast, _ = best_of(a.runs, lambda: hvabi(dirs, a.arch, compiled))
-            extra = f" {fast:6.3f}s {total / fast:5.2f}x"
+        fns = [lambda: hvabi(dirs, a.arch)] + ([lambda: hvabi(dirs, a.arch, compiled)] if compiled else [])
+        (scan, _), *fast = best_of(a.runs, *fns)
+        extra = f" {fast[0][0]:6.3f}s {total / fast[0][0]:5.2f}x" if compiled else ""
         print(f"{'history scan':<18} {scan:6.3f}s {total:8.3f}s {total / scan:5.2f}x{extra}"
               f"   (one hvabi run over {len(dirs)} revisions vs the pipeline pair by pair)")
         print(f"wrong verdicts: hvabi {wrong['hvabi']}, abidiff pipeline {wrong['abidiff']}"
