@@ -184,7 +184,7 @@ class _ModelChoices:
 
 def cmd_import(args):
     """Headers -> spec YAML; with --check, prove the result lays out like the headers."""
-    from .importer import c_reader, run
+    from .importer import run, verify
     if args.profile and not args.profile.replace("-", "_").isidentifier():
         raise HvabiError(f"bad profile name {args.profile!r}", None, "use a name like linux or rust-vmm")
     if args.recipe:
@@ -193,23 +193,43 @@ def cmd_import(args):
         raise HvabiError("no headers to import", None, "give HEADER arguments or --recipe FILE")
     sources = [run.parse_source(h) for h in args.headers]
     imported = run.import_headers(sources, args.flavor, args.include_dirs, args.view, args.profile)
+    return _finish_import(args, imported.files, imported.skips, "",
+                          lambda: verify.verify(imported, args.view, args.profile))
+
+
+def _import_recipe(args):
+    """--recipe: several profiles' headers merged into one spec (importer/recipe.py)."""
+    from .importer import recipe, verify
+    from .spec.loader import load_spec
+    if args.headers:
+        raise HvabiError("give either HEADER arguments or --recipe, not both", None,
+                         "the recipe lists the headers of every profile")
+    old = load_spec(args.docs_from) if args.docs_from else None
+    result = recipe.import_recipe(args.recipe, args.spec, old, args.reserved_by_name)
+    sets = [(s.profile, s.view, s.readings, s.sources) for s in result.sets]
+    return _finish_import(args, result.files, result.skips, f" from {len(result.sets)} profiles",
+                          lambda: verify.verify_sets(result.files, result.profiles_yaml, sets))
+
+
+def _finish_import(args, files, skips, what, check):
+    """Write or print the files, report what was not imported, run `check` on --check."""
+    from .importer import c_reader
     if args.out:
-        write_atomically(args.out, imported.files)
+        write_atomically(args.out, files)
     else:
-        for name, text in imported.files.items():
+        for name, text in files.items():
             sys.stdout.write(f"# ---- {name}\n{text}")
-    not_abi = [s for s in imported.skips if s.why in c_reader.NOT_ABI]
-    for skip in imported.skips:
+    not_abi = [s for s in skips if s.why in c_reader.NOT_ABI]
+    for skip in skips:
         if skip not in not_abi:
             print(f"{skip.pos}: warning: {skip.name} not imported: {skip.why}", file=sys.stderr)
     if not args.quiet:
-        print(f"hvabi: {len(imported.files)} spec files; {len(imported.skips) - len(not_abi)} definitions"
+        print(f"hvabi: {len(files)} spec files{what}; {len(skips) - len(not_abi)} definitions"
               f" not imported, {len(not_abi)} macros that are not integer constants", file=sys.stderr)
     if not args.check:
         return errors.EXIT_OK
-    from .importer import verify
     try:
-        results = verify.verify(imported, args.view, args.profile)
+        results = check()
     except errors.SpecErrors as e:
         print(f"{e}\nhvabi: the imported files do not load as a spec (positions are in the files"
               " --out writes)", file=sys.stderr)
@@ -221,44 +241,6 @@ def cmd_import(args):
         print(f"hvabi: {result.arch}: {result.matched} definitions lay out as the compiler says,"
               f" {result.differ} differ, {result.failed} cannot be laid out", file=sys.stderr)
         failed = failed or bool(result.problems)
-    return errors.EXIT_CHECK_FAILED if failed else errors.EXIT_OK
-
-
-def _import_recipe(args):
-    """--recipe: several profiles' headers merged into one spec (importer/recipe.py)."""
-    from .importer import c_reader, recipe, verify
-    from .spec.loader import load_spec
-    if args.headers:
-        raise HvabiError("give either HEADER arguments or --recipe, not both", None,
-                         "the recipe lists the headers of every profile")
-    old = load_spec(args.docs_from) if args.docs_from else None
-    result = recipe.import_recipe(args.recipe, args.spec, old, args.reserved_by_name)
-    if args.out:
-        write_atomically(args.out, result.files)
-    else:
-        for name, text in result.files.items():
-            sys.stdout.write(f"# ---- {name}\n{text}")
-    gaps = [s for s in result.skips if s.why not in c_reader.NOT_ABI]
-    for skip in gaps:
-        print(f"{skip.pos}: warning: {skip.name} not imported: {skip.why}", file=sys.stderr)
-    if not args.quiet:
-        print(f"hvabi: {len(result.files)} spec files from {len(result.sets)} profiles;"
-              f" {len(gaps)} definitions not imported", file=sys.stderr)
-    if not args.check:
-        return errors.EXIT_OK
-    try:
-        results = verify.verify_sets(result.files, result.profiles_yaml,
-                                     [(s.profile, s.view, s.readings, s.sources) for s in result.sets])
-    except errors.SpecErrors as e:
-        print(f"{e}\nhvabi: the merged files do not load as a spec", file=sys.stderr)
-        return errors.EXIT_CHECK_FAILED
-    failed = False
-    for res in results:
-        for line in res.problems:
-            print(line, file=sys.stderr)
-        print(f"hvabi: {res.arch}: {res.matched} definitions lay out as the compiler says,"
-              f" {res.differ} differ, {res.failed} cannot be laid out", file=sys.stderr)
-        failed = failed or bool(res.problems)
     return errors.EXIT_CHECK_FAILED if failed else errors.EXIT_OK
 
 
