@@ -328,17 +328,22 @@ class _Reader:
 
 def _packs_like_type(canon):
     """Is `__packed` on a member of this (untagged record) type the same as on the type?
-    Yes when the type has no padding: every field at the end of the one before."""
+    Yes when the type has no padding: a struct's fields end to end, a union's size its
+    largest field's."""
     if canon.kind != T.RECORD or not clang_facts.untagged(canon.get_declaration()):
         return False
-    end = 0
-    for f in canon.get_fields():
-        if f.is_bitfield() or f.get_field_offsetof() != end * 8 and \
-                canon.get_declaration().kind == K.STRUCT_DECL:
+    fields = list(canon.get_fields())
+    if any(f.is_bitfield() for f in fields):
+        return False
+    sizes = [f.type.get_size() for f in fields]
+    if canon.get_declaration().kind == K.UNION_DECL:
+        return max(sizes, default=0) == canon.get_size()
+    ends = [0]
+    for f, size in zip(fields, sizes):
+        if f.get_field_offsetof() != ends[-1] * 8:
             return False
-        size = f.type.get_size()
-        end = end + size if canon.get_declaration().kind == K.STRUCT_DECL else max(end, size)
-    return end == canon.get_size()
+        ends.append(ends[-1] + size)
+    return ends[-1] == canon.get_size()
 
 
 def _register_shape(rec, fields):

@@ -78,9 +78,9 @@ def _merge_def(x, y):
     if isinstance(x, m.Const):
         return [dataclasses.replace(x, values=[(m.Cond(arch=frozenset([X86])), x.values[0][1]),
                                                (m.Cond(arch=frozenset([ARM])), y.values[0][1])])]
-    if isinstance(x, m.Enum) and x.alias == y.alias:
+    if isinstance(x, m.Enum) and same_head(x, y):
         return [dataclasses.replace(x, items=_merge_seq(x.items, y.items, lambda i: i.name, _split))]
-    if isinstance(x, m.Record) and _same_head(x, y):
+    if isinstance(x, m.Record) and same_head(x, y):
         merged = dataclasses.replace(x, members=_merge_members(x.members, y.members))
         # A register's raw view and bitfield struct cannot carry conditions themselves.
         if not x.register or all(n.cond.always for n in merged.members):
@@ -88,10 +88,15 @@ def _merge_def(x, y):
     return [only(x, X86), only(y, ARM)]
 
 
-def _same_head(x, y):
-    def head(r):
-        return r.kind, r.packed, r.aligned, r.member, r.register
-    return head(x) == head(y)
+def same_head(x, y):
+    """Two records or two enums that can be merged member by member: the same everything
+    but their members."""
+    if isinstance(x, m.Record) and isinstance(y, m.Record):
+        return (x.kind, x.packed, x.aligned, x.member, x.register, x.name) == \
+            (y.kind, y.packed, y.aligned, y.member, y.register, y.name)
+    if isinstance(x, m.Enum) and isinstance(y, m.Enum):
+        return (x.name, x.alias) == (y.name, y.alias)
+    return False
 
 
 def _member_key(node):
@@ -99,7 +104,7 @@ def _member_key(node):
 
 
 def _merge_member(x, y):
-    if isinstance(x, m.Record) and isinstance(y, m.Record) and _same_head(x, y) and shape(x) != shape(y):
+    if isinstance(x, m.Record) and same_head(x, y) and shape(x) != shape(y):
         return [dataclasses.replace(x, members=_merge_members(x.members, y.members))]
     return _split(x, y)
 

@@ -60,12 +60,13 @@ class Overlay:
                 self.group_doc.setdefault(const.name, _written(defn.doc))
                 self._note(("const", const.name), const.doc, tlfs)
             return
+        if isinstance(defn, m.Record):
+            pairs = list(_paths(defn.members))
+        else:
+            pairs = [(i.name, i) for i in defn.items] if isinstance(defn, m.Enum) else []
         # Per variant (same key and conditions) first, then per key for any variant.
         for key in ((key_of(defn), defn.cond), key_of(defn)):
             notes = self._note(key, defn.doc, tlfs)
-            kids = defn.members if isinstance(defn, m.Record) else \
-                [(i.name, i) for i in defn.items] if isinstance(defn, m.Enum) else []
-            pairs = _paths(kids) if isinstance(defn, m.Record) else kids
             for path, node in pairs:
                 if path not in notes.members or (node.doc and not notes.members[path].doc):
                     notes.members[path] = node

@@ -19,6 +19,7 @@ import difflib
 import heapq
 
 from .. import model as m
+from .merge import same_head
 
 
 def key_of(defn):
@@ -100,14 +101,8 @@ def _child_key(node):
 
 
 def _same_head(x, y):
-    if x.cond.arch != y.cond.arch:
-        return False
-    if isinstance(x, m.Record) and isinstance(y, m.Record):
-        return (x.kind, x.packed, x.aligned, x.member, x.register, x.name) == \
-            (y.kind, y.packed, y.aligned, y.member, y.register, y.name)
-    if isinstance(x, m.Enum) and isinstance(y, m.Enum):
-        return (x.name, x.alias) == (y.name, y.alias)
-    return False
+    # Merged nodes keep one arch condition: the arches must agree too.
+    return x.cond.arch == y.cond.arch and same_head(x, y)
 
 
 def merge_node(x, y, profile):

@@ -50,35 +50,31 @@ class Result:
     profiles_yaml: str
 
 
-def _bad(what, path, how):
-    return HvabiError(what, path, how)
-
-
 def load(recipe_path, views):
     path = pathlib.Path(recipe_path)
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as e:
-        raise _bad(f"cannot read the recipe: {e.strerror}", str(path), "give an existing recipe file")
+        raise HvabiError(f"cannot read the recipe: {e.strerror}", str(path), "give an existing recipe file")
     except yaml.YAMLError as e:
-        raise _bad(f"the recipe is not YAML: {e}", str(path), "see docs/import.md for the format")
+        raise HvabiError(f"the recipe is not YAML: {e}", str(path), "see docs/import.md for the format")
     if not isinstance(doc, dict) or not isinstance(doc.get("sources"), list) or not doc["sources"]:
-        raise _bad("the recipe has no `sources:` list", str(path), "see docs/import.md for the format")
+        raise HvabiError("the recipe has no `sources:` list", str(path), "see docs/import.md for the format")
     sets, seen = [], set()
     for i, src in enumerate(doc["sources"]):
         where = f"{path}: sources[{i}]"
         if not isinstance(src, dict) or not isinstance(src.get("headers"), list):
-            raise _bad("a source needs `profile:` and a `headers:` list", where, "see docs/import.md")
+            raise HvabiError("a source needs `profile:` and a `headers:` list", where, "see docs/import.md")
         profile = src.get("profile")
         if profile not in views:
-            raise _bad(f"unknown profile {profile!r}", where,
+            raise HvabiError(f"unknown profile {profile!r}", where,
                        f"use one of spec/profiles.yaml: {', '.join(sorted(views))}")
         if profile in seen:
-            raise _bad(f"profile {profile!r} is read twice", where, "give each profile one source")
+            raise HvabiError(f"profile {profile!r} is read twice", where, "give each profile one source")
         seen.add(profile)
         flavor = src.get("flavor", "kernel")
         if flavor not in FLAVORS:
-            raise _bad(f"unknown flavor {flavor!r}", where, f"use one of {', '.join(FLAVORS)}")
+            raise HvabiError(f"unknown flavor {flavor!r}", where, f"use one of {', '.join(FLAVORS)}")
         sources = [run.parse_source(_path(h, path, where)) for h in src["headers"]]
         include = [_path(d, path, where) for d in src.get("include", [])]
         sets.append(SourceSet(profile, views[profile], flavor, include, sources))
@@ -92,7 +88,7 @@ def _path(text, recipe, where):
         prefix, text = arch + ":", rest
     expanded = os.path.expandvars(text)
     if "$" in expanded:
-        raise _bad(f"{text}: an environment variable is not set", where, "export it, then run again")
+        raise HvabiError(f"{text}: an environment variable is not set", where, "export it, then run again")
     return prefix + str(recipe.parent / expanded)
 
 
@@ -102,7 +98,7 @@ def import_recipe(recipe_path, spec_dir, docs_from=None, reserved_by_name=False)
         profiles_yaml = profiles_path.read_text(encoding="utf-8")
         views = {name: p["view"] for name, p in yaml.safe_load(profiles_yaml)["profiles"].items()}
     except (OSError, KeyError, TypeError, yaml.YAMLError):
-        raise _bad("cannot read the profiles", str(profiles_path), "give --spec the spec directory")
+        raise HvabiError("cannot read the profiles", str(profiles_path), "give --spec the spec directory")
     sets = load(recipe_path, views)
     for s in sets:
         s.readings, s.items = run.read_set(s.sources, s.flavor, s.include_dirs)

@@ -80,9 +80,8 @@ def _placeholder(name):
 
 def render(defs, placement, view=None, profile=None, attrs=None):
     """Text of one spec file holding `defs` (merged model nodes). `attrs(defn)` gives
-    extra entry keys as (key, YAML text) pairs (`header`, `tlfs`)."""
-    global _ATTRS
-    _ATTRS = attrs or (lambda defn: [])
+    extra entry keys as (key, YAML text) pairs (`header`, `tlfs`), written after the
+    conditions."""
     lines = ["hvabi: 1", "header: " + flow(sorted(placement.items()))]
     if view:
         lines.append(f"view: {view}")
@@ -92,36 +91,33 @@ def render(defs, placement, view=None, profile=None, attrs=None):
     for i, defn in enumerate(defs):
         if i:
             lines.append("")
-        lines += _entry(defn)
+        lines += _entry(defn, attrs(defn) if attrs else [])
     return "\n".join(lines) + "\n"
 
 
-def _entry(defn):
+def _entry(defn, extra):
     if isinstance(defn, m.ConstGroup):
-        return _consts(defn)
+        return _consts(defn, extra)
     if isinstance(defn, m.Enum):
-        return _enum(defn)
+        return _enum(defn, extra)
     if isinstance(defn, m.Typedef):
-        return _head("typedef", defn.name, defn) + [f"    type: {scalar(defn.type.name)}"]
+        return _head("typedef", defn.name, defn, extra) + [f"    type: {scalar(defn.type.name)}"]
     if defn.register:
-        return _register(defn)
-    return _record(defn)
+        return _register(defn, extra)
+    return _record(defn, extra)
 
 
-_ATTRS = None
-
-
-def _head(kind, name, defn):
+def _head(kind, name, defn, extra):
     todo = "" if defn.doc else TODO
     lines = [f"  - {kind}: {scalar(name) if name else '~'}{todo}"]
-    lines += [f"    {k}: {v}" for k, v in _arch(defn) + _ATTRS(defn)]
+    lines += [f"    {k}: {v}" for k, v in _arch(defn) + extra]
     doc = text_scalar(" ".join(defn.doc.split())) if defn.doc else _placeholder(name or kind)
     lines.append(f"    doc: {doc}")
     return lines
 
 
-def _consts(group):
-    lines = _head("consts", group.name, group) + ["    items:"]
+def _consts(group, extra):
+    lines = _head("consts", group.name, group, extra) + ["    items:"]
     for const in group.items:
         if len(const.values) == 1:
             value = expression(const.values[0][1])
@@ -132,8 +128,8 @@ def _consts(group):
     return lines
 
 
-def _enum(enum):
-    lines = _head("enum", enum.name, enum)
+def _enum(enum, extra):
+    lines = _head("enum", enum.name, enum, extra)
     if enum.alias:
         lines.append(f"    alias: {scalar(enum.alias)}")
     lines.append("    items:")
@@ -154,8 +150,8 @@ def _record_attrs(rec, indent):
     return out
 
 
-def _record(rec):
-    lines = _head(rec.kind, rec.name, rec) + _record_attrs(rec, "    ") + ["    members:"]
+def _record(rec, extra):
+    lines = _head(rec.kind, rec.name, rec, extra) + _record_attrs(rec, "    ") + ["    members:"]
     return lines + _members(rec.members, "      ")
 
 
@@ -184,13 +180,13 @@ def _members(members, indent):
     return lines
 
 
-def _register(rec):
+def _register(rec, extra):
     """The union { raw; struct { bitfields }; } idiom, written as `register`."""
     raw, bits = rec.members
     last = isinstance(raw, m.Record)
     if last:
         raw, bits = bits, raw
-    lines = _head("register", rec.name, rec)
+    lines = _head("register", rec.name, rec, extra)
     if raw.type.name != "u64":
         lines.append(f"    type: {scalar(raw.type.name)}")
     if raw.count is not None or last:
