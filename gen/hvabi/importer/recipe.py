@@ -16,6 +16,7 @@ With `--docs-from SPEC`, descriptions, reserved marks and TLFS pages of an exist
 are carried over (overlay.py).
 """
 
+import itertools
 import os
 import pathlib
 from dataclasses import dataclass
@@ -152,33 +153,33 @@ def _write(merged, order, views, notes):
     files = {}
     for idx, hid in enumerate(HDK_FILES):
         mine = [mg for mg in merged if home[mg.key] == hid]
-        if not mine:
-            continue
-        default = {"hdk": hid}
-        defs, attrs = [], {}
-        run_items, run_place = [], None
-        for mg in mine + [None]:
-            place = _placement(mg, order, views) if mg else None
-            if run_items and (mg is None or place != run_place or not _all_consts(mg)):
-                for defn in merge.group_consts(run_items):
-                    defn = notes.apply(defn)
-                    defs.append(defn)
-                    attrs[id(defn)] = _entry_attrs(run_place, default, notes.tlfs_page(defn))
-                run_items = []
-            if mg is None:
-                break
-            if _all_consts(mg):
-                run_items += [(n, mg.group_break) for n in mg.nodes]
-                run_place = place
-                continue
-            for n in mg.nodes:
-                defn = notes.apply(n)
-                defs.append(defn)
-                attrs[id(defn)] = _entry_attrs(_placement(mg, order, views, n), default,
-                                               notes.tlfs_page(defn))
-        name = f"{(idx + 1) * 10}-{hid}.yaml"
-        files[name] = writer.render(defs, default, attrs=lambda d, a=attrs: a[id(d)])
+        if mine:
+            default = {"hdk": hid}
+            entries = _file_entries(mine, order, views, notes, default)
+            keys = {id(defn): extra for defn, extra in entries}
+            files[f"{(idx + 1) * 10}-{hid}.yaml"] = writer.render(
+                [defn for defn, _ in entries], default, attrs=lambda d, k=keys: k[id(d)])
     return files
+
+
+def _file_entries(mine, order, views, notes, default):
+    """(definition, extra entry keys) of one file, with the hand-written notes applied;
+    a run of constants with one placement becomes constant groups (merge.group_consts)."""
+    def run_key(mg):
+        return ("consts", _placement(mg, order, views)) if _all_consts(mg) else ("defn", id(mg))
+
+    out = []
+    for (kind, place), group in itertools.groupby(mine, key=run_key):
+        group = list(group)
+        if kind == "consts":
+            defs = merge.group_consts([(n, mg.group_break) for mg in group for n in mg.nodes])
+            placed = [(defn, place) for defn in defs]
+        else:
+            placed = [(n, _placement(group[0], order, views, n)) for n in group[0].nodes]
+        for defn, where in placed:
+            defn = notes.apply(defn)
+            out.append((defn, _entry_attrs(where, default, notes.tlfs_page(defn))))
+    return out
 
 
 def _all_consts(mg):
