@@ -17,6 +17,7 @@ import sys
 
 from hvabi import facts as hvfacts
 
+from . import decl_reuse
 from . import libclang as cx
 from . import macro_probes as mp
 
@@ -133,23 +134,29 @@ def facts_of(parsed, scope, source, probed=None):
     # they are found by place, not by their rank among the unit's children).
     main = lib.getFile(tu, TU_NAME.encode()) if probed else None
     start = probed[0].start if probed else None
-    macros, block_cursors = [], []
+    macros, decls, block_cursors = [], [], []
     for c in cx.children(lib, lib.getTranslationUnitCursor(tu)):
         kind = c.kind
-        facts = kind == cx.MACRO_DEFINITION or kind in _DECL_KINDS
-        if kind in _PREPROCESSING or not (facts or main):
+        if kind in _PREPROCESSING:
             continue              # nothing else holds facts; skip the location lookup
         location = lib.getCursorLocation(c)
         file = cx.expansion_file(lib, location)
         if main and file == main and cx.expansion(lib, location)[2] >= start:
             block_cursors.append(c)
+        elif not reader.in_scope(file, scope):
             continue
-        if not facts or not reader.in_scope(file, scope):
-            continue
-        if kind == cx.MACRO_DEFINITION:
+        elif kind == cx.MACRO_DEFINITION:
             macros.append((c, file, cx.expansion(lib, location)[2]))
         else:
-            reader.collect_decl(c, result)
+            decls.append((c, file))
+    # Declarations are read through decl_reuse, which replays those seen before (in
+    # this process) and keys the rest; the others in scope are keyed for the names
+    # they define.
+    unit = decl_reuse.Unit(lib, tu, parsed.text, parsed.args,
+                           lambda f: reader.in_scope(f, scope))
+    unit.add_macros(macros)
+    for c, file in decls:
+        unit.collect(c, file, result, reader.collect_decl if c.kind in _DECL_KINDS else _nothing)
     names = reader.probe_candidates(macros)
     values = None
     if probed and set(names) <= set(probed[0].names):
@@ -165,6 +172,10 @@ def facts_of(parsed, scope, source, probed=None):
         values = _macro_values(lib, parsed, names)
     result["macros"] = values
     return result
+
+
+def _nothing(_cursor, _result):
+    """A declaration without facts (a variable or a function)."""
 
 
 def integer_macros(parsed, macro_cursors):

@@ -244,9 +244,17 @@ def diagnostics(lib_, tu):
 
 def included_files(lib_, tu):
     """The CXFile of every file the translation unit read, its main file included."""
-    files = {}
-    lib_.getInclusions(tu, _INCLUSION_COLLECTOR, files)
-    return list(files)
+    return list(dict.fromkeys(file for file, _ in inclusions(lib_, tu)))
+
+
+def inclusions(lib_, tu):
+    """[(CXFile, ((CXFile, byte offset) of each #include that led to it, innermost
+    first))] of every file the translation unit read, in the order they were entered:
+    the main file first, with no #include; a file entered twice (no include guard) is
+    listed twice."""
+    entries = []
+    lib_.getInclusions(tu, _INCLUSION_COLLECTOR, entries)
+    return [(file, tuple(expansion(lib_, loc)[::2] for loc in stack)) for file, stack in entries]
 
 
 def _append_child(cursor, _parent, out):
@@ -259,8 +267,9 @@ def _append_field(cursor, out):
     return CHILD_VISIT_CONTINUE
 
 
-def _collect_inclusion(file, _stack, _depth, files):
-    files[file] = None
+def _collect_inclusion(file, stack, depth, entries):
+    # the stack lives only as long as the call
+    entries.append((file, [SourceLocation.from_buffer_copy(stack[i]) for i in range(depth)]))
 
 
 _CHILD_APPENDER = CURSOR_VISITOR(_append_child)
