@@ -255,4 +255,5 @@ def add_facts(doc, abi, defn):
             doc["enumerators"][item.name] = abi.value(item.name).value
     elif isinstance(defn, m.ConstGroup):
         for const in defn.items:
-            doc["macros"][const.name] = abi.value(const.name).value
+            if const.params is None:      # facts hold values, which a macro with params has not
+                doc["macros"][const.name] = abi.value(const.name).value

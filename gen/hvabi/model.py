@@ -53,8 +53,11 @@ class Node:
 
 @dataclass
 class Const(Node):
-    """`#define NAME value`. `values` is [(Cond, expr tree)]: one per arch when they differ."""
+    """`#define NAME value`. `values` is [(Cond, expr tree)]: one per arch when they differ.
+    With `params`, a function-like macro `#define NAME(a, b) value`: it has no value of its
+    own, expressions call it."""
     values: list = field(default_factory=list)
+    params: Optional[tuple] = None
 
 
 @dataclass

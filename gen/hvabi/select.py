@@ -90,6 +90,9 @@ class Abi:
         """The C value (expr.Val) of a constant or enumerator, following references."""
         if name in self.consts:
             const = self.consts[name]
+            if const.params is not None:
+                raise HvabiError(f"'{name}' is a macro with parameters, used without arguments",
+                                 const.pos, f"call it: {name}({', '.join(const.params)})")
             return self.evaluate(const.values[0][1], const.pos)
         if name in self.enumerators:
             enum, item = self.enumerators[name]
@@ -111,10 +114,13 @@ class Abi:
             previous = v
         raise KeyError(item.name)
 
-    def evaluate(self, tree, pos=None):
+    def evaluate(self, tree, pos=None, bound=None):
+        """The value of `tree`; `bound`: values of a macro's parameters, by name."""
         from .layout import sizeof
 
         def lookup(name):
+            if bound and name in bound:
+                return bound[name]
             try:
                 return self.value(name)
             except KeyError:
@@ -123,8 +129,21 @@ class Abi:
             except RecursionError:
                 raise HvabiError(f"constant '{name}' is defined in terms of itself", pos)
 
+        def call(name, args):
+            const = self.consts.get(name)
+            if const is None or const.params is None:
+                raise HvabiError(f"'{name}()' is not a spec macro with parameters in {self.sel_text()}",
+                                 pos, "define it with `params:` in spec/defs (BIT(), BIT_ULL(),"
+                                 " GENMASK() and GENMASK_ULL() are built in)")
+            if len(args) != len(const.params):
+                raise HvabiError(f"{name}() takes {len(const.params)} argument(s), given {len(args)}", pos)
+            try:
+                return self.evaluate(const.values[0][1], const.pos, dict(zip(const.params, args)))
+            except RecursionError:
+                raise HvabiError(f"macro '{name}' is defined in terms of itself", pos)
+
         try:
-            return expr.evaluate(tree, lookup, lambda t: sizeof(self, t, pos))
+            return expr.evaluate(tree, lookup, lambda t: sizeof(self, t, pos), call)
         except ZeroDivisionError:
             raise HvabiError("division by zero in a constant expression", pos)
 

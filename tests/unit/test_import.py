@@ -10,7 +10,7 @@ import sys
 import tempfile
 import unittest
 
-from hvabi.importer import run, verify
+from hvabi.importer import c_reader, run, verify
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
@@ -30,6 +30,8 @@ HEADER = """\
 #define T_OTHER		0x0010
 #define T_HZ		(NSEC_PER_SEC / 100)
 #define T_FN(x)		((x) + 1)
+#define T_CALLED	T_FN(3)
+#define T_BLOCK(x)	do { (x); } while (0)
 #define T_LOCAL		2
 
 enum t_kind { T_NEG = -2, T_NEXT, T_BIG = 0x10, T_AFTER };
@@ -133,8 +135,10 @@ class SmallHeader(unittest.TestCase):
                          '      - {name: T_MASK, value: "GENMASK_ULL(43, 32)"}',
                          "      - {name: T_COUNT, value: (2 + 2)}",
                          "      - {name: T_OTHER, value: 0x0010}",
-                         "      - {name: T_HZ, value: (NSEC_PER_SEC / 100)}")
-        self.assertNotIn("T_FN", self.text)
+                         "      - {name: T_HZ, value: (NSEC_PER_SEC / 100)}",
+                         "      - {name: T_FN, params: [x], value: ((x) + 1)}",
+                         "      - {name: T_CALLED, value: T_FN(3)}")
+        self.assertNotIn("T_BLOCK", self.text)
 
     def test_per_arch_constant_value(self):
         self.assertLines("      - {name: T_MAX, value: {x86_64: 2048, arm64: 320}}")
@@ -202,14 +206,17 @@ class SmallHeader(unittest.TestCase):
         self.assertIn("no spec spelling", skips["t_ptr"].why)
         line = HEADER.splitlines().index("struct t_ptr {") + 1
         self.assertTrue(skips["t_ptr"].pos.endswith(f"t_head.h:{line}"))
-        self.assertEqual(skips["T_FN"].why, "function-like macro")
+        self.assertEqual(skips["T_BLOCK"].why, c_reader.NOT_ABI[0])
         self.assertIn("#undef", skips["T_LOCAL"].why)
-        self.assertIn("uses T_LOCAL, a macro #undef'd", skips["t_local"].why)
+        # the #undef'd helper is written out where the array uses it
+        self.assertNotIn("t_local", skips)
+        self.assertLines("      - {name: bytes, type: u8, count: 2}")
 
     def test_loads_and_lays_out_as_the_compiler_says(self):
         for result in verify.verify(self.imported, "hdk", "linux"):
             self.assertEqual(result.problems, [], result.arch)
-            self.assertEqual(result.matched, 8)     # 2 consts groups, enum, 4 records, typedef
+            # 2 consts groups (T_CALLED valued through T_FN), enum, 5 records, typedef
+            self.assertEqual(result.matched, 9)
 
     def test_deterministic(self):
         again = run.import_headers([run.parse_source(str(self.header))], "kernel", view="hdk",

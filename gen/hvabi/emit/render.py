@@ -119,7 +119,11 @@ def _decl(node, flavor):
         return f"{ctype} {node.name}"
     if node.count == m.FLEX:
         return f"{ctype} {node.name}[]"
-    return f"{ctype} {node.name}[{expr.render(node.count, flavor)}]"
+    count = expr.render(node.count, flavor)
+    if isinstance(node.count, expr.Call) and node.count.fn not in expr.BIT_MACROS:
+        # kernel-doc misreads `name[MACRO(x)]` inside a nested record unless it is bracketed
+        count = f"({count})"
+    return f"{ctype} {node.name}[{count}]"
 
 
 def attrs(rec, flavor):
@@ -259,17 +263,23 @@ class ConstsView:
     items: list
 
 
+def _macro_head(const):
+    """What follows `#define `: the name, with its parameter list if it has one."""
+    return const.name if const.params is None else f"{const.name}({', '.join(const.params)})"
+
+
 def consts_view(group, flavor, fixed_arch):
-    width = max(len(c.name) for c in group.items) + 8
+    width = max(len(_macro_head(c)) for c in group.items) + 8
     column = (width // 8 + 1) * 8
     items = []
     for const in group.items:
+        head = _macro_head(const)
         if len(const.values) == 1:
-            items.append((_arches(const), DefineView(_define(const.name, flavor.render(const.values[0][1]),
+            items.append((_arches(const), DefineView(_define(head, flavor.render(const.values[0][1]),
                                                              column))))
         else:
             for cond, value in const.values:
-                items.append((cond.arch, DefineView(_define(const.name, flavor.render(value), column))))
+                items.append((cond.arch, DefineView(_define(head, flavor.render(value), column))))
     return ConstsView(comment(group.doc), group_by_arch(items, flavor, fixed_arch))
 
 

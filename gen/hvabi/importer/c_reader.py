@@ -31,7 +31,9 @@ _SCALARS = {T.BOOL: "bool", T.CHAR_S: "char", T.CHAR_U: "char", T.UCHAR: "u8", T
 SCALAR_TYPEDEFS = frozenset(expr.SCALARS) | {f"__{s}{n}" for s in "us" for n in (8, 16, 32, 64)}
 
 # Why a macro is not imported: not ABI data, reported apart from real gaps.
-NOT_ABI = ("function-like macro", "macro without an integer value")
+NOT_ABI = ("function-like macro outside the spec's expression language",
+           "macro without an integer value",
+           "#undef'd in the header: a helper of limited scope, written out where it is used")
 
 
 @dataclass
@@ -101,8 +103,15 @@ class _Reader:
             header = self.header_of(c)
             if header is not None:
                 by_header[header].append(c)
-        values = clang_facts.integer_macros(
-            self.reading.parsed, [c for cs in by_header.values() for c in cs if c.kind == K.MACRO_DEFINITION])
+        macros = [c for cs in by_header.values() for c in cs if c.kind == K.MACRO_DEFINITION]
+        values = clang_facts.integer_macros(self.reading.parsed, macros)
+        # bodies of object-like macros, for those #undef'd (written_out)
+        self.scoped = {}
+        for c in macros:
+            tokens = [t for t in c.get_tokens() if t.kind != ci.TokenKind.COMMENT]
+            if len(tokens) > 1 and not (tokens[1].spelling == "("
+                                        and tokens[1].extent.start.offset == tokens[0].extent.end.offset):
+                self.scoped[c.spelling] = tokens[1:]
         for header, cursors in by_header.items():
             cursors.sort(key=lambda c: c.location.offset)
             self.reading.units[header] = self.header_units(header, cursors, values)
@@ -141,14 +150,13 @@ class _Reader:
         if len(tokens) < 2:
             return None                   # include guards and other empty macros
         if tokens[1].spelling == "(" and tokens[1].extent.start.offset == tokens[0].extent.end.offset:
-            self.skip(c, c.spelling, NOT_ABI[0])
-            return None
+            return self.function_macro(c, tokens)
         if len(tokens) == 2 and units and isinstance(units[-1].defn, m.Enum) \
                 and units[-1].defn.name == tokens[1].spelling and not units[-1].defn.alias:
             units[-1].defn.alias = c.spelling
             return None
         if c.spelling in self.undefs:
-            self.skip(c, c.spelling, "#undef'd in the header: format 1 has no macros of limited scope")
+            self.skip(c, c.spelling, NOT_ABI[2])
             return None
         if c.spelling not in values:
             self.skip(c, c.spelling, NOT_ABI[1])
@@ -160,6 +168,32 @@ class _Reader:
             return None
         const = m.Const(c.spelling, self.pos(c), values=[(m.ALWAYS, value)])
         return Unit(("const", c.spelling), const)
+
+    def function_macro(self, c, tokens):
+        """A Unit for `#define NAME(a, b) body` when the body is a spec expression."""
+        close = next((i for i, t in enumerate(tokens) if t.spelling == ")"), None)
+        params = [t.spelling for t in tokens[2:close or 0] if t.spelling != ","]
+        try:
+            if close is None or close + 1 == len(tokens) or not params or c.spelling in self.undefs:
+                raise c_expr.Unrepresentable("no body, no parameters or of limited scope")
+            value = c_expr.text(tokens[close + 1:])
+        except c_expr.Unrepresentable:
+            self.skip(c, c.spelling, NOT_ABI[0])
+            return None
+        const = m.Const(c.spelling, self.pos(c), values=[(m.ALWAYS, value)], params=tuple(params))
+        return Unit(("const", c.spelling), const)
+
+    def written_out(self, tokens, depth=0):
+        """`tokens` with each macro #undef'd in the header replaced by its body (the spec has
+        no macros of limited scope; where such a helper is used, its body is written)."""
+        out = []
+        for tok in tokens:
+            body = self.scoped.get(tok.spelling) if tok.spelling in self.undefs else None
+            if body is None or depth > 8:
+                out.append(tok)
+            else:
+                out += self.written_out(body, depth + 1)
+        return out
 
     # -- declarations ----------------------------------------------------------------------
 
@@ -292,14 +326,20 @@ class _Reader:
                     depth += {"[": 1, "]": -1}.get(tokens[j].spelling, 0)
                     if depth == 0:
                         break
-                scoped = [t.spelling for t in tokens[i + 2:j] if t.spelling in self.undefs]
+                length = self.written_out(tokens[i + 2:j])
+                scoped = [t.spelling for t in length if t.spelling in self.undefs]
                 if scoped:
                     raise _Unsupported(f"the length of '{f.spelling}' uses {scoped[0]}, a macro #undef'd"
-                                       " in the header (format 1 has no macros of limited scope)")
+                                       " in the header whose definition was not found")
                 try:
-                    return c_expr.text(tokens[i + 2:j])
+                    text = c_expr.text(length)
                 except c_expr.Unrepresentable as e:
                     raise _Unsupported(f"length of '{f.spelling}': {e}") from None
+                tree = expr.parse(text)
+                if isinstance(tree, expr.Paren) and isinstance(tree.inner, expr.Call) \
+                        and tree.inner.fn not in expr.BIT_MACROS:
+                    text = text[1:-1]     # the brackets our headers put there for kernel-doc
+                return text
         raise _Unsupported(f"the length of '{f.spelling}' is not written in the header (a macro declares it)")
 
     def type_ref(self, t):

@@ -66,7 +66,8 @@ def _names(defn):
     if isinstance(defn, m.Enum):
         return ([defn.name] if defn.name else []) + [i.name for i in defn.items]
     if isinstance(defn, m.ConstGroup):
-        return [c.name for c in defn.items]
+        # a macro with parameters has no value to compare; its calls do
+        return [c.name for c in defn.items if c.params is None]
     return []
 
 

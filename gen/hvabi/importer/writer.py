@@ -123,8 +123,9 @@ def _consts(group, extra):
             value = expression(const.values[0][1])
         else:
             value = flow((sorted(c.arch)[0], expression(v)) for c, v in const.values)
-        lines.append("      - " + flow([("name", scalar(const.name)), ("value", value)] + _arch(const)
-                                         + _doc(const)))
+        params = [("params", "[" + ", ".join(const.params) + "]")] if const.params else []
+        lines.append("      - " + flow([("name", scalar(const.name))] + params + [("value", value)]
+                                         + _arch(const) + _doc(const)))
     return lines
 
 

@@ -57,13 +57,26 @@ def check_abi(abi):
                     layout.size_align(abi, defn.type.name, defn.pos)
             elif isinstance(defn, m.ConstGroup):
                 for const in defn.items:
-                    abi.evaluate(const.values[0][1], const.pos)
+                    _check_const(abi, const)
             elif isinstance(defn, m.Enum):
                 for item in defn.items:
                     abi.value(item.name)
         except HvabiError as e:
             errors.append(e)
     return errors
+
+
+def _check_const(abi, const):
+    """A constant has a value; a macro with parameters has one for some arguments (all 1:
+    what it names must exist)."""
+    if const.params is None:
+        abi.evaluate(const.values[0][1], const.pos)
+        return
+    try:
+        abi.evaluate(const.values[0][1], const.pos, {p: expr.Val(1) for p in const.params})
+    except HvabiError as e:
+        if not e.what.startswith("division by zero"):
+            raise
 
 
 def check_order(spec, product, header_defs):

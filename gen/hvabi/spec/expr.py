@@ -1,7 +1,7 @@
 """C integer constant expressions, kept symbolic.
 
 The spec writes values the way kernel headers do (`BIT(5)`, `GENMASK_ULL(43, 32)`,
-`(NSEC_PER_SEC / 100)`, `((u64)-1)`). We parse them once into a small tree that can be
+`(NSEC_PER_SEC / 100)`, `((u64)-1)`, calls of the spec's own function-like macros). We parse them once into a small tree that can be
 *evaluated* (the spec knows every value, with C's width and signedness) and *rendered*
 per flavor (kernel keeps `BIT()`; uapi turns it into `_BITUL()`).
 """
@@ -107,7 +107,8 @@ class _Parser:
     def _fail(self, what):
         raise HvabiError(f"bad constant expression {self.text!r}: {what}", self.pos,
                          "allowed: integers, names of spec constants, BIT(), BIT_ULL(), GENMASK(),"
-                         " GENMASK_ULL(), sizeof(type), casts to u8..u64/s8..s64 and C operators")
+                         " GENMASK_ULL(), calls of spec macros with `params`, sizeof(type),"
+                         " casts to u8..u64/s8..s64 and C operators")
 
     def _lex(self, text):
         toks, at = [], 0
@@ -187,14 +188,15 @@ class _Parser:
             if not words or len(words) > 2 or (len(words) == 2 and words[0] not in ("struct", "union")):
                 self._fail("sizeof takes a type name")
             return Sizeof(words[-1])
-        if value in BIT_MACROS:
+        if value in BIT_MACROS or self.peek()[1] == "(":
+            # BIT()-style macros, or a spec macro with `params` (checked when evaluated)
             self.take("(")
             args = [self.binary(0)]
             while self.peek()[1] == ",":
                 self.take(",")
                 args.append(self.binary(0))
             self.take(")")
-            if len(args) != BIT_MACROS[value][0]:
+            if value in BIT_MACROS and len(args) != BIT_MACROS[value][0]:
                 self._fail(f"{value}() takes {BIT_MACROS[value][0]} argument(s)")
             return Call(value, tuple(args))
         return Name(value)
@@ -210,10 +212,11 @@ def parse(source, pos=None):
 
 
 def names(tree):
-    """Constant names an expression refers to (for dependency order and checks)."""
+    """Constant names an expression refers to, called macros included (for dependency
+    order and checks)."""
     if isinstance(tree, Name):
         return {tree.name}
-    out = set()
+    out = {tree.fn} if isinstance(tree, Call) and tree.fn not in BIT_MACROS else set()
     for child in _children(tree):
         out |= names(child)
     return out
@@ -271,28 +274,35 @@ def _promote(a, b):
     return bits, signed
 
 
-def evaluate(tree, lookup, sizeof):
-    """Value of `tree`. `lookup(name)` gives a Val for a constant; `sizeof(type)` bytes."""
+def evaluate(tree, lookup, sizeof, call=None):
+    """Value of `tree`. `lookup(name)` gives a Val for a constant; `sizeof(type)` bytes;
+    `call(name, [Val])` the value of a spec macro with parameters applied to arguments."""
+    def again(t):
+        return evaluate(t, lookup, sizeof, call)
     if isinstance(tree, Num):
         return _literal(tree)
     if isinstance(tree, Name):
         return lookup(tree.name)
     if isinstance(tree, Paren):
-        return evaluate(tree.inner, lookup, sizeof)
+        return again(tree.inner)
     if isinstance(tree, Sizeof):
         return Val(sizeof(tree.type), 64, False)
     if isinstance(tree, Cast):
         bits, signed = SCALARS[tree.type]
-        v = Val(evaluate(tree.operand, lookup, sizeof).value, bits, signed).wrap()
+        v = Val(again(tree.operand).value, bits, signed).wrap()
         return v if bits >= 32 else Val(v.value, 32, True)   # integer promotion
+    if isinstance(tree, Call) and tree.fn not in BIT_MACROS:
+        if call is None:
+            raise KeyError(tree.fn)
+        return call(tree.fn, [again(a) for a in tree.args])
     if isinstance(tree, Call):
-        args = [evaluate(a, lookup, sizeof).value for a in tree.args]
+        args = [again(a).value for a in tree.args]
         if tree.fn in ("BIT", "BIT_ULL"):
             return Val(1 << args[0], 64, False)
         high, low = args
         return Val(((1 << (high + 1)) - 1) & ~((1 << low) - 1), 64, False)
     if isinstance(tree, Unary):
-        x = evaluate(tree.operand, lookup, sizeof)
+        x = again(tree.operand)
         x = Val(x.value, max(x.bits, 32), x.signed if x.bits >= 32 else True)
         if tree.op == "-":
             return Val(-x.value, x.bits, x.signed).wrap()
@@ -301,8 +311,8 @@ def evaluate(tree, lookup, sizeof):
         if tree.op == "!":
             return Val(int(not x.value), 32, True)
         return x
-    a = evaluate(tree.left, lookup, sizeof)
-    b = evaluate(tree.right, lookup, sizeof)
+    a = again(tree.left)
+    b = again(tree.right)
     if tree.op in ("<<", ">>"):
         base = Val(a.value, max(a.bits, 32), a.signed if a.bits >= 32 else True)
         v = base.value << b.value if tree.op == "<<" else base.value >> b.value
@@ -334,6 +344,8 @@ def render(tree, style):
         return f"sizeof({style.type_name(tree.type)})"
     if isinstance(tree, Cast):
         return f"({style.scalar(tree.type)}){render(tree.operand, style)}"
+    if isinstance(tree, Call) and tree.fn not in BIT_MACROS:
+        return f"{style.symbol(tree.fn)}({', '.join(render(a, style) for a in tree.args)})"
     if isinstance(tree, Call):
         return style.bit_macro(tree.fn, [render(a, style) for a in tree.args], tree)
     if isinstance(tree, Unary):

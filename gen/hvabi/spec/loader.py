@@ -123,6 +123,12 @@ class _Reader:
         group = self.base(m.ConstGroup, node, name)
         for item in node.get("items", []):
             const = self.base(m.Const, item, self.ident(item["name"], item.key_pos("name")))
+            if "params" in item:
+                params = [self.ident(p, item.val_pos("params"), "macro parameter") for p in item["params"]]
+                if len(set(params)) != len(params):
+                    self.fail(f"macro '{const.name}' names a parameter twice", item.val_pos("params"),
+                              "give each parameter its own name")
+                const.params = tuple(params)
             value = item["value"]
             if isinstance(value, Map):
                 const.values = [(m.Cond(arch=frozenset([a])), self.expr(v, value.val_pos(a)))
