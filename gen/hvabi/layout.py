@@ -98,6 +98,21 @@ def sizeof(abi, name, pos=None):
     return size_align(abi, name, pos)[0]
 
 
+def offsetof(abi, name, member, pos=None):
+    """Bytes from the start of record `name` to its member `member` (a path)."""
+    rec = abi.types.get(name)
+    if not isinstance(rec, m.Record):
+        raise LayoutError(f"offsetof: '{name}' is not a struct or union here", pos,
+                          "name a record of the spec (struct X or union X)")
+    for placed in record_layout(abi, rec).members:
+        if placed.path == member:
+            if placed.offset % 8:
+                raise LayoutError(f"offsetof: '{name}.{member}' is a bitfield", pos)
+            return placed.offset // 8
+    raise LayoutError(f"offsetof: '{name}' has no member '{member}'", pos,
+                      "give a member path as the facts spell it (a.b through untagged members)")
+
+
 def record_layout(abi, rec):
     """Layout of a top-level record (memoised per Abi)."""
     cache = abi.__dict__.setdefault("_layouts", {})

@@ -116,7 +116,7 @@ class Abi:
 
     def evaluate(self, tree, pos=None, bound=None):
         """The value of `tree`; `bound`: values of a macro's parameters, by name."""
-        from .layout import sizeof
+        from .layout import offsetof, sizeof
 
         def lookup(name):
             if bound and name in bound:
@@ -143,7 +143,8 @@ class Abi:
                 raise HvabiError(f"macro '{name}' is defined in terms of itself", pos)
 
         try:
-            return expr.evaluate(tree, lookup, lambda t: sizeof(self, t, pos), call)
+            return expr.evaluate(tree, lookup, lambda t: sizeof(self, t, pos), call,
+                                 lambda t, member: offsetof(self, t, member, pos))
         except ZeroDivisionError:
             raise HvabiError("division by zero in a constant expression", pos)
 

@@ -69,6 +69,12 @@ class Sizeof:
 
 
 @dataclass(frozen=True)
+class Offsetof:
+    type: str          # a record name from the spec
+    member: str        # a member of it (a path through untagged members: `a.b`)
+
+
+@dataclass(frozen=True)
 class Cast:
     type: str
     operand: object
@@ -94,7 +100,7 @@ class Paren:
 
 # --- parsing ------------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"\s*(?:(0[xX][0-9a-fA-F]+|\d+)([uUlL]*)|([A-Za-z_]\w*)|(<<|>>|[-+*/%|&^~()!,]))")
+_TOKEN = re.compile(r"\s*(?:(0[xX][0-9a-fA-F]+|\d+)([uUlL]*)|([A-Za-z_]\w*)|(<<|>>|[-+*/%|&^~()!,.]))")
 _BINARY = [("|",), ("^",), ("&",), ("<<", ">>"), ("+", "-"), ("*", "/", "%")]
 
 
@@ -107,7 +113,7 @@ class _Parser:
     def _fail(self, what):
         raise HvabiError(f"bad constant expression {self.text!r}: {what}", self.pos,
                          "allowed: integers, names of spec constants, BIT(), BIT_ULL(), GENMASK(),"
-                         " GENMASK_ULL(), calls of spec macros with `params`, sizeof(type),"
+                         " GENMASK_ULL(), calls of spec macros with `params`, sizeof(type), offsetof(type, member),"
                          " casts to u8..u64/s8..s64 and C operators")
 
     def _lex(self, text):
@@ -188,6 +194,20 @@ class _Parser:
             if not words or len(words) > 2 or (len(words) == 2 and words[0] not in ("struct", "union")):
                 self._fail("sizeof takes a type name")
             return Sizeof(words[-1])
+        if value == "offsetof":
+            self.take("(")
+            words = []
+            while self.peek()[0] == "name":
+                words.append(self.take()[1])
+            if not words or len(words) > 2 or (len(words) == 2 and words[0] not in ("struct", "union")):
+                self._fail("offsetof takes a record type and a member")
+            self.take(",")
+            path = [self.take()[1]]
+            while self.peek()[1] == ".":
+                self.take(".")
+                path.append(self.take()[1])
+            self.take(")")
+            return Offsetof(words[-1], ".".join(path))
         if value in BIT_MACROS or self.peek()[1] == "(":
             # BIT()-style macros, or a spec macro with `params` (checked when evaluated)
             self.take("(")
@@ -223,7 +243,8 @@ def names(tree):
 
 
 def sizeof_types(tree):
-    if isinstance(tree, Sizeof):
+    """Types an expression takes the size or a member offset of (they come first)."""
+    if isinstance(tree, (Sizeof, Offsetof)):
         return {tree.type}
     out = set()
     for child in _children(tree):
@@ -232,7 +253,7 @@ def sizeof_types(tree):
 
 
 def _children(tree):
-    if isinstance(tree, (Num, Name, Sizeof)):
+    if isinstance(tree, (Num, Name, Sizeof, Offsetof)):
         return ()
     if isinstance(tree, Call):
         return tree.args
@@ -274,11 +295,12 @@ def _promote(a, b):
     return bits, signed
 
 
-def evaluate(tree, lookup, sizeof, call=None):
+def evaluate(tree, lookup, sizeof, call=None, offsetof=None):
     """Value of `tree`. `lookup(name)` gives a Val for a constant; `sizeof(type)` bytes;
-    `call(name, [Val])` the value of a spec macro with parameters applied to arguments."""
+    `call(name, [Val])` the value of a spec macro with parameters applied to arguments;
+    `offsetof(type, member path)` bytes."""
     def again(t):
-        return evaluate(t, lookup, sizeof, call)
+        return evaluate(t, lookup, sizeof, call, offsetof)
     if isinstance(tree, Num):
         return _literal(tree)
     if isinstance(tree, Name):
@@ -287,6 +309,10 @@ def evaluate(tree, lookup, sizeof, call=None):
         return again(tree.inner)
     if isinstance(tree, Sizeof):
         return Val(sizeof(tree.type), 64, False)
+    if isinstance(tree, Offsetof):
+        if offsetof is None:
+            raise KeyError(f"offsetof({tree.type}, {tree.member})")
+        return Val(offsetof(tree.type, tree.member), 64, False)
     if isinstance(tree, Cast):
         bits, signed = SCALARS[tree.type]
         v = Val(again(tree.operand).value, bits, signed).wrap()
@@ -342,6 +368,8 @@ def render(tree, style):
         return f"({render(tree.inner, style)})"
     if isinstance(tree, Sizeof):
         return f"sizeof({style.type_name(tree.type)})"
+    if isinstance(tree, Offsetof):
+        return f"offsetof({style.type_name(tree.type)}, {tree.member})"
     if isinstance(tree, Cast):
         return f"({style.scalar(tree.type)}){render(tree.operand, style)}"
     if isinstance(tree, Call) and tree.fn not in BIT_MACROS:
@@ -355,6 +383,6 @@ def render(tree, style):
 
 def is_simple(tree):
     """True when C needs no parentheses around the rendered macro body."""
-    if isinstance(tree, (Num, Name, Paren, Sizeof, Call)):
+    if isinstance(tree, (Num, Name, Paren, Sizeof, Offsetof, Call)):
         return not (isinstance(tree, Num) and tree.value < 0)
     return False
