@@ -119,9 +119,10 @@ def cmd_coverage(args):
     """How much of each upstream header set the spec covers, and how much of it differs."""
     from .coverage import report
     spec, _ = load(args.spec)
-    lines, mismatches = report(spec, args.tlfs_src, args.verbose)
+    lines, mismatches, missing = report(spec, args.tlfs_src, args.verbose)
     print("\n".join(lines))
-    return errors.EXIT_CHECK_FAILED if mismatches and args.strict else errors.EXIT_OK
+    failed = (mismatches and args.strict) or (missing and args.complete)
+    return errors.EXIT_CHECK_FAILED if failed else errors.EXIT_OK
 
 
 def cmd_diff(args):
@@ -302,6 +303,8 @@ def _coverage_parser(sub, common):
                      " (./setup extracts one to build/kernel/linux-source-6.12)")
     cov.add_argument("-v", "--verbose", action="store_true", help="list every mismatch")
     cov.add_argument("--strict", action="store_true", help="exit 1 if any covered definition differs")
+    cov.add_argument("--complete", action="store_true",
+                     help="exit 1 if the spec lacks any upstream definition")
     cov.set_defaults(func=cmd_coverage)
 
 

@@ -60,13 +60,14 @@ def coverage_row(spec, profile, arch, upstream, within=None):
     `within` ({table: names}) limits it to the names of one upstream file."""
     sel = m.Selection(profile, spec.profiles[profile].view, arch)
     ours = spec_facts(Abi(spec, sel))
-    counts, common = {}, set()
+    counts, common, missing = {}, set(), []
     for table in TABLES:
         names = set(upstream[table]) if within is None else set(upstream[table]) & within[table]
         counts[table] = (len(names & set(ours[table])), len(names))
         common |= names & set(ours[table])
+        missing += [f"{table[:-1]} {name}: not in the spec" for name in sorted(names - set(ours[table]))]
     mismatches = factsmod.compare(upstream, ours, common) if common else []
-    return counts, mismatches
+    return counts, mismatches, missing
 
 
 def _by_file(files):
@@ -78,28 +79,29 @@ def _by_file(files):
 
 
 def report(spec, tlfs_src=None, verbose=False):
-    """Text table; returns (lines, total mismatches)."""
+    """Text table; returns (lines, total mismatches, total missing)."""
     lines = [f"{'profile arch / upstream file':{HEAD}} {'records':>12} {'enumerators':>12} {'macros':>12}"
              f" {'mismatches':>10} {'missing':>8}",
              "  (each profile row is followed by one row per upstream file)"]
-    total = 0
+    total = absent = 0
     for profile in sorted(spec.profiles):
         for arch in m.ARCHES:
             upstream = upstream_facts(profile, arch, tlfs_src)
             if upstream is None:
                 lines.append(f"{profile:10} {arch:7} (upstream facts not available: pass --tlfs-src)")
                 continue
-            counts, mismatches = coverage_row(spec, profile, arch, upstream)
+            counts, mismatches, missing = coverage_row(spec, profile, arch, upstream)
             total += len(mismatches)
+            absent += len(missing)
             lines.append(_row(profile, arch, counts, mismatches))
             files = upstream_files(profile, arch, tlfs_src)
             for name, within in sorted(_by_file(files).items()) if files else ():
-                fcounts, fmis = coverage_row(spec, profile, arch, upstream, within)
+                fcounts, fmis, _ = coverage_row(spec, profile, arch, upstream, within)
                 if any(n for _, n in fcounts.values()):
                     lines.append(_row("", "", fcounts, fmis, "  " + name))
             if verbose:
-                lines += [f"  {line}" for line in mismatches]
-    return lines, total
+                lines += [f"  {line}" for line in mismatches + missing]
+    return lines, total, absent
 
 
 HEAD = 40
