@@ -103,7 +103,7 @@ class MemberView:
 class NestedView:
     kind: str
     attrs: str                    # " __packed" etc., after the closing brace
-    member: Optional[str]
+    member: Optional[str]         # the declarator after the closing brace ("u", "u[]")
     children: list = field(default_factory=list)
     marker: Optional[str] = None
     end_public: bool = False      # a private run reaches the closing brace
@@ -115,11 +115,16 @@ def _decl(node, flavor):
     ctype = flavor.type_name(node.type.name)
     if node.type.volatile:
         ctype = "volatile " + ctype
-    if node.count is None:
-        return f"{ctype} {node.name}"
-    if node.count == m.FLEX:
-        return f"{ctype} {node.name}[]"
-    return f"{ctype} {node.name}[{expr.render(node.count, flavor)}]"
+    return f"{ctype} {_declarator(node.name, node.count, flavor)}"
+
+
+def _declarator(name, count, flavor):
+    """`name`, `name[]` or `name[LEN]` for a member with array length `count`."""
+    if count is None:
+        return name
+    if count == m.FLEX:
+        return f"{name}[]"
+    return f"{name}[{expr.render(count, flavor)}]"
 
 
 def attrs(rec, flavor):
@@ -138,7 +143,8 @@ def _member_views(members, flavor, fixed_arch, nested=False):
     items, in_private = [], False
     for node in members:
         if isinstance(node, m.Record):
-            view = NestedView(node.kind, attrs(node, flavor), node.member)
+            member = node.member and _declarator(node.member, node.count, flavor)
+            view = NestedView(node.kind, attrs(node, flavor), member)
             view.children, view.end_public = _member_views(node.members, flavor, fixed_arch, True)
             reserved = False
         else:
