@@ -127,16 +127,22 @@ def record_layout(abi, rec):
 
 def _field_size(abi, node):
     size, align = size_align(abi, node.type.name, node.pos)
+    bits, fact = _array(abi, node, node.name, size, type_fact(abi, node.type.name))
+    return bits, align, fact
+
+
+def _array(abi, node, name, size, elem):
+    """(bits, fact type) of member `name` holding `node.count` elements (None: one) of
+    `size` bytes and fact type `elem`; a flexible array takes no bits."""
     if node.count is None:
-        return size * 8, align, type_fact(abi, node.type.name)
-    elem = type_fact(abi, node.type.name)
+        return size * 8, elem
     if node.count == m.FLEX:
-        return 0, align, f"{elem}[]"
+        return 0, f"{elem}[]"
     count = abi.evaluate(node.count, node.pos).value
     if count <= 0:
-        raise LayoutError(f"array '{node.name}' has {count} elements", node.pos,
+        raise LayoutError(f"array '{name}' has {count} elements", node.pos,
                           "use `count: flex` for a flexible array member")
-    return size * count * 8, align, f"{elem}[{count}]"
+    return size * count * 8, f"{elem}[{count}]"
 
 
 def _layout(abi, rec, base, prefix, out_members, owner):
@@ -173,7 +179,10 @@ def _layout(abi, rec, base, prefix, out_members, owner):
                 sub_prefix = prefix + node.member + "." if node.member else prefix
                 inner = []
                 lay = _layout(abi, node, 0, sub_prefix, inner, owner)
-                size_bits, malign, fact = lay.size * 8, lay.align, node.kind
+                size_bits, fact = _array(abi, node, node.member, lay.size, node.kind)
+                malign = lay.align
+                if node.count is not None:
+                    inner = []    # an array is one member: its elements' members are not listed
             else:
                 size_bits, malign, fact = _field_size(abi, node)
             if not rec.packed:

@@ -115,13 +115,15 @@ class Bitfield(Node):
 @dataclass
 class Record(Node):
     """A struct or union. Nested records have `name` None (anonymous) or are named members
-    of an untagged type (`struct { ... } u;`, `member` set). Top-level ones are tagged."""
+    of an untagged type (`struct { ... } u;`, `member` set), which may be an array of that
+    type (`count`, as on a Field: `struct { ... } u[4];`). Top-level ones are tagged."""
     kind: str = "struct"          # "struct" | "union"
     members: list = field(default_factory=list)
     packed: bool = False
     aligned: Optional[int] = None
     member: Optional[str] = None  # for nested records: the member name, None if anonymous
     register: bool = False        # written as a `register` (union of raw view + bitfields)
+    count: object = None          # named nested records only: None, an expr tree or FLEX
 
 
 @dataclass

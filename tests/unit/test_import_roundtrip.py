@@ -62,7 +62,9 @@ def _members(members, render):
     out = []
     for node in members:
         if isinstance(node, m.Record):
-            out.append((node.kind, node.member, node.packed, node.aligned, _members(node.members, render)))
+            count = node.count if node.count in (None, m.FLEX) else render(node.count)
+            out.append((node.kind, node.member, count, node.packed, node.aligned,
+                        _members(node.members, render)))
         elif isinstance(node, m.Bitfield):
             out.append(("bits", node.name, node.type, node.lo, node.hi))
         else:

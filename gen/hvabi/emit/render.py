@@ -103,7 +103,7 @@ class MemberView:
 class NestedView:
     kind: str
     attrs: str                    # " __packed" etc., after the closing brace
-    member: Optional[str]
+    member: Optional[str]         # the declarator after the closing brace ("u", "u[]")
     children: list = field(default_factory=list)
     marker: Optional[str] = None
     end_public: bool = False      # a private run reaches the closing brace
@@ -115,15 +115,20 @@ def _decl(node, flavor):
     ctype = flavor.type_name(node.type.name)
     if node.type.volatile:
         ctype = "volatile " + ctype
-    if node.count is None:
-        return f"{ctype} {node.name}"
-    if node.count == m.FLEX:
-        return f"{ctype} {node.name}[]"
-    count = expr.render(node.count, flavor)
-    if isinstance(node.count, expr.Call) and node.count.fn not in expr.BIT_MACROS:
+    return f"{ctype} {_declarator(node.name, node.count, flavor)}"
+
+
+def _declarator(name, count, flavor):
+    """`name`, `name[]` or `name[LEN]` for a member with array length `count`."""
+    if count is None:
+        return name
+    if count == m.FLEX:
+        return f"{name}[]"
+    length = expr.render(count, flavor)
+    if isinstance(count, expr.Call) and count.fn not in expr.BIT_MACROS:
         # kernel-doc misreads `name[MACRO(x)]` inside a nested record unless it is bracketed
-        count = f"({count})"
-    return f"{ctype} {node.name}[{count}]"
+        length = f"({length})"
+    return f"{name}[{length}]"
 
 
 def attrs(rec, flavor):
@@ -142,7 +147,8 @@ def _member_views(members, flavor, fixed_arch, nested=False):
     items, in_private = [], False
     for node in members:
         if isinstance(node, m.Record):
-            view = NestedView(node.kind, attrs(node, flavor), node.member)
+            member = node.member and _declarator(node.member, node.count, flavor)
+            view = NestedView(node.kind, attrs(node, flavor), member)
             view.children, view.end_public = _member_views(node.members, flavor, fixed_arch, True)
             reserved = False
         else:

@@ -313,7 +313,10 @@ class _Reader:
             if elem.kind in _ARRAYS:
                 raise _Unsupported(f"member '{f.spelling}' is a multidimensional array")
             if elem.kind == T.RECORD and clang_facts.untagged(elem.get_declaration()):
-                raise _Unsupported(f"member '{f.spelling}' is an array of an untagged struct/union")
+                # `struct { ... } name[N];`: a named nested record with a count.
+                rec = self.record(elem.get_declaration(), f.spelling)
+                rec.count = count
+                return rec
         return m.Field(f.spelling, self.pos(f), type=self.type_ref(t), count=count)
 
     def array_length(self, f):
@@ -394,7 +397,8 @@ def _register_shape(rec, fields):
     if isinstance(raw, m.Record):
         raw, bits = bits, raw
         raw_field = fields[1]
-    if not (isinstance(raw, m.Field) and isinstance(bits, m.Record)) or bits.kind != "struct":
+    if not (isinstance(raw, m.Field) and isinstance(bits, m.Record)) or bits.kind != "struct" \
+            or bits.count is not None:
         return False
     if raw.count == m.FLEX or raw.type.volatile or raw.type.name not in expr.SCALARS:
         return False

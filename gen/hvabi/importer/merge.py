@@ -92,8 +92,8 @@ def same_head(x, y):
     """Two records or two enums that can be merged member by member: the same everything
     but their members."""
     if isinstance(x, m.Record) and isinstance(y, m.Record):
-        return (x.kind, x.packed, x.aligned, x.member, x.register, x.name) == \
-            (y.kind, y.packed, y.aligned, y.member, y.register, y.name)
+        return (x.kind, x.packed, x.aligned, x.member, x.count, x.register, x.name) == \
+            (y.kind, y.packed, y.aligned, y.member, y.count, y.register, y.name)
     if isinstance(x, m.Enum) and isinstance(y, m.Enum):
         return (x.name, x.alias) == (y.name, y.alias)
     return False

@@ -70,6 +70,12 @@ def _reserved(node):
     return [("reserved", "true")] if node.reserved else []
 
 
+def _count(node):
+    if node.count is None:
+        return []
+    return [("count", node.count if node.count == m.FLEX else expression(node.count))]
+
+
 def _bits(node):
     return str(node.lo) if node.lo == node.hi else f"{node.lo}-{node.hi}"
 
@@ -163,7 +169,7 @@ def _members(members, indent):
             head = f"{node.kind}: {scalar(node.member)}" if node.member else f"anon: {node.kind}"
             lines.append(f"{indent}- {head}")
             inner = indent + "  "
-            lines += [f"{inner}{k}: {v}" for k, v in _arch(node) + _doc(node)]
+            lines += [f"{inner}{k}: {v}" for k, v in _count(node) + _arch(node) + _doc(node)]
             lines += _record_attrs(node, inner)
             lines.append(f"{inner}members:" if node.members else f"{inner}members: []")
             lines += _members(node.members, inner + "  ")
@@ -172,9 +178,7 @@ def _members(members, indent):
                                                 ("bits", _bits(node))] + _arch(node)
                                                + _reserved(node) + _doc(node)))
         else:
-            pairs = [("name", scalar(node.name)), ("type", scalar(node.type.name))]
-            if node.count is not None:
-                pairs.append(("count", node.count if node.count == m.FLEX else expression(node.count)))
+            pairs = [("name", scalar(node.name)), ("type", scalar(node.type.name))] + _count(node)
             if node.type.volatile:
                 pairs.append(("volatile", "true"))
             lines.append(f"{indent}- " + flow(pairs + _arch(node) + _reserved(node) + _doc(node)))

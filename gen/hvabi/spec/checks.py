@@ -37,6 +37,21 @@ def _member_names(rec, errors, abi):
     walk(rec.members, {})
 
 
+def _flex_last(rec, errors, abi):
+    """A flexible array (a scalar one or one of an untagged record) ends its struct."""
+    def walk(node):
+        for i, x in enumerate(node.members):
+            if getattr(x, "count", None) == m.FLEX and node.kind == "struct" \
+                    and i != len(node.members) - 1:
+                name = x.member if isinstance(x, m.Record) else x.name
+                errors.append(HvabiError(f"flexible array '{name}' is not the last member of its struct"
+                                         f" in {rec.name} ({abi.sel_text()})", x.pos,
+                                         "move it to the end, or give it a fixed `count`"))
+            if isinstance(x, m.Record):
+                walk(x)
+    walk(rec)
+
+
 def check_abi(abi):
     errors = []
     for name, first, second in abi.duplicates:
@@ -47,6 +62,7 @@ def check_abi(abi):
         try:
             if isinstance(defn, m.Record):
                 _member_names(defn, errors, abi)
+                _flex_last(defn, errors, abi)
                 for node, tname in _walk_types(defn.members):
                     layout.size_align(abi, tname, node.pos)
                 layout.record_layout(abi, defn)

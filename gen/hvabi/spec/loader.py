@@ -188,19 +188,31 @@ class _Reader:
             if kind in node:
                 return self.nested(node, kind, self.ident(node[kind], node.key_pos(kind), "member name"))
         if "anon" in node:
+            if "count" in node:
+                self.fail("an anonymous struct/union member cannot be an array", node.val_pos("count"),
+                          f"name it (`{node['anon']}: NAME` instead of `anon: {node['anon']}`) or drop"
+                          " `count`")
             return self.nested(node, node["anon"], None)
         if "bits" in node:
+            if "count" in node:
+                self.fail("a bitfield cannot be an array", node.val_pos("count"),
+                          "drop `count`, or `bits` to make it an array member")
             return self.bitfield(node, node["type"])
         name = self.ident(node["name"], node.key_pos("name"), "member name")
+        return self.base(m.Field, node, name, type=m.TypeRef(node["type"], node.get("volatile", False)),
+                         count=self.count(node), reserved=node.get("reserved", False))
+
+    def count(self, node):
+        """A member's array length: None, m.FLEX or an expression tree."""
         count = node.get("count")
         if count is not None and count != m.FLEX:
             count = self.expr(count, node.val_pos("count"))
-        return self.base(m.Field, node, name, type=m.TypeRef(node["type"], node.get("volatile", False)),
-                         count=count, reserved=node.get("reserved", False))
+        return count
 
     def nested(self, node, kind, member):
         rec = self.base(m.Record, node, None, kind=kind, packed=node.get("packed", False),
-                        aligned=node.get("aligned"), member=member)
+                        aligned=node.get("aligned"), member=member,
+                        count=self.count(node) if member else None)
         rec.members = [self.member(x) for x in node["members"]]
         return rec
 

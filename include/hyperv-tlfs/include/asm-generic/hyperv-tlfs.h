@@ -9,7 +9,7 @@
  *   spec/defs/40-hvhdk_mini.yaml
  *   spec/defs/50-hvhdk.yaml
  * Do not edit: change the spec and regenerate.
- * hvabi-stamp: 966aaef1745adcea
+ * hvabi-stamp: be9180792472588f
  */
 #ifndef _ASM_GENERIC_HYPERV_TLFS_H
 #define _ASM_GENERIC_HYPERV_TLFS_H
@@ -668,6 +668,38 @@ struct hv_get_vp_registers_output {
 		} __packed as64;
 	};
 };
+
+/**
+ * struct hv_set_vp_registers_input - Input of HVCALL_SET_VP_REGISTERS in the documented view, a
+ *   fixed part followed by the registers to write.
+ * @header: Fixed part of the input.
+ * @header.partitionid: Partition of the virtual processor.
+ * @header.vpindex: Index of the virtual processor.
+ * @header.inputvtl: Virtual trust level whose registers are written.
+ * @element: One entry per register to write, each a name and a 128-bit value.
+ * @element.name: Name of the register.
+ * @element.valuelow: Bits 0 to 63 of the new value.
+ * @element.valuehigh: Bits 64 to 127 of the new value.
+ */
+struct hv_set_vp_registers_input {
+	struct {
+		u64 partitionid;
+		u32 vpindex;
+		u8 inputvtl;
+		/* private: */
+		u8 padding[3];
+		/* public: */
+	} header;
+	struct {
+		u32 name;
+		/* private: */
+		u32 padding1;
+		u64 padding2;
+		/* public: */
+		u64 valuelow;
+		u64 valuehigh;
+	} element[];
+} __packed;
 
 /**
  * struct hv_send_ipi - Input of HVCALL_SEND_IPI: send a fixed interrupt to up to 64 processors.
