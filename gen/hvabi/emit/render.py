@@ -125,7 +125,7 @@ def _declarator(name, count, flavor):
     if count == m.FLEX:
         return f"{name}[]"
     length = expr.render(count, flavor)
-    if isinstance(count, expr.Call) and count.fn not in expr.BIT_MACROS:
+    if expr.is_macro_call(count):
         # kernel-doc misreads `name[MACRO(x)]` inside a nested record unless it is bracketed
         length = f"({length})"
     return f"{name}[{length}]"

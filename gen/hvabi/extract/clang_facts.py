@@ -404,7 +404,7 @@ class _Reader:
             name = cx.text(lib, lib.getCursorSpelling(c))
             if name in names:
                 continue
-            _, _, end = cx.expansion(lib, lib.getRangeEnd(lib.getCursorExtent(c)))
+            end = cx.extent_end(lib, c)
             spelled = name.encode()
             text = self.contents(file)
             body = text[start + len(spelled):end]

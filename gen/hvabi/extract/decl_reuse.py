@@ -45,7 +45,7 @@ class Unit:
     def __init__(self, lib, tu, text, args, in_scope):
         """`text`, `args`: the unit's own text and compiler arguments; `in_scope(file)`:
         whether a file's declarations are reported."""
-        self.lib, self.tu = lib, tu
+        self.lib = lib
         entries = cx.inclusions(lib, tu)
         files = [file for file, _ in entries[1:]]
         self.contents = {f: cx.file_contents(lib, tu, f) for f in files}
@@ -154,7 +154,7 @@ class Unit:
             work = [name]
             while work:
                 for position, c, file, offset in self.macros.get(work.pop(), ()):
-                    text = self.contents[file][offset:self._end(c)]
+                    text = self.contents[file][offset:cx.extent_end(self.lib, c)]
                     last = max(last, position)
                     bodies.append(text)
                     for found in _identifiers(text) - reached:
@@ -162,10 +162,6 @@ class Unit:
                         work.append(found)
             self._expansions[name] = (last, frozenset(reached), tuple(bodies))
         return self._expansions[name]
-
-    def _end(self, c):
-        lib = self.lib
-        return cx.expansion(lib, lib.getRangeEnd(lib.getCursorExtent(c)))[2]
 
 
 def _identifiers(text):

@@ -185,6 +185,11 @@ def expansion_file(lib_, location):
     return _file.value
 
 
+def extent_end(lib_, cursor):
+    """The byte offset (in its expansion file) where `cursor`'s extent ends."""
+    return expansion(lib_, lib_.getRangeEnd(lib_.getCursorExtent(cursor)))[2]
+
+
 def file_name(lib_, file):
     return text(lib_, lib_.getFileName(file))
 

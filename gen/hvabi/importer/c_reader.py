@@ -80,6 +80,12 @@ def read(headers, arch, flavor, include_dirs=()):
     return reading
 
 
+def _function_like(tokens):
+    """Whether a macro definition's tokens (name first) define a function-like macro:
+    `(` glued to the name."""
+    return tokens[1].spelling == "(" and tokens[1].extent.start.offset == tokens[0].extent.end.offset
+
+
 def _has(decl, kind):
     return any(c.kind == kind for c in decl.get_children())
 
@@ -109,8 +115,7 @@ class _Reader:
         self.scoped = {}
         for c in macros:
             tokens = [t for t in c.get_tokens() if t.kind != ci.TokenKind.COMMENT]
-            if len(tokens) > 1 and not (tokens[1].spelling == "("
-                                        and tokens[1].extent.start.offset == tokens[0].extent.end.offset):
+            if len(tokens) > 1 and not _function_like(tokens):
                 self.scoped[c.spelling] = tokens[1:]
         for header, cursors in by_header.items():
             cursors.sort(key=lambda c: c.location.offset)
@@ -149,7 +154,7 @@ class _Reader:
         tokens = [t for t in c.get_tokens() if t.kind != ci.TokenKind.COMMENT]
         if len(tokens) < 2:
             return None                   # include guards and other empty macros
-        if tokens[1].spelling == "(" and tokens[1].extent.start.offset == tokens[0].extent.end.offset:
+        if _function_like(tokens):
             return self.function_macro(c, tokens)
         if len(tokens) == 2 and units and isinstance(units[-1].defn, m.Enum) \
                 and units[-1].defn.name == tokens[1].spelling and not units[-1].defn.alias:
@@ -339,8 +344,7 @@ class _Reader:
                 except c_expr.Unrepresentable as e:
                     raise _Unsupported(f"length of '{f.spelling}': {e}") from None
                 tree = expr.parse(text)
-                if isinstance(tree, expr.Paren) and isinstance(tree.inner, expr.Call) \
-                        and tree.inner.fn not in expr.BIT_MACROS:
+                if isinstance(tree, expr.Paren) and expr.is_macro_call(tree.inner):
                     text = text[1:-1]     # the brackets our headers put there for kernel-doc
                 return text
         raise _Unsupported(f"the length of '{f.spelling}' is not written in the header (a macro declares it)")

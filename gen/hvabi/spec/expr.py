@@ -98,6 +98,11 @@ class Paren:
     inner: object
 
 
+def is_macro_call(tree):
+    """A call of one of the spec's macros with `params` (not a BIT()-style built-in)."""
+    return isinstance(tree, Call) and tree.fn not in BIT_MACROS
+
+
 # --- parsing ------------------------------------------------------------------------------
 
 _TOKEN = re.compile(r"\s*(?:(0[xX][0-9a-fA-F]+|\d+)([uUlL]*)|([A-Za-z_]\w*)|(<<|>>|[-+*/%|&^~()!,.]))")
@@ -176,6 +181,15 @@ class _Parser:
             return Paren(inner)
         return self.primary()
 
+    def type_name(self, what):
+        """`X`, `struct X` or `union X`, as the type's spec name."""
+        words = []
+        while self.peek()[0] == "name":
+            words.append(self.take()[1])
+        if not words or len(words) > 2 or (len(words) == 2 and words[0] not in ("struct", "union")):
+            self._fail(what)
+        return words[-1]
+
     def primary(self):
         kind, value = self.take()
         if kind == "num":
@@ -185,29 +199,21 @@ class _Parser:
             self._fail(f"unexpected {value or 'end'!r}")
         if value == "sizeof":
             self.take("(")
-            words = []
-            while self.peek()[1] != ")":
-                if self.peek()[0] != "name":
-                    self._fail("sizeof takes a type name")
-                words.append(self.take()[1])
-            self.take(")")
-            if not words or len(words) > 2 or (len(words) == 2 and words[0] not in ("struct", "union")):
+            tname = self.type_name("sizeof takes a type name")
+            if self.peek()[1] != ")":
                 self._fail("sizeof takes a type name")
-            return Sizeof(words[-1])
+            self.take(")")
+            return Sizeof(tname)
         if value == "offsetof":
             self.take("(")
-            words = []
-            while self.peek()[0] == "name":
-                words.append(self.take()[1])
-            if not words or len(words) > 2 or (len(words) == 2 and words[0] not in ("struct", "union")):
-                self._fail("offsetof takes a record type and a member")
+            tname = self.type_name("offsetof takes a record type and a member")
             self.take(",")
             path = [self.take()[1]]
             while self.peek()[1] == ".":
                 self.take(".")
                 path.append(self.take()[1])
             self.take(")")
-            return Offsetof(words[-1], ".".join(path))
+            return Offsetof(tname, ".".join(path))
         if value in BIT_MACROS or self.peek()[1] == "(":
             # BIT()-style macros, or a spec macro with `params` (checked when evaluated)
             self.take("(")
@@ -236,7 +242,7 @@ def names(tree):
     order and checks)."""
     if isinstance(tree, Name):
         return {tree.name}
-    out = {tree.fn} if isinstance(tree, Call) and tree.fn not in BIT_MACROS else set()
+    out = {tree.fn} if is_macro_call(tree) else set()
     for child in _children(tree):
         out |= names(child)
     return out
@@ -317,7 +323,7 @@ def evaluate(tree, lookup, sizeof, call=None, offsetof=None):
         bits, signed = SCALARS[tree.type]
         v = Val(again(tree.operand).value, bits, signed).wrap()
         return v if bits >= 32 else Val(v.value, 32, True)   # integer promotion
-    if isinstance(tree, Call) and tree.fn not in BIT_MACROS:
+    if is_macro_call(tree):
         if call is None:
             raise KeyError(tree.fn)
         return call(tree.fn, [again(a) for a in tree.args])
@@ -372,7 +378,7 @@ def render(tree, style):
         return f"offsetof({style.type_name(tree.type)}, {tree.member})"
     if isinstance(tree, Cast):
         return f"({style.scalar(tree.type)}){render(tree.operand, style)}"
-    if isinstance(tree, Call) and tree.fn not in BIT_MACROS:
+    if is_macro_call(tree):
         return f"{style.symbol(tree.fn)}({', '.join(render(a, style) for a in tree.args)})"
     if isinstance(tree, Call):
         return style.bit_macro(tree.fn, [render(a, style) for a in tree.args], tree)
