@@ -22,6 +22,7 @@ for comparison; the targets are met, or not, in the first column.
 import argparse
 import os
 import pathlib
+import resource
 import shutil
 import subprocess
 import sys
@@ -52,17 +53,25 @@ def export(git_dir, rev, dest):
 
 
 def best_of(runs, *fns):
-    """[(smallest wall time, result of the last run)] per function in `fns`, run in turn
-    (one run of each, `runs` times), so that a slower or busier stretch of the machine
-    hits them alike."""
-    times = [[] for _ in fns]
+    """[(smallest wall time, smallest CPU time, result of the last run)] per function in
+    `fns`, run in turn (one run of each, `runs` times), so that a slower or busier
+    stretch of the machine hits them alike. CPU time is user + system time of the child
+    processes a function ran."""
+    walls = [[] for _ in fns]
+    cpus = [[] for _ in fns]
     results = [None] * len(fns)
     for _ in range(runs):
         for i, fn in enumerate(fns):
-            start = time.perf_counter()
+            cpu, start = _children_cpu(), time.perf_counter()
             results[i] = fn()
-            times[i].append(time.perf_counter() - start)
-    return [(min(t), r) for t, r in zip(times, results)]
+            walls[i].append(time.perf_counter() - start)
+            cpus[i].append(_children_cpu() - cpu)
+    return [(min(w), min(c), r) for w, c, r in zip(walls, cpus, results)]
+
+
+def _children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def hvabi(dirs, arch, command=HVABI):
@@ -120,28 +129,32 @@ def main(argv):
         print(f"{'pair':<18} {'hvabi':>7} {'pipeline':>9} {'ratio':>6}{extra}   {'hvabi':<9}"
               f" {'abidiff':<9} expected  ({a.arch}, best of {a.runs}, "
               f"PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r})")
-        total = 0.0
+        total = total_cpu = 0.0
         wrong = {"hvabi": 0, "abidiff": 0}
         for old, new in zip(dirs, dirs[1:]):
             fns = [lambda: hvabi([old, new], a.arch), lambda: pipeline(old, new, a.arch, work)]
             if compiled:
                 fns.append(lambda: hvabi([old, new], a.arch, compiled))
-            (ours, ours_verdict), (theirs, their_verdict), *fast = best_of(a.runs, *fns)
+            (ours, _, ours_verdict), (theirs, their_cpu, their_verdict), *fast = \
+                best_of(a.runs, *fns)
             want = expected((old.name, new.name), a.arch)
             wrong["hvabi"] += ours_verdict != want
             wrong["abidiff"] += their_verdict != want
             total += theirs
+            total_cpu += their_cpu
             extra = ""
             if compiled:
-                assert fast[0][1] == ours_verdict
+                assert fast[0][2] == ours_verdict
                 extra = f" {fast[0][0]:6.3f}s {theirs / fast[0][0]:5.2f}x"
             print(f"{old.name}..{new.name:<9} {ours:6.3f}s {theirs:8.3f}s {theirs / ours:5.2f}x{extra}"
                   f"   {ours_verdict:<9} {their_verdict:<9} {want}")
         fns = [lambda: hvabi(dirs, a.arch)] + ([lambda: hvabi(dirs, a.arch, compiled)] if compiled else [])
-        (scan, _), *fast = best_of(a.runs, *fns)
+        (scan, scan_cpu, _), *fast = best_of(a.runs, *fns)
         extra = f" {fast[0][0]:6.3f}s {total / fast[0][0]:5.2f}x" if compiled else ""
         print(f"{'history scan':<18} {scan:6.3f}s {total:8.3f}s {total / scan:5.2f}x{extra}"
               f"   (one hvabi run over {len(dirs)} revisions vs the pipeline pair by pair)")
+        print(f"{'  cpu time':<18} {scan_cpu:6.3f}s {total_cpu:8.3f}s {total_cpu / scan_cpu:5.2f}x"
+              "   (user + system: hvabi parses the next revision on a second core)")
         print(f"wrong verdicts: hvabi {wrong['hvabi']}, abidiff pipeline {wrong['abidiff']}"
               f" of {len(dirs) - 1}")
     return 0

@@ -164,6 +164,19 @@ class DiffCommand(unittest.TestCase):
         self.assertIn("cannot read the headers for arm64: headers do not compile:\n"
                       f"  {bad}:1: expected ';'", run.stderr)
 
+    def test_unparsable_header_in_a_history(self):
+        # Header sides are parsed one ahead on a second thread: a failure there is
+        # reported like any other, and one ahead of a failure is dropped quietly.
+        good, bad = self.repo / "good.h", self.repo / "bad2.h"
+        good.write_text("struct fine { int x; };\n")
+        bad.write_text("struct broken { int x }\n")
+        for sides in ((good, good, bad), (bad, good, good)):
+            with self.subTest(sides=[s.name for s in sides]):
+                run = self.hvabi(*map(str, sides), "--arch", "both", status=2)
+                self.assertEqual(run.stderr.splitlines()[0],
+                                 f"error: {bad}: cannot read the headers for x86_64: headers"
+                                 " do not compile:")
+
     def test_usage_errors(self):
         self.hvabi("spec", status=2)
         self.hvabi("spec", "spec", "--format", "xml", status=2)

@@ -3,6 +3,7 @@
 Run: cd /work/main && PYTHONPATH=gen /usr/bin/python3 -m unittest tests/unit/test_clang_facts.py
 """
 
+import _thread
 import os
 import tempfile
 import unittest
@@ -213,6 +214,47 @@ class ExtractTest(unittest.TestCase):
         finally:
             macro_probes.guess = guess
         self.assertEqual(one, passes)
+
+    def test_parse_ahead(self):
+        # A unit parsed ahead, on another thread, reads as one parsed in place; one that
+        # extract() does not take is freed by drop_ahead().
+        threads = []
+        run = clang_facts._FirstParse._run
+
+        def spy(first):
+            threads.append(_thread.get_ident())
+            return run(first)
+        clang_facts._FirstParse._run = spy
+        try:
+            clang_facts.parse_ahead([self.header], "arm64")
+            clang_facts.parse_ahead([self.header], "arm64")        # already under way
+            clang_facts.parse_ahead([self.header], "x86_64", defines=["T_UNUSED=1"])
+            ahead = clang_facts.extract([self.header], "arm64", only_files=[self.header])
+            self.assertEqual(len(clang_facts._ahead), 1)
+            clang_facts.drop_ahead()
+        finally:
+            clang_facts._FirstParse._run = run
+        self.assertEqual(ahead, self.facts["arm64"])
+        self.assertEqual(clang_facts._ahead, {})
+        self.assertEqual(len(threads), 2)
+        self.assertNotIn(_thread.get_ident(), threads)
+
+    def test_parse_ahead_failure(self):
+        # What goes wrong on the thread is raised where the result is taken.
+        parse = clang_facts._parse
+
+        def fail(*args):
+            raise clang_facts.ExtractError("libclang could not parse the translation unit")
+        clang_facts._parse = fail
+        try:
+            clang_facts.parse_ahead([self.header], "x86_64")
+            clang_facts.parse_ahead([self.header], "arm64")
+            with self.assertRaisesRegex(clang_facts.ExtractError, "could not parse"):
+                clang_facts.extract([self.header], "x86_64")
+            clang_facts.drop_ahead()
+        finally:
+            clang_facts._parse = parse
+        self.assertEqual(clang_facts._ahead, {})
 
     def test_guess(self):
         hdr = os.path.join(self.tmp.name, "g.h")

@@ -43,7 +43,15 @@ def choose_profiles(sides, requested, flavor):
 def compare(sides, arches, profiles, flavor):
     """One Result per consecutive pair of `sides` (a release history), each side read once."""
     spec_profiles = [p for p in profiles if p is not None]
-    views = [sources.read_views(side, arches, spec_profiles, flavor) for side in sides]
+    views = []
+    try:
+        for i, side in enumerate(sides):
+            # header sides are parsed one ahead, while the one before is read
+            for later in sides[i:i + 2]:
+                sources.read_ahead(later, arches, flavor)
+            views.append(sources.read_views(side, arches, spec_profiles, flavor))
+    finally:
+        sources.drop_ahead()
     return [_compare(old, new, old_views, new_views, arches, profiles)
             for old, new, old_views, new_views in zip(sides, sides[1:], views, views[1:])]
 

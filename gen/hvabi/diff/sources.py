@@ -171,6 +171,18 @@ def read_views(side, arches, profiles=(), flavor="uapi"):
     return _object_views(side, arches, flavor)
 
 
+def read_ahead(side, arches, flavor="uapi"):
+    """For a header side, start parsing what read_views() will read, on a second thread;
+    drop_ahead() frees what it did not take."""
+    if side.kind == HEADERS:
+        for arch in arches:
+            header_sets.read_ahead(side.paths, arch, flavor)
+
+
+def drop_ahead():
+    clang_facts.drop_ahead()
+
+
 def _spec_views(side, arches, profiles):
     from . import spec_side   # yaml, jsonschema and jinja2 only when a side is a spec
     return {key: View(facts, True, uapi, notes) for key, (facts, uapi, notes)

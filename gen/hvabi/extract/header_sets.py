@@ -75,3 +75,9 @@ def tlfs_facts(root, arch):
 def read(headers, arch, flavor, only=None):
     """Facts of `headers` in `flavor` (one of FLAVORS) for `arch`."""
     return (kernel_facts if flavor == "kernel" else uapi_facts)(headers, arch, only=only)
+
+
+def read_ahead(headers, arch, flavor):
+    """Start parsing what read(headers, arch, flavor) will parse, on a second thread
+    (clang_facts.parse_ahead); clang_facts.drop_ahead() frees what read() did not take."""
+    clang_facts.parse_ahead([str(h) for h in headers], arch, **options(arch, flavor))

@@ -8,6 +8,7 @@ pays only for the calls it makes. The importer still uses clang.cindex; both loa
 same library, so a translation unit made by one can be read by the other.
 """
 
+import _thread
 import ctypes
 from ctypes import POINTER, byref, c_char_p, c_int, c_longlong, c_uint, c_ulonglong, c_void_p
 
@@ -135,14 +136,30 @@ class _Lib:
 
 
 _lib = None
+_loading = _thread.allocate_lock()      # clang_facts may load it from a second thread
 
 
 def lib():
     """The library, loaded on first use (loading it takes ~15 ms)."""
     global _lib
     if _lib is None:
-        _lib = _Lib(PATH)
+        with _loading:
+            if _lib is None:
+                _lib = _Lib(PATH)
     return _lib
+
+
+def load_ahead():
+    """Start loading the library on a second thread (lib() then waits for it, or loads
+    it itself, reporting the error, if the thread could not)."""
+    _thread.start_new_thread(_load_quietly, ())
+
+
+def _load_quietly():
+    try:
+        lib()
+    except Exception:     # noqa: BLE001 -- lib() on the caller's thread reports it
+        pass
 
 
 def text(lib_, string):
