@@ -1,7 +1,6 @@
 """Render a diff result as text (people), JSON (tools; `hvabi-diff/1`, docs/abi-diff.md)
 or Markdown (a pull-request comment). Findings are grouped by definition, worst first."""
 
-import json
 from itertools import groupby
 
 from .classify import BREAKING, COMPATIBLE, REVIEW, SEVERITIES
@@ -23,6 +22,7 @@ def render(results, fmt):
     document, or an array of them for a history of more than two sides."""
     if fmt == "json":
         docs = [_json(result) for result in results]
+        import json   # only for --format json
         return json.dumps(docs[0] if len(docs) == 1 else docs, indent=1) + "\n"
     render_one = _text if fmt == "text" else _markdown
     return "\n".join(render_one(result) for result in results)

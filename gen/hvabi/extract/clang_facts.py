@@ -233,14 +233,13 @@ def facts_of(parsed, scope, source, probed=None):
         kind = c.kind
         if kind in _PREPROCESSING:
             continue              # nothing else holds facts; skip the location lookup
-        location = lib.getCursorLocation(c)
-        file = cx.expansion_file(lib, location)
-        if main and file == main and cx.expansion(lib, location)[2] >= start:
+        file, _, offset = cx.expansion(lib, lib.getCursorLocation(c))
+        if main and file == main and offset >= start:
             block_cursors.append(c)
         elif not reader.in_scope(file, scope):
             continue
         elif kind == cx.MACRO_DEFINITION:
-            macros.append((c, file, cx.expansion(lib, location)[2]))
+            macros.append(_macro(lib, c, file, offset))
         else:
             decls.append((c, file))
     # Declarations are read through decl_reuse, which replays those seen before (in
@@ -268,6 +267,12 @@ def facts_of(parsed, scope, source, probed=None):
     return result
 
 
+def _macro(lib, c, file, offset):
+    """What the macro readers need of a macro definition: (cursor, CXFile, offset of its
+    name, its name, the offset where its definition ends)."""
+    return c, file, offset, cx.text(lib, lib.getCursorSpelling(c)), cx.extent_end(lib, c)
+
+
 def _nothing(_cursor, _result):
     """A declaration without facts (a variable or a function)."""
 
@@ -280,7 +285,7 @@ def integer_macros(parsed, macro_cursors):
     for c in macro_cursors:
         raw = cx.Cursor.from_buffer_copy(c)
         file, _, offset = cx.expansion(reader.lib, reader.lib.getCursorLocation(raw))
-        macros.append((raw, file, offset))
+        macros.append(_macro(reader.lib, raw, file, offset))
     return _macro_values(reader.lib, parsed, reader.probe_candidates(macros))
 
 
@@ -490,15 +495,13 @@ class _Reader:
 
     def probe_candidates(self, macros):
         """Names of object-like, non-empty macros worth a probe (in order, unique), from
-        [(cursor, CXFile, offset of the name)]. A body of plain characters is judged from
-        the file's bytes; one with a comment, literal or line continuation from
-        libclang's tokens (the slower way, with the same outcome)."""
+        _macro() tuples. A body of plain characters is judged from the file's bytes; one
+        with a comment, literal or line continuation from libclang's tokens (the slower
+        way, with the same outcome)."""
         lib, names = self.lib, {}
-        for c, file, start in macros:
-            name = cx.text(lib, lib.getCursorSpelling(c))
+        for c, file, start, name, end in macros:
             if name in names:
                 continue
-            end = cx.extent_end(lib, c)
             spelled = name.encode()
             text = self.contents(file)
             body = text[start + len(spelled):end]

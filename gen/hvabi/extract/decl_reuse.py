@@ -25,6 +25,7 @@ TABLES = ("records", "enums", "enumerators")
 
 _known = {}     # key -> marshalled facts the declaration added: {table: [(name, value)]}
 _ids = {}       # key -> small int: a later key holds an earlier declaration's key as its id
+_identifier_sets = {}   # text -> frozenset of its identifiers
 counts = {"read": 0, "replayed": 0}     # declarations so far, for tests and benchmarks
 
 
@@ -32,6 +33,7 @@ def forget():
     """Drop every remembered declaration (a reading then starts from nothing)."""
     _known.clear()
     _ids.clear()
+    _identifier_sets.clear()
     counts.update(read=0, replayed=0)
 
 
@@ -67,17 +69,18 @@ class Unit:
             if stack:
                 self.includes.setdefault(stack[0][0], []).append(stack[0][1])
         self.unstable = {m for f in ours for m in _UNDEF.findall(self.contents[f])}
-        self.macros = {}          # name -> [(position, cursor, file, offset)]
+        self.macros = {}          # name -> [(position, file, offset of the name, end)]
         self.decls = {}           # name -> [ids of the declarations so far that define it]
         self.typedefs = {}        # typedef name -> the names its declarations hold
         self._expansions = {}     # macro name -> _expansion()
 
     def add_macros(self, macros):
-        """The unit's macro definitions in scope: [(cursor, CXFile, offset of the name)]."""
-        for c, file, offset in macros:
-            name = cx.text(self.lib, self.lib.getCursorSpelling(c)).encode()
+        """The unit's macro definitions in scope: [(cursor, CXFile, offset of the name,
+        name, offset where the definition ends)] (clang_facts._macro)."""
+        for _, file, offset, name, end in macros:
+            name = name.encode()
             if file in self.place and name not in self.macros:
-                self.macros[name] = [(self.place[file] + (offset,), c, file, offset)]
+                self.macros[name] = [(self.place[file] + (offset,), file, offset, end)]
             else:
                 self.unstable.add(name)           # its definitions have no single order
 
@@ -153,8 +156,8 @@ class Unit:
             last, reached, bodies = (), {name}, []
             work = [name]
             while work:
-                for position, c, file, offset in self.macros.get(work.pop(), ()):
-                    text = self.contents[file][offset:cx.extent_end(self.lib, c)]
+                for position, file, offset, end in self.macros.get(work.pop(), ()):
+                    text = self.contents[file][offset:end]
                     last = max(last, position)
                     bodies.append(text)
                     for found in _identifiers(text) - reached:
@@ -165,5 +168,9 @@ class Unit:
 
 
 def _identifiers(text):
-    """The identifiers in C text (comments' words too, which only adds dependencies)."""
-    return set(_IDENT.findall(text.replace(b"\\\n", b"")))
+    """The identifiers in C text (comments' words too, which only adds dependencies), as
+    a new set. Remembered per text: most texts recur from revision to revision."""
+    found = _identifier_sets.get(text)
+    if found is None:
+        found = _identifier_sets[text] = frozenset(_IDENT.findall(text.replace(b"\\\n", b"")))
+    return set(found)

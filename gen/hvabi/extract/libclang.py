@@ -149,19 +149,6 @@ def lib():
     return _lib
 
 
-def load_ahead():
-    """Start loading the library on a second thread (lib() then waits for it, or loads
-    it itself, reporting the error, if the thread could not)."""
-    _thread.start_new_thread(_load_quietly, ())
-
-
-def _load_quietly():
-    try:
-        lib()
-    except Exception:     # noqa: BLE001 -- lib() on the caller's thread reports it
-        pass
-
-
 def text(lib_, string):
     """The Python str of a CXString, which is disposed of."""
     s = lib_.getCString(string)
