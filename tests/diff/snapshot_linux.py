@@ -29,7 +29,7 @@ sys.path.insert(0, str(HERE))
 
 from hvabi.extract.header_sets import kernel_facts  # noqa: E402
 from hvabi.model import ARCHES  # noqa: E402
-from snapshot_mshv import write_snapshots  # noqa: E402
+from snapshot_mshv import snapshot_main  # noqa: E402
 
 FILES = ("hvgdk.h", "hvgdk_ext.h", "hvgdk_mini.h", "hvhdk.h", "hvhdk_mini.h")
 C_0B11 = "0b119045b79a672bc6d8f18641c60fc8ce1b4585"
@@ -95,11 +95,7 @@ def snapshot(linux, rev, tmp):
 
 
 def main(argv):
-    if len(argv) != 1:
-        print(__doc__, file=sys.stderr)
-        return 2
-    write_snapshots(argv[0], REVISIONS, snapshot, OUT)
-    return 0
+    return snapshot_main(argv, __doc__, REVISIONS, snapshot, OUT)
 
 
 if __name__ == "__main__":

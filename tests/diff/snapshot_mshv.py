@@ -75,12 +75,17 @@ def write_snapshots(source, revisions, snapshot, out):
                       f" enumerators, {len(doc['macros'])} macros")
 
 
-def main(argv):
+def snapshot_main(argv, usage, revisions, snapshot, out):
+    """The command line of a snapshot script: one argument, the upstream source."""
     if len(argv) != 1:
-        print(__doc__, file=sys.stderr)
+        print(usage, file=sys.stderr)
         return 2
-    write_snapshots(argv[0], REVISIONS, snapshot, OUT)
+    write_snapshots(argv[0], revisions, snapshot, out)
     return 0
+
+
+def main(argv):
+    return snapshot_main(argv, __doc__, REVISIONS, snapshot, OUT)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import _thread
 import os
 import tempfile
 import unittest
+from unittest import mock
 
 from hvabi import facts
 from hvabi.extract import clang_facts, macro_probes
@@ -102,6 +103,13 @@ class ExtractTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.tmp.cleanup()
 
+    def write(self, name, text):
+        """The path of a new header `name` in the scratch directory, holding `text`."""
+        path = os.path.join(self.tmp.name, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
     def each_arch(self):
         for arch, result in self.facts.items():
             with self.subTest(arch=arch):
@@ -168,19 +176,15 @@ class ExtractTest(unittest.TestCase):
         self.assertNotIn("dep_rec", self.facts["x86_64"]["records"])
 
     def test_compile_error_raises(self):
-        bad = os.path.join(self.tmp.name, "bad.h")
-        with open(bad, "w") as f:
-            f.write("struct broken { int x }\n")
+        bad = self.write("bad.h", "struct broken { int x }\n")
         with self.assertRaisesRegex(clang_facts.ExtractError, r"bad\.h:1: expected ';'"):
             clang_facts.extract([bad], "x86_64")
 
     def test_probe_cut_off_by_a_bad_one(self):
         # D_OPEN expands to `( 1`: error recovery swallows the probe of D_GOOD after it,
         # which has no diagnostic of its own and is valued only by a pass without D_OPEN.
-        hdr = os.path.join(self.tmp.name, "derail.h")
-        with open(hdr, "w") as f:
-            f.write("#define D_LP (\n#define D_OPEN D_LP 1\n#define D_GOOD 11\n"
-                    "#define D_UNDEF nope\n")
+        hdr = self.write("derail.h", "#define D_LP (\n#define D_OPEN D_LP 1\n"
+                         "#define D_GOOD 11\n#define D_UNDEF nope\n")
         macros = clang_facts.extract([hdr], "x86_64", only_files=[hdr])["macros"]
         self.assertEqual(macros.get("D_GOOD"), 11)
         self.assertFalse({"D_LP", "D_OPEN", "D_UNDEF"} & set(macros))
@@ -188,17 +192,14 @@ class ExtractTest(unittest.TestCase):
     def test_probes_that_change_what_later_ones_see(self):
         # F_CALL fails but declares foo(), after which F_SIZE would fold; read on its own
         # (as the passes without failed probes do), F_SIZE warns and has no value.
-        hdr = os.path.join(self.tmp.name, "implicit.h")
-        with open(hdr, "w") as f:
-            f.write("#define F_CALL foo(1)\n#define F_SIZE sizeof(foo(1))\n#define F_OK 4\n")
+        hdr = self.write("implicit.h", "#define F_CALL foo(1)\n"
+                         "#define F_SIZE sizeof(foo(1))\n#define F_OK 4\n")
         macros = clang_facts.extract([hdr], "x86_64", only_files=[hdr])["macros"]
         self.assertEqual(macros, {"F_OK": 4})
 
     def test_probes_that_depend_on_their_place(self):
         # __LINE__ differs from pass to pass: the passes go on until one has no failure.
-        hdr = os.path.join(self.tmp.name, "line.h")
-        with open(hdr, "w") as f:
-            f.write("#define L_BAD nope\n#define L_LINE __LINE__\n")
+        hdr = self.write("line.h", "#define L_BAD nope\n#define L_LINE __LINE__\n")
         text, _ = clang_facts._tu_source([hdr], "x86_64", (), (), (), None)
         macros = clang_facts.extract([hdr], "x86_64", only_files=[hdr])["macros"]
         self.assertEqual(macros, {"L_LINE": text.count("\n") + 1})   # its line once alone
@@ -224,16 +225,13 @@ class ExtractTest(unittest.TestCase):
         def spy(first):
             threads.append(_thread.get_ident())
             return run(first)
-        clang_facts._FirstParse._run = spy
-        try:
+        with mock.patch.object(clang_facts._FirstParse, "_run", spy):
             clang_facts.parse_ahead([self.header], "arm64")
             clang_facts.parse_ahead([self.header], "arm64")        # already under way
             clang_facts.parse_ahead([self.header], "x86_64", defines=["T_UNUSED=1"])
             ahead = clang_facts.extract([self.header], "arm64", only_files=[self.header])
             self.assertEqual(len(clang_facts._ahead), 1)
             clang_facts.drop_ahead()
-        finally:
-            clang_facts._FirstParse._run = run
         self.assertEqual(ahead, self.facts["arm64"])
         self.assertEqual(clang_facts._ahead, {})
         self.assertEqual(len(threads), 2)
@@ -241,39 +239,29 @@ class ExtractTest(unittest.TestCase):
 
     def test_parse_ahead_failure(self):
         # What goes wrong on the thread is raised where the result is taken.
-        parse = clang_facts._parse
-
-        def fail(*args):
-            raise clang_facts.ExtractError("libclang could not parse the translation unit")
-        clang_facts._parse = fail
-        try:
+        failure = clang_facts.ExtractError("libclang could not parse the translation unit")
+        with mock.patch.object(clang_facts, "_parse", side_effect=failure):
             clang_facts.parse_ahead([self.header], "x86_64")
             clang_facts.parse_ahead([self.header], "arm64")
             with self.assertRaisesRegex(clang_facts.ExtractError, "could not parse"):
                 clang_facts.extract([self.header], "x86_64")
             clang_facts.drop_ahead()
-        finally:
-            clang_facts._parse = parse
         self.assertEqual(clang_facts._ahead, {})
 
     def test_guess(self):
-        hdr = os.path.join(self.tmp.name, "g.h")
-        with open(hdr, "w") as f:
-            f.write("#define G_A 1 /* { */\n  #  define G_B (2 | \\\n 3)\n#define G_F(x) x\n"
-                    "#define G_S \"s\"\n#define G_BRACE {\n// #define G_C 4\n#define G_D 4 / 2\n")
+        hdr = self.write("g.h", "#define G_A 1 /* { */\n  #  define G_B (2 | \\\n 3)\n"
+                         "#define G_F(x) x\n#define G_S \"s\"\n#define G_BRACE {\n"
+                         "// #define G_C 4\n#define G_D 4 / 2\n")
         self.assertEqual(macro_probes.guess([hdr]), ["G_A", "G_B", "G_D"])
 
     def test_header_that_ends_inside_a_declaration(self):
-        hdr = os.path.join(self.tmp.name, "cut.h")
-        with open(hdr, "w") as f:
-            f.write("#define CUT_OK 1\nstruct cut { int a; }\n")
+        hdr = self.write("cut.h", "#define CUT_OK 1\nstruct cut { int a; }\n")
         with self.assertRaisesRegex(clang_facts.ExtractError, r"headers do not compile:\n.*cut\.h:2"):
             clang_facts.extract([hdr], "x86_64")
 
     def test_prelude_and_defines(self):
-        hdr = os.path.join(self.tmp.name, "p.h")
-        with open(hdr, "w") as f:
-            f.write("struct p { PTYPE v; } __packed;\n#define P_SIZE sizeof(struct p)\n")
+        hdr = self.write("p.h", "struct p { PTYPE v; } __packed;\n"
+                         "#define P_SIZE sizeof(struct p)\n")
         f = clang_facts.extract([hdr], "arm64", defines=["PTYPE=short"], only_files=[hdr],
                                 prelude="#define __packed __attribute__((__packed__))\n")
         self.assertEqual(f["records"]["p"]["members"][0]["type"], "s16")

@@ -112,8 +112,9 @@ def drop_ahead():
             index, tu = _ahead.popitem()[1].result()
         except ExtractError:
             continue
-        cx.lib().disposeTranslationUnit(tu)
-        cx.lib().disposeIndex(index)
+        lib = cx.lib()
+        lib.disposeTranslationUnit(tu)
+        lib.disposeIndex(index)
 
 
 def _job_key(headers, arch, include_dirs, defines, extra_args, prelude):
