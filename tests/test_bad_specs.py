@@ -16,7 +16,7 @@ import tempfile
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 CASES = REPO / "tests/bad-specs"
-GOOD = """hvabi: 1
+GOOD = """hvabi: 2
 header: {hdk: hvgdk_mini, tlfs: generic}
 defs:
   - consts: good

@@ -184,32 +184,45 @@ class _ModelChoices:
 
 
 def cmd_import(args):
-    """Headers -> spec YAML; with --check, prove the result lays out like the headers."""
+    """Headers -> proposed spec YAML; --check proves it lays out like the headers;
+    --compare PROFILE reports the headers against the spec and proposes what it lacks."""
     from .importer import run, verify
-    if args.profile and not args.profile.replace("-", "_").isidentifier():
-        raise HvabiError(f"bad profile name {args.profile!r}", None, "use a name like linux or rust-vmm")
-    if args.recipe:
-        return _import_recipe(args)
     if not args.headers:
-        raise HvabiError("no headers to import", None, "give HEADER arguments or --recipe FILE")
+        raise HvabiError("no headers to import", None, "give HEADER arguments (docs/import.md)")
     sources = [run.parse_source(h) for h in args.headers]
-    imported = run.import_headers(sources, args.flavor, args.include_dirs, args.view, args.profile)
-    return _finish_import(args, imported.files, imported.skips, "",
-                          lambda: verify.verify(imported, args.view, args.profile))
+    if args.compare:
+        return _import_compare(args, sources)
+    imported = run.import_headers(sources, args.flavor, args.include_dirs)
+    return _finish_import(args, imported.files, imported.skips, "", lambda: verify.verify(imported))
 
 
-def _import_recipe(args):
-    """--recipe: several profiles' headers merged into one spec (importer/recipe.py)."""
-    from .importer import recipe, verify
-    from .spec.loader import load_spec
-    if args.headers:
-        raise HvabiError("give either HEADER arguments or --recipe, not both", None,
-                         "the recipe lists the headers of every profile")
-    old = load_spec(args.docs_from) if args.docs_from else None
-    result = recipe.import_recipe(args.recipe, args.spec, old, args.reserved_by_name)
-    sets = [(s.profile, s.view, s.readings, s.sources) for s in result.sets]
-    return _finish_import(args, result.files, result.skips, f" from {len(result.sets)} profiles",
-                          lambda: verify.verify_sets(result.files, result.profiles_yaml, sets))
+def _import_compare(args, sources):
+    from .importer import compare, run
+    spec, _ = load(args.spec)
+    if args.compare not in spec.profiles:
+        raise HvabiError(f"unknown profile {args.compare!r}", None,
+                         "profiles: " + ", ".join(sorted(spec.profiles)))
+    imported = run.import_headers(sources, args.flavor, args.include_dirs)
+    reports = compare.compare(spec, args.compare, imported)
+    for rep in reports:
+        for table, name in rep.missing:
+            print(f"{rep.arch}: missing in the spec: {table[:-1]} {name}")
+        for line in rep.differ:
+            print(f"{rep.arch}: differs: {line}")
+        for table, name in rep.unmarked:
+            print(f"{rep.arch}: not in the headers and not marked `ahead`: {table[:-1]} {name}")
+        print(f"hvabi: {rep.arch}: {len(rep.missing)} missing, {len(rep.differ)} differ,"
+              f" {len(rep.ahead)} ahead of the headers, {len(rep.unmarked)} beyond them unmarked",
+              file=sys.stderr)
+    if any(rep.missing for rep in reports):
+        proposed = compare.proposal(imported, args.flavor, reports)
+        if args.out:
+            write_atomically(args.out, proposed.files)
+            print(f"hvabi: proposed YAML for what the spec lacks in {args.out}", file=sys.stderr)
+        elif not args.quiet:
+            for name, text in proposed.files.items():
+                sys.stdout.write(f"# ---- proposed {name}\n{text}")
+    return errors.EXIT_OK if all(rep.clean for rep in reports) else errors.EXIT_CHECK_FAILED
 
 
 def _finish_import(args, files, skips, what, check):
@@ -333,34 +346,26 @@ def _diff_parser(sub, common):
 def _import_parser(sub, common):
     i = sub.add_parser("import", parents=[common], help="read C headers into spec YAML",
                        description="Read HEADERs with libclang for x86_64 and arm64, merge the two"
-                       " readings and write one spec file per header id (hvgdk_mini.yaml, ...)."
+                       " readings and propose one spec file per header id (hvgdk_mini.yaml, ...)."
                        " Expressions are kept as written; descriptions are placeholders marked"
-                       " `# TODO: describe`. See docs/import.md.",
+                       " `# TODO: describe`. With --compare PROFILE, compare the headers with the"
+                       " spec instead. See docs/import.md.",
                        epilog="Exit status: 0 ok, 1 --check found a difference, 2 bad input or usage.")
     i.add_argument("headers", nargs="*", metavar="HEADER",
                    help="a header file, or ARCH:FILE to read it on that arch only (x86_64:..., arm64:...);"
                    " compiled in the order given")
     i.add_argument("--flavor", choices=FLAVORS, default="kernel",
                    help="C flavor of the headers (default: %(default)s)")
-    # With a metavar, argparse does not iterate the choices (importing the model) up front.
-    i.add_argument("--view", choices=_ModelChoices("VIEWS"), metavar="VIEW",
-                   help="write `view: V` in every file (%(choices)s); also the header placement key")
-    i.add_argument("--profile", help="write `profile: P` in every file")
+    i.add_argument("--compare", metavar="PROFILE",
+                   help="compare the headers with the spec's PROFILE selection: report what the"
+                   " spec lacks or has differently, and propose YAML for what it lacks"
+                   " (never writes spec/)")
     i.add_argument("-I", dest="include_dirs", action="append", default=[], metavar="DIR",
                    help="include directory (repeatable)")
     i.add_argument("--out", metavar="DIR", help="write the spec files into DIR (default: print them)")
     i.add_argument("--check", action="store_true",
                    help="load the result and compare every definition's layout and values with the"
                    " compiler's; exit 1 on a difference")
-    i.add_argument("--recipe", metavar="FILE",
-                   help="read the header sets of several profiles (a YAML recipe) and merge them"
-                   " into one spec (docs/import.md)")
-    i.add_argument("--docs-from", metavar="DIR",
-                   help="with --recipe: carry descriptions, reserved marks and TLFS pages over"
-                   " from this spec")
-    i.add_argument("--reserved-by-name", action="store_true",
-                   help="with --recipe: mark members named reserved*/rsvd*/pad* reserved unless"
-                   " --docs-from says otherwise")
     i.set_defaults(func=cmd_import)
 
 

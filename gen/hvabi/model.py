@@ -1,9 +1,10 @@
 """The typed model every stage shares: loader, layout engine, emitters, importer, differ.
 
 A spec is a list of definitions (constants, enums, records, typedefs). Any definition,
-member, bitfield, enumerator or constant may carry a `Cond`: the architectures, views
-(`tlfs`, `hdk`) and profiles (`linux`, `rust-vmm`, ...) it exists in. A `Selection`
-(profile + view + arch) picks one concrete ABI out of the spec; `select.py` does that.
+member, bitfield, enumerator or constant may carry a `Cond`: the (profile or view, arch)
+pairs it exists in, stated only where the ABI really differs. Which definitions a
+profile carries is the profile's own selection (`Profile.omit`). A `Selection` (profile
++ view + arch) picks one concrete ABI out of the spec; `select.py` does that.
 """
 
 from dataclasses import dataclass, field
@@ -13,22 +14,49 @@ ARCHES = ("x86_64", "arm64")
 VIEWS = ("tlfs", "hdk")
 
 
+ANY = "*"
+
+
 @dataclass(frozen=True)
 class Cond:
-    """Where a node exists. `None` means "everywhere" for that axis."""
-    arch: Optional[frozenset] = None
-    view: Optional[frozenset] = None
-    profile: Optional[frozenset] = None
+    """Where a node exists: a set of (who, arch) pairs. `who` is a profile name, a view name
+    (every profile of that view) or ANY; `arch` an arch or ANY. `where` None: everywhere.
+    "TLFS on x86_64, HDK on both arches" is {("tlfs", "x86_64"), ("hdk", ANY)}."""
+    where: Optional[frozenset] = None
+
+    @classmethod
+    def on_arches(cls, arches):
+        return ALWAYS if arches is None else cls(frozenset((ANY, a) for a in arches))
 
     def matches(self, sel):
         # A selection without an arch keeps every arch variant (for headers with #if).
-        return ((self.arch is None or sel.arch is None or sel.arch in self.arch)
-                and (self.view is None or sel.view in self.view)
-                and (self.profile is None or sel.profile in self.profile))
+        return self.where is None or any(
+            who in (ANY, sel.profile, sel.view) and (arch == ANY or sel.arch in (None, arch))
+            for who, arch in self.where)
+
+    def arches_for(self, sel):
+        """The arches the node exists on in `sel`'s profile; None for every arch."""
+        if self.where is None:
+            return None
+        arches = {arch for who, arch in self.where if who in (ANY, sel.profile, sel.view)}
+        return None if ANY in arches or arches >= set(ARCHES) else frozenset(arches)
+
+    @property
+    def arch(self):
+        """The arches the node can exist on at all; None for every arch."""
+        if self.where is None:
+            return None
+        arches = {arch for _, arch in self.where}
+        return None if ANY in arches or arches >= set(ARCHES) else frozenset(arches)
+
+    @property
+    def names_profiles(self):
+        """True when the condition says more than arches (a view or profile variant)."""
+        return self.where is not None and any(who != ANY for who, _ in self.where)
 
     @property
     def always(self):
-        return self.arch is None and self.view is None and self.profile is None
+        return self.where is None
 
 
 ALWAYS = Cond()
@@ -47,6 +75,11 @@ class Node:
     pos: object = None            # spec position (file:line) for errors
     doc: str = ""
     cond: Cond = ALWAYS
+    why: str = ""                 # the reason for a view/profile condition
+    ahead: Optional[frozenset] = None   # profiles whose upstream copy lacks it yet
+
+    def is_ahead(self, profile):
+        return self.ahead is not None and (ANY in self.ahead or profile in self.ahead)
 
 
 # --- constants ----------------------------------------------------------------------------
@@ -58,6 +91,7 @@ class Const(Node):
     own, expressions call it."""
     values: list = field(default_factory=list)
     params: Optional[tuple] = None
+    placement: Optional["Placement"] = None    # the group's unless the item says otherwise
 
 
 @dataclass
@@ -160,6 +194,16 @@ class Spec:
 
 @dataclass
 class Profile:
+    """A profile is a selection: the definitions of its view, less what it omits (by name;
+    `omit[name]` is the set of arches it is omitted on, None for all)."""
     name: str
     view: str
     doc: str = ""
+    reference: str = ""
+    omit: dict = field(default_factory=dict)
+
+    def omits(self, name, arch):
+        if name not in self.omit:
+            return False
+        arches = self.omit[name]
+        return arches is None or (arch is not None and arch in arches)

@@ -13,37 +13,67 @@ from .errors import HvabiError
 from .spec import expr
 
 
-def _filter_members(members, sel):
-    out = []
-    for node in members:
-        if not node.cond.matches(sel):
-            continue
-        if isinstance(node, m.Record):
-            node = dataclasses.replace(node, members=_filter_members(node.members, sel))
-        out.append(node)
-    return out
+class _Resolver:
+    """Reduces nodes to one selection: drops what does not exist in it (by condition, or
+    omitted by the profile) and leaves every kept node with the arch-only condition it
+    has there, which is all the emitters need for `#if` blocks."""
 
+    def __init__(self, profile, sel):
+        self.profile, self.sel = profile, sel
 
-def _resolve(defn, sel):
-    """`defn` as it exists in `sel`, or None."""
-    if not defn.cond.matches(sel):
-        return None
-    if isinstance(defn, m.Record):
-        return dataclasses.replace(defn, members=_filter_members(defn.members, sel))
-    if isinstance(defn, m.Enum):
-        return dataclasses.replace(defn, items=[i for i in defn.items if i.cond.matches(sel)])
-    if isinstance(defn, m.ConstGroup):
-        items = []
-        for const in defn.items:
-            if not const.cond.matches(sel):
-                continue
-            values = [(c, v) for c, v in const.values if c.matches(sel)]
-            if values:
-                if sel.arch is not None:
+    def arches(self, node, name=None):
+        """The arches `node` exists on in the selection: None for all, empty for none."""
+        if not node.cond.matches(self.sel):
+            return frozenset()
+        arches = node.cond.arches_for(self.sel)
+        if name is not None and self.profile is not None and name in self.profile.omit:
+            omitted = self.profile.omit[name]
+            if omitted is None:
+                return frozenset()
+            arches = frozenset(arches or m.ARCHES) - omitted
+        if self.sel.arch is not None:
+            return None if arches is None or self.sel.arch in arches else frozenset()
+        return arches
+
+    def keep(self, node, name=None, **changes):
+        arches = self.arches(node, name)
+        if arches is not None and not arches:
+            return None
+        return dataclasses.replace(node, cond=m.Cond.on_arches(arches), **changes)
+
+    def members(self, members):
+        out = []
+        for node in members:
+            if isinstance(node, m.Record):
+                node = self.keep(node, members=self.members(node.members))
+            else:
+                node = self.keep(node)
+            if node is not None:
+                out.append(node)
+        return out
+
+    def defn(self, defn):
+        """`defn` as it exists in the selection, or None."""
+        if isinstance(defn, m.Record):
+            return self.keep(defn, defn.name, members=self.members(defn.members))
+        if isinstance(defn, m.Enum):
+            items = [x for x in (self.keep(i, i.name) for i in defn.items) if x is not None]
+            if defn.items and not items:
+                return None          # every enumerator omitted: no enum
+            return self.keep(defn, defn.name, items=items)
+        if isinstance(defn, m.ConstGroup):
+            items = []
+            for const in defn.items:
+                values = [(c, v) for c, v in const.values if c.matches(self.sel)]
+                if not values:
+                    continue
+                if self.sel.arch is not None:
                     values = [(m.ALWAYS, values[0][1])]
-                items.append(dataclasses.replace(const, values=values))
-        return dataclasses.replace(defn, items=items) if items else None
-    return defn
+                const = self.keep(const, const.name, values=values)
+                if const is not None:
+                    items.append(const)
+            return self.keep(defn, None, items=items) if items else None
+        return self.keep(defn, defn.name)
 
 
 class Abi:
@@ -57,12 +87,14 @@ class Abi:
         self.consts = {}             # constant name -> Const
         self.enumerators = {}        # enumerator name -> (Enum, Enumerator)
         self.duplicates = []         # (name, first node, second node)
+        resolver = _Resolver(spec.profiles.get(sel.profile), sel)
         for entry in spec.entries:
-            defn = _resolve(entry.defn, sel)
+            defn = resolver.defn(entry.defn)
             if defn is not None:
                 self.entries.append((entry, defn))
                 self._index(defn)
         self.value = lru_cache(maxsize=None)(self._value)
+        self._enum_values = {}       # id(Enum) -> {enumerator name: Val}, each enum once
 
     def _claim(self, table, name, node):
         if name in self.types or name in self.consts or name in self.enumerators:
@@ -103,16 +135,18 @@ class Abi:
         raise KeyError(name)
 
     def _enumerator_value(self, enum, item):
-        previous = None
-        for it in enum.items:
-            if it.value is not None:
-                v = self.evaluate(it.value, it.pos)
-            else:
-                v = expr.Val(0 if previous is None else previous.value + 1)
-            if it is item:
-                return expr.Val(v.value, 32, True) if -(1 << 31) <= v.value < (1 << 31) else v
-            previous = v
-        raise KeyError(item.name)
+        values = self._enum_values.get(id(enum))
+        if values is None:
+            values, previous = {}, None
+            for it in enum.items:
+                if it.value is not None:
+                    v = self.evaluate(it.value, it.pos)
+                else:
+                    v = expr.Val(0 if previous is None else previous.value + 1)
+                values[it.name] = expr.Val(v.value, 32, True) if -(1 << 31) <= v.value < (1 << 31) else v
+                previous = v
+            self._enum_values[id(enum)] = values
+        return values[item.name]
 
     def evaluate(self, tree, pos=None, bound=None):
         """The value of `tree`; `bound`: values of a macro's parameters, by name."""
@@ -125,7 +159,7 @@ class Abi:
                 return self.value(name)
             except KeyError:
                 raise HvabiError(f"unknown constant '{name}' in {self.sel_text()}", pos,
-                                 "define it in spec/defs, or check its arch/view/profile conditions")
+                                 "define it in spec/defs, or check its `only:` and the profile's `omit`")
             except RecursionError:
                 raise HvabiError(f"constant '{name}' is defined in terms of itself", pos)
 

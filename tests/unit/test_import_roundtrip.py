@@ -13,9 +13,10 @@ Run: cd /work/main && PYTHONPATH=gen /usr/bin/python3 -m unittest tests/unit/tes
 """
 
 import pathlib
-import shutil
 import tempfile
 import unittest
+
+import yaml
 
 from hvabi import cli, facts, layout
 from hvabi import model as m
@@ -33,16 +34,20 @@ def import_product(product, spec, out_dir):
     root = REPO / product.root
     sources = [run.parse_source(f"{h.arch}:{root / h.path}" if h.arch else str(root / h.path))
                for h in product.headers]
-    profile = spec.profiles[product.profile]
     flavor = "uapi" if product.flavor == "uapi" else "kernel"
     # TLFS headers include <asm-generic/hyperv-tlfs.h> from their own tree.
     include_dirs = [root / "include"] if product.flavor == "tlfs" else []
-    imported = run.import_headers(sources, flavor, include_dirs, profile.view, profile.name)
+    imported = run.import_headers(sources, flavor, include_dirs)
     (out_dir / "defs").mkdir(parents=True)
     for name, text in imported.files.items():
         (out_dir / "defs" / name).write_text(text)
-    for name in ("profiles.yaml", "products.yaml"):
-        shutil.copy(SPEC / name, out_dir / name)
+    # The imported spec holds one profile's copy: that profile alone, selecting everything.
+    profile = spec.profiles[product.profile]
+    (out_dir / "profiles.yaml").write_text(
+        f"hvabi: 2\nprofiles:\n  {profile.name}: {{view: {profile.view}}}\n")
+    products = yaml.safe_load((SPEC / "products.yaml").read_text())
+    products["products"] = {product.name: products["products"][product.name]}
+    (out_dir / "products.yaml").write_text(yaml.safe_dump(products))
 
 
 def structure(defn, flavor):

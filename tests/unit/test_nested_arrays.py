@@ -22,7 +22,7 @@ from hvabi.select import Abi
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
 DEFS = """\
-hvabi: 1
+hvabi: 2
 header: {hdk: hvgdk_mini, tlfs: generic}
 defs:
   - consts: t-slots
@@ -174,7 +174,7 @@ class Rejected(unittest.TestCase):
     """Nonsense is a `file:line: error:` and exit status 2."""
 
     def check(self, member_yaml, line, message):
-        defs = ("hvabi: 1\nheader: {hdk: hvgdk_mini, tlfs: generic}\ndefs:\n"
+        defs = ("hvabi: 2\nheader: {hdk: hvgdk_mini, tlfs: generic}\ndefs:\n"
                 "  - struct: t_bad\n    doc: A bad one.\n    members:\n" + member_yaml)
         with tempfile.TemporaryDirectory() as tmp:
             spec = make_spec(tmp, defs)
@@ -233,8 +233,7 @@ struct t_in {
         with tempfile.TemporaryDirectory() as tmp:
             header = pathlib.Path(tmp, "t_in.h")
             header.write_text(self.HEADER)
-            imported = run.import_headers([run.parse_source(str(header))], "kernel",
-                                          view="hdk", profile="linux")
+            imported = run.import_headers([run.parse_source(str(header))], "kernel")
             self.assertEqual(imported.skips, [])
             text = imported.files["t_in.yaml"]
             self.assertIn("""\
@@ -252,7 +251,7 @@ struct t_in {
           - {name: name, type: u32}
           - {name: value, type: u64}
 """, text)
-            for result in verify.verify(imported, "hdk", "linux"):
+            for result in verify.verify(imported):
                 self.assertEqual(result.problems, [], result.arch)
                 self.assertEqual(result.matched, 2)       # the constant group and t_in
 

@@ -1,6 +1,7 @@
 """Products: which profile, flavor and headers to generate (spec/products.yaml), and the
 rendering of every header of every product into memory."""
 
+import dataclasses
 import hashlib
 import pathlib
 from dataclasses import dataclass, field
@@ -95,9 +96,21 @@ def header_defs(spec, product, header, arch=None):
     abi = Abi(spec, m.Selection(profile.name, profile.view, arch or header.arch))
     out = []
     for entry, defn in abi.entries:
-        if entry.placement.header_for(abi.sel) == header.id:
+        defn = placed_part(entry, defn, abi.sel, header.id)
+        if defn is not None:
             out.append((entry, defn))
     return abi, out
+
+
+def placed_part(entry, defn, sel, header_id):
+    """The part of `defn` that goes to header `header_id`: a constant group's items may
+    each be placed elsewhere; everything else goes whole to its entry's header."""
+    home = entry.placement.header_for(sel)
+    if not isinstance(defn, m.ConstGroup):
+        return defn if home == header_id else None
+    items = [c for c in defn.items
+             if ((c.placement and c.placement.header_for(sel)) or home) == header_id]
+    return dataclasses.replace(defn, items=items) if items else None
 
 
 def _arch_guard(defn):

@@ -5,6 +5,7 @@ parts of the hyperv-tlfs.h trio). Each header gets a placement id from its name 
 header ids of spec/products.yaml), and all headers with the same id become one spec file.
 """
 
+import dataclasses
 import os
 import re
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ class Imported:
     readings: dict                # arch -> c_reader.Reading
     sources: list
     skips: list                   # c_reader.Skip, each once
+    read: tuple = ()              # the read_set() result, to render again
 
 
 def parse_source(arg):
@@ -66,15 +68,41 @@ def read_set(sources, flavor, include_dirs=()):
     return readings, items
 
 
+def _variants(defs):
+    """Definitions of one name next to each other (arch shapes that could not be merged)
+    become one entry with variants; their reasons are for a person to write."""
+    out = []
+    for defn in defs:
+        last = out[-1] if out else None
+        first = last[0] if isinstance(last, list) else last
+        if first is not None and defn.name and first.name == defn.name \
+                and type(first) is type(defn) and not isinstance(defn, m.ConstGroup):
+            defn = dataclasses.replace(defn, why=defn.why or WHY_TODO)
+            if isinstance(last, list):
+                last.append(defn)
+            else:
+                out[-1] = [dataclasses.replace(first, why=first.why or WHY_TODO), defn]
+        else:
+            out.append(defn)
+    return out
+
+
+WHY_TODO = "TODO: say why the shapes differ"
+
+
 def skips_of(readings):
     return list({(s.pos, s.name, s.why): s for r in readings.values() for s in r.skips}.values())
 
 
-def import_headers(sources, flavor, include_dirs=(), view=None, profile=None):
-    readings, items = read_set(sources, flavor, include_dirs)
+def import_headers(sources, flavor, include_dirs=(), keep=None, read=None):
+    """Spec files (format 2) for `sources`; `keep(defn)` picks (or trims) the definitions
+    to write; `read` is a read_set() result to reuse."""
+    readings, items = read or read_set(sources, flavor, include_dirs)
     files = {}
     for hid in dict.fromkeys(s.id for s in sources):
-        key = view or ("tlfs" if hid in TLFS_IDS else "hdk")
+        key = "tlfs" if hid in TLFS_IDS else "hdk"
         defs = merge.group_consts([(node, brk) for h, node, brk in items if h == hid])
-        files[f"{hid}.yaml"] = writer.render(defs, {key: hid}, view, profile)
-    return Imported(files, readings, sources, skips_of(readings))
+        if keep is not None:
+            defs = [d for d in (keep(d) for d in defs) if d is not None]
+        files[f"{hid}.yaml"] = writer.render(_variants(defs), {key: hid})
+    return Imported(files, readings, sources, skips_of(readings), (readings, items))

@@ -29,12 +29,11 @@ class ArchResult:
     failed: int = 0
 
 
-def verify(imported, view=None, profile=None):
+def verify(imported):
     """[ArchResult] per arch; raises SpecErrors if the files do not load."""
-    profile = profile or PROFILE
-    view = view or "hdk"
-    profiles = f"profiles:\n  {profile}: {{view: {view}}}\n"
-    return verify_sets(imported.files, profiles, [(profile, view, imported.readings, imported.sources)])
+    view = "tlfs" if any(s.id in ("generic", "arch") for s in imported.sources) else "hdk"
+    profiles = f"hvabi: 2\nprofiles:\n  {PROFILE}: {{view: {view}}}\n"
+    return verify_sets(imported.files, profiles, [(PROFILE, view, imported.readings, imported.sources)])
 
 
 def verify_sets(files, profiles_yaml, sets):

@@ -56,10 +56,25 @@ def _names(values):
     return sorted(values)[0] if len(values) == 1 else "[" + ", ".join(sorted(values)) + "]"
 
 
+def term(who, arch):
+    """One `only:` term: `x86_64`, `hdk`, `tlfs@x86_64`."""
+    if who == m.ANY:
+        return arch
+    return who if arch == m.ANY else f"{who}@{arch}"
+
+
+def only_text(cond):
+    return _names({term(*pair) for pair in cond.where})
+
+
 def _arch(node):
-    """The node's conditions (arch, view, profile) as flow pairs."""
-    return [(axis, _names(getattr(node.cond, axis))) for axis in ("arch", "view", "profile")
-            if getattr(node.cond, axis) is not None]
+    """The node's condition and reasons as flow pairs."""
+    out = [] if node.cond.always else [("only", only_text(node.cond))]
+    if node.why:
+        out.append(("why", text_scalar(node.why)))
+    if node.ahead is not None:
+        out.append(("ahead", "true" if m.ANY in node.ahead else _names(node.ahead)))
+    return out
 
 
 def _doc(node):
@@ -84,67 +99,91 @@ def _placeholder(name):
     return scalar(f"{name}: imported; describe it.")
 
 
-def render(defs, placement, view=None, profile=None, attrs=None):
-    """Text of one spec file holding `defs` (merged model nodes). `attrs(defn)` gives
-    extra entry keys as (key, YAML text) pairs (`header`, `tlfs`), written after the
+def render(defs, placement, attrs=None, doc=None):
+    """Text of one spec file holding `defs`: each a definition, or a list of its variants
+    (model nodes of the same name with their own conditions). `attrs(defn)` gives extra
+    entry keys as (key, YAML text) pairs (`header`, `tlfs`), written after the
     conditions."""
-    lines = ["hvabi: 1", "header: " + flow(sorted(placement.items()))]
-    if view:
-        lines.append(f"view: {view}")
-    if profile:
-        lines.append(f"profile: {profile}")
-    lines.append("defs:" if defs else "defs: []")
+    lines = ["hvabi: 2"]
+    if doc:
+        lines.append("doc: " + text_scalar(doc))
+    lines += ["header: " + flow(sorted(placement.items())), "defs:" if defs else "defs: []"]
     for i, defn in enumerate(defs):
         if i:
             lines.append("")
-        lines += _entry(defn, attrs(defn) if attrs else [])
+        variants = defn if isinstance(defn, list) else [defn]
+        lines += entry(variants, attrs(variants[0]) if attrs else [])
     return "\n".join(lines) + "\n"
 
 
-def _entry(defn, extra):
+def kind_of(defn):
     if isinstance(defn, m.ConstGroup):
-        return _consts(defn, extra)
+        return "consts"
     if isinstance(defn, m.Enum):
-        return _enum(defn, extra)
+        return "enum"
     if isinstance(defn, m.Typedef):
-        return _head("typedef", defn.name, defn, extra) + [f"    type: {scalar(defn.type.name)}"]
-    if defn.register:
-        return _register(defn, extra)
-    return _record(defn, extra)
+        return "typedef"
+    return "register" if defn.register else defn.kind
 
 
-def _head(kind, name, defn, extra):
-    todo = "" if defn.doc else TODO
-    lines = [f"  - {kind}: {scalar(name) if name else '~'}{todo}"]
-    lines += [f"    {k}: {v}" for k, v in _arch(defn) + extra]
-    doc = text_scalar(" ".join(defn.doc.split())) if defn.doc else _placeholder(name or kind)
+def entry(variants, extra):
+    """One spec entry: its head, then its body, or one body per variant."""
+    first = variants[0]
+    kind = kind_of(first)
+    todo = "" if first.doc else TODO
+    lines = [f"  - {kind}: {scalar(first.name) if first.name else '~'}{todo}"]
+    head = _arch(first) if len(variants) == 1 else []
+    lines += [f"    {k}: {v}" for k, v in head + extra]
+    doc = text_scalar(" ".join(first.doc.split())) if first.doc else _placeholder(first.name or kind)
     lines.append(f"    doc: {doc}")
+    if len(variants) == 1:
+        return lines + body(first, "    ")
+    lines.append("    variants:")
+    for variant in variants:
+        pairs = _arch(variant)
+        if kind_of(variant) != kind:
+            pairs.append(("kind", kind_of(variant)))
+        lines.append(f"      - {pairs[0][0]}: {pairs[0][1]}")
+        lines += [f"        {k}: {v}" for k, v in pairs[1:]]
+        lines += body(variant, "        ")
     return lines
 
 
-def _consts(group, extra):
-    lines = _head("consts", group.name, group, extra) + ["    items:"]
+def body(defn, ind):
+    """The keys of a definition after its head, at indent `ind`."""
+    if isinstance(defn, m.ConstGroup):
+        return _consts(defn, ind)
+    if isinstance(defn, m.Enum):
+        return _enum(defn, ind)
+    if isinstance(defn, m.Typedef):
+        return [f"{ind}type: {scalar(defn.type.name)}"]
+    if defn.register:
+        return _register(defn, ind)
+    return _record_attrs(defn, ind) + [f"{ind}members:"] + _members(defn.members, ind + "  ")
+
+
+def _consts(group, ind):
+    lines = [f"{ind}items:"]
     for const in group.items:
         if len(const.values) == 1:
             value = expression(const.values[0][1])
         else:
             value = flow((sorted(c.arch)[0], expression(v)) for c, v in const.values)
         params = [("params", "[" + ", ".join(const.params) + "]")] if const.params else []
-        lines.append("      - " + flow([("name", scalar(const.name))] + params + [("value", value)]
-                                         + _arch(const) + _doc(const)))
+        header = [("header", flow(sorted(const.placement.by_key.items())))] if const.placement else []
+        lines.append(f"{ind}  - " + flow([("name", scalar(const.name))] + params + [("value", value)]
+                                          + _arch(const) + header + _doc(const)))
     return lines
 
 
-def _enum(enum, extra):
-    lines = _head("enum", enum.name, enum, extra)
-    if enum.alias:
-        lines.append(f"    alias: {scalar(enum.alias)}")
-    lines.append("    items:")
+def _enum(enum, ind):
+    lines = [f"{ind}alias: {scalar(enum.alias)}"] if enum.alias else []
+    lines.append(f"{ind}items:")
     for item in enum.items:
         pairs = [("name", scalar(item.name))]
         if item.value is not None:
             pairs.append(("value", expression(item.value)))
-        lines.append("      - " + flow(pairs + _arch(item) + _doc(item)))
+        lines.append(f"{ind}  - " + flow(pairs + _arch(item) + _doc(item)))
     return lines
 
 
@@ -155,11 +194,6 @@ def _record_attrs(rec, indent):
     if rec.aligned:
         out.append(f"{indent}aligned: {rec.aligned}")
     return out
-
-
-def _record(rec, extra):
-    lines = _head(rec.kind, rec.name, rec, extra) + _record_attrs(rec, "    ") + ["    members:"]
-    return lines + _members(rec.members, "      ")
 
 
 def _members(members, indent):
@@ -185,31 +219,31 @@ def _members(members, indent):
     return lines
 
 
-def _register(rec, extra):
+def _register(rec, ind):
     """The union { raw; struct { bitfields }; } idiom, written as `register`."""
     raw, bits = rec.members
     last = isinstance(raw, m.Record)
     if last:
         raw, bits = bits, raw
-    lines = _head("register", rec.name, rec, extra)
+    lines = []
     if raw.type.name != "u64":
-        lines.append(f"    type: {scalar(raw.type.name)}")
+        lines.append(f"{ind}type: {scalar(raw.type.name)}")
     if raw.count is not None or last:
         pairs = [("name", scalar(raw.name))]
         if raw.count is not None:
             pairs.append(("count", expression(raw.count)))
         if last:
             pairs.append(("last", "true"))
-        lines.append("    raw: " + flow(pairs))
+        lines.append(f"{ind}raw: " + flow(pairs))
     elif raw.name != "as_uint64":
-        lines.append(f"    raw: {scalar(raw.name)}")
+        lines.append(f"{ind}raw: {scalar(raw.name)}")
     if bits.member:
-        lines.append(f"    struct_name: {scalar(bits.member)}")
-    lines += _record_attrs(rec, "    ")
+        lines.append(f"{ind}struct_name: {scalar(bits.member)}")
+    lines += _record_attrs(rec, ind)
     if not bits.packed:
-        lines.append("    bits_packed: false")
-    lines.append("    fields:")
+        lines.append(f"{ind}bits_packed: false")
+    lines.append(f"{ind}fields:")
     for node in bits.members:
-        lines.append("      - " + flow([("name", scalar(node.name)), ("bits", _bits(node))] + _arch(node)
-                                         + _reserved(node) + _doc(node)))
+        lines.append(f"{ind}  - " + flow([("name", scalar(node.name)), ("bits", _bits(node))] + _arch(node)
+                                          + _reserved(node) + _doc(node)))
     return lines

@@ -1,9 +1,10 @@
-"""Read spec/*.yaml into the model, with the source position of everything.
+"""Read spec/*.yaml (format 2) into the model, with the source position of everything.
 
 Structure is checked by schema.yaml (JSON Schema); this module turns valid structure
 into model objects and checks what is local to one entry (identifiers, docs, bit
-syntax). Checks that need a concrete ABI (types resolve, bits cover the register,
-names unique) run per selection in `spec.checks`.
+syntax, `only:` terms against the profiles, a `why` for every variant). Checks that
+need a concrete ABI (types resolve, bits cover the register, names unique) run per
+selection in `spec.checks`.
 """
 
 import pathlib
@@ -49,9 +50,11 @@ def _schema_errors(root):
 class _Reader:
     """Builds model nodes from one file's Map/Seq tree, collecting errors."""
 
-    def __init__(self, path):
+    def __init__(self, path, profiles):
         self.path = path
+        self.profiles = profiles
         self.errors = []
+        self.def_why = ""            # the definition's `why` also covers its members
 
     def fail(self, what, pos, hint=None):
         self.errors.append(HvabiError(what, pos, hint))
@@ -73,13 +76,44 @@ class _Reader:
                       node.val_pos("doc"), "it would end the generated C comment early; reword it")
         return " ".join(text.split())
 
-    def cond(self, node):
-        def axis(key):
-            if key not in node:
-                return None
-            value = node[key]
-            return frozenset([value] if isinstance(value, str) else value)
-        return m.Cond(axis("arch"), axis("view"), axis("profile"))
+    def cond(self, node, member=False):
+        """`only:` as a Cond. A term naming a profile, or a view on a member, is a variant
+        of the ABI between copies and needs a `why`."""
+        if "only" not in node:
+            return m.ALWAYS
+        raw = node["only"]
+        pos = node.val_pos("only")
+        terms = [raw] if isinstance(raw, str) else raw
+        where = set()
+        for term in terms:
+            pair = parse_term(term, self.profiles)
+            if pair is None:
+                self.fail(f"`only: {term}` names no arch, view or profile", pos,
+                          "use an arch (" + ", ".join(m.ARCHES) + "), a view (" + ", ".join(m.VIEWS)
+                          + "), a profile (" + ", ".join(sorted(self.profiles)) + ") or WHO@ARCH")
+                continue
+            where.add(pair)
+        needs_why = any(who in self.profiles and who not in m.VIEWS for who, _ in where) \
+            or (member and any(who != m.ANY for who, _ in where))
+        if needs_why and not node.get("why") and not self.def_why:
+            self.fail("a condition that names a " + ("profile" if not member else "view or profile")
+                      + " marks a variant and needs a `why`", pos,
+                      "say in a few words why this copy of the ABI differs (`why: ...`), or, if it"
+                      " only says which copy lists the name, drop `only` and add the name to that"
+                      " profile's `omit` in spec/profiles.yaml")
+        return m.Cond(frozenset(where)) if where else m.ALWAYS
+
+    def ahead(self, node):
+        if "ahead" not in node:
+            return None
+        raw = node["ahead"]
+        if raw is True:
+            return frozenset([m.ANY])
+        for name in raw:
+            if name not in self.profiles:
+                self.fail(f"`ahead` names unknown profile {name!r}", node.val_pos("ahead"),
+                          "profiles: " + ", ".join(sorted(self.profiles)))
+        return frozenset(raw)
 
     def expr(self, value, pos):
         try:
@@ -98,28 +132,54 @@ class _Reader:
             lo, hi = hi, lo
         return lo, hi
 
-    def base(self, cls, node, name, **kw):
-        return cls(name=name, pos=node.pos, doc=self.doc(node), cond=self.cond(node), **kw)
+    def base(self, cls, node, name, in_record=False, **kw):
+        return cls(name=name, pos=node.pos, doc=self.doc(node), cond=self.cond(node, in_record),
+                   why=" ".join(node.get("why", "").split()), ahead=self.ahead(node), **kw)
 
     # -- definitions -----------------------------------------------------------------------
 
-    def entry(self, node, default_header, file_cond=m.ALWAYS):
+    def entries(self, node, default_header):
+        """The model entries of one spec entry: one, or one per variant."""
         kind = next(k for k in ("consts", "enum", "struct", "union", "register", "typedef") if k in node)
         name = node[kind]
         if name is not None and kind != "consts":
             self.ident(name, node.key_pos(kind), f"{kind} name")
-        defn = getattr(self, "def_" + kind)(node, name)
-        # A file-level view/profile applies to the entries that leave that axis open.
-        defn.cond = m.Cond(defn.cond.arch, defn.cond.view or file_cond.view,
-                           defn.cond.profile or file_cond.profile)
         placement = dict(default_header or {})
         placement.update(node.get("header", {}))
         if not placement:
             self.fail(f"{kind} '{name}' has no header placement", node.pos,
                       "add `header: {hdk: hvgdk_mini, tlfs: generic}` to the entry or the file")
-        return m.Entry(defn, m.Placement(placement), node.get("tlfs"), self.path)
+        self.placement_keys(node.get("header", {}), node.val_pos("header"))
+        bodies = [node]
+        if "variants" in node:
+            if kind == "consts":
+                self.fail("constants take no `variants`", node.val_pos("variants"),
+                          "give the differing item an `only:` and a `why:` instead")
+            bodies = []
+            for variant in node["variants"]:
+                body = Map(node)
+                del body["variants"]
+                body.update(variant)
+                body.pos, body._kpos, body._vpos = variant.pos, {**node._kpos, **variant._kpos}, \
+                    {**node._vpos, **variant._vpos}
+                bodies.append(body)
+        out = []
+        for body in bodies:
+            self.def_why = body.get("why", "")
+            vkind = body.get("kind", kind) if kind in ("struct", "union", "register") else kind
+            defn = getattr(self, "def_" + vkind)(body, name)
+            defn.pos = node.pos if body is node else body.pos
+            out.append(m.Entry(defn, m.Placement(placement), node.get("tlfs"), self.path))
+        return out
+
+    def placement_keys(self, header, pos):
+        for key in header:
+            if key not in m.VIEWS and key not in self.profiles:
+                self.fail(f"header placement key {key!r} is no view or profile", pos,
+                          "keys: " + ", ".join(m.VIEWS + tuple(sorted(self.profiles))))
 
     def def_consts(self, node, name):
+        self.same_name_items(node)
         group = self.base(m.ConstGroup, node, name)
         for item in node.get("items", []):
             const = self.base(m.Const, item, self.ident(item["name"], item.key_pos("name")))
@@ -129,16 +189,31 @@ class _Reader:
                     self.fail(f"macro '{const.name}' names a parameter twice", item.val_pos("params"),
                               "give each parameter its own name")
                 const.params = tuple(params)
+            if "header" in item:
+                self.placement_keys(item["header"], item.val_pos("header"))
+                const.placement = m.Placement(dict(item["header"]))
             value = item["value"]
             if isinstance(value, Map):
-                const.values = [(m.Cond(arch=frozenset([a])), self.expr(v, value.val_pos(a)))
+                const.values = [(m.Cond.on_arches([a]), self.expr(v, value.val_pos(a)))
                                 for a, v in value.items()]
             else:
                 const.values = [(m.ALWAYS, self.expr(value, item.val_pos("value")))]
             group.items.append(const)
         return group
 
+    def same_name_items(self, node):
+        """Items listed twice under different conditions are variants: they need a `why`
+        (on the item or the definition)."""
+        seen = set()
+        for item in node.get("items", []):
+            name = item.get("name")
+            if name in seen and not item.get("why") and not node.get("why"):
+                self.fail(f"{name} is listed twice: a variant needs a `why`", item.pos,
+                          "say why the copies differ (`why: ...` on the item or its definition)")
+            seen.add(name)
+
     def def_enum(self, node, name):
+        self.same_name_items(node)
         enum = self.base(m.Enum, node, name, alias=node.get("alias"))
         for item in node.get("items", []):
             value = self.expr(item["value"], item.val_pos("value")) if "value" in item else None
@@ -180,7 +255,7 @@ class _Reader:
     def bitfield(self, node, default_type):
         name = self.ident(node["name"], node.key_pos("name"), "bitfield name")
         lo, hi = self.bits(node)
-        return self.base(m.Bitfield, node, name, type=node.get("type", default_type), lo=lo, hi=hi,
+        return self.base(m.Bitfield, node, name, True, type=node.get("type", default_type), lo=lo, hi=hi,
                          reserved=node.get("reserved", False))
 
     def member(self, node):
@@ -199,7 +274,7 @@ class _Reader:
                           "drop `count`, or `bits` to make it an array member")
             return self.bitfield(node, node["type"])
         name = self.ident(node["name"], node.key_pos("name"), "member name")
-        return self.base(m.Field, node, name, type=m.TypeRef(node["type"], node.get("volatile", False)),
+        return self.base(m.Field, node, name, True, type=m.TypeRef(node["type"], node.get("volatile", False)),
                          count=self.count(node), reserved=node.get("reserved", False))
 
     def count(self, node):
@@ -210,21 +285,83 @@ class _Reader:
         return count
 
     def nested(self, node, kind, member):
-        rec = self.base(m.Record, node, None, kind=kind, packed=node.get("packed", False),
+        rec = self.base(m.Record, node, None, True, kind=kind, packed=node.get("packed", False),
                         aligned=node.get("aligned"), member=member,
                         count=self.count(node) if member else None)
         rec.members = [self.member(x) for x in node["members"]]
         return rec
 
 
+def parse_term(term, profiles):
+    """One `only:` term as a (who, arch) pair, or None: `x86_64`, `hdk`, `linux`,
+    `tlfs@x86_64`."""
+    who, _, arch = str(term).partition("@")
+    if not arch and who in m.ARCHES:
+        return m.ANY, who
+    if who not in m.VIEWS and who not in profiles:
+        return None
+    if arch and arch not in m.ARCHES:
+        return None
+    return who, arch or m.ANY
+
+
 def load_profiles(path):
     root = load_file(path, str(path))
+    errors = []
+
+    def fail(what, pos, hint=None):
+        errors.append(HvabiError(what, pos, hint))
+
+    if root.get("hvabi") != 2:
+        fail("profiles.yaml needs `hvabi: 2` (spec format 2)", root.pos, "see docs/spec-format.md")
+    for key in root:
+        if key not in ("hvabi", "profiles"):
+            fail(f"unknown key {key!r} in profiles.yaml", root.key_pos(key), "keys: hvabi, profiles")
     profiles = {}
-    for name, body in root.get("profiles", {}).items():
-        view = body.get("view") if isinstance(body, Map) else None
+    body_of = root.get("profiles")
+    if not isinstance(body_of, Map) or not body_of:
+        fail("profiles.yaml needs a `profiles:` mapping of profile names", root.pos, "see docs/spec-format.md")
+        raise SpecErrors(errors)
+    for name, body in body_of.items():
+        pos = body_of.key_pos(name)
+        if not isinstance(body, Map):
+            fail(f"profile {name!r} must be a mapping", pos, "give it `view:` and `doc:`")
+            continue
+        if not isinstance(name, str) or not _IDENT.match(name.replace("-", "_")) or name in m.ARCHES \
+                or name in m.VIEWS and body.get("view") != name:
+            fail(f"profile name {name!r} is not usable", pos,
+                 "letters, digits, '_' and '-'; not an arch, and not a view name unless it is that view's")
+        for key in body:
+            if key not in ("view", "doc", "reference", "omit"):
+                fail(f"unknown key {key!r} in profile {name!r}", body.key_pos(key),
+                     "keys: view, doc, reference, omit")
+        view = body.get("view")
         if view not in m.VIEWS:
-            raise HvabiError(f"profile '{name}' needs `view: tlfs` or `view: hdk`", root.val_pos("profiles"))
-        profiles[name] = m.Profile(name, view, " ".join(body.get("doc", "").split()))
+            fail(f"profile {name!r} needs `view: tlfs` or `view: hdk`", body.val_pos("view") if "view" in body else pos)
+        profiles[name] = m.Profile(name, view, " ".join(str(body.get("doc", "")).split()),
+                                   " ".join(str(body.get("reference", "")).split()))
+    for name, body in body_of.items():
+        if not isinstance(body, Map) or name not in profiles:
+            continue
+        omit = body.get("omit", [])
+        if not isinstance(omit, list):
+            fail(f"`omit` of profile {name!r} must be a list of names", body.val_pos("omit"),
+                 "write `omit: [NAME, NAME@arm64]`")
+            continue
+        table = profiles[name].omit
+        for i, term in enumerate(omit):
+            what, _, arch = str(term).partition("@")
+            ipos = omit.item_pos(i) if hasattr(omit, "item_pos") else body.val_pos("omit")
+            if not _IDENT.match(what) or (arch and arch not in m.ARCHES):
+                fail(f"`omit` entry {term!r} of profile {name!r} is not NAME or NAME@ARCH", ipos,
+                     "arches: " + ", ".join(m.ARCHES))
+                continue
+            if what in table and (table[what] is None or not arch):
+                fail(f"profile {name!r} omits {what} twice", ipos, "keep one entry")
+                continue
+            table[what] = None if not arch else (table.get(what) or frozenset()) | {arch}
+    if errors:
+        raise SpecErrors(errors)
     return profiles
 
 
@@ -254,11 +391,10 @@ def load_spec(spec_dir, display_root=None):
         if schema_errors:
             errors.extend(schema_errors)
             continue
-        reader = _Reader(shown(path))
-        file_cond = reader.cond(root)
+        reader = _Reader(shown(path), spec.profiles)
+        reader.placement_keys(root.get("header", {}), root.val_pos("header"))
         for node in root["defs"]:
-            entry = reader.entry(node, root.get("header"), file_cond)
-            spec.entries.append(entry)
+            spec.entries.extend(reader.entries(node, root.get("header")))
         errors.extend(reader.errors)
     if errors:
         raise SpecErrors(errors)

@@ -9,7 +9,7 @@
  *   spec/defs/40-hvhdk_mini.yaml
  *   spec/defs/50-hvhdk.yaml
  * Do not edit: change the spec and regenerate.
- * hvabi-stamp: be9180792472588f
+ * hvabi-stamp: ff6c0b3a10f6e932
  */
 #ifndef _ASM_GENERIC_HYPERV_TLFS_H
 #define _ASM_GENERIC_HYPERV_TLFS_H
@@ -19,47 +19,22 @@
 #include <linux/time64.h>
 
 /*
- * Hypercall completion status codes, as the documented view lists them. A hypercall returns one of
- * these in bits 15:0 of its result value.
+ * Hypercall completion status codes. A hypercall returns one of these in bits 15:0 of its result
+ * value.
  */
-#define HV_STATUS_SUCCESS			0
-#define HV_STATUS_INVALID_HYPERCALL_CODE	2
-#define HV_STATUS_INVALID_HYPERCALL_INPUT	3
-#define HV_STATUS_INVALID_ALIGNMENT		4
-#define HV_STATUS_INVALID_PARAMETER		5
-#define HV_STATUS_ACCESS_DENIED			6
-
-/*
- * Hypercall completion status codes, as the documented view lists them. A hypercall returns one of
- * these in bits 15:0 of its result value.
- */
-#define HV_STATUS_OPERATION_DENIED	8
-
-/*
- * Hypercall completion status codes, as the documented view lists them. A hypercall returns one of
- * these in bits 15:0 of its result value.
- */
-#define HV_STATUS_INSUFFICIENT_MEMORY	11
-
-/*
- * Hypercall completion status codes, as the documented view lists them. A hypercall returns one of
- * these in bits 15:0 of its result value.
- */
-#define HV_STATUS_INVALID_PORT_ID	17
-#define HV_STATUS_INVALID_CONNECTION_ID	18
-#define HV_STATUS_INSUFFICIENT_BUFFERS	19
-
-/*
- * Hypercall completion status codes, as the documented view lists them. A hypercall returns one of
- * these in bits 15:0 of its result value.
- */
-#define HV_STATUS_TIME_OUT	120
-
-/*
- * Hypercall completion status codes, as the documented view lists them. A hypercall returns one of
- * these in bits 15:0 of its result value.
- */
-#define HV_STATUS_VTL_ALREADY_ENABLED	134
+#define HV_STATUS_SUCCESS			0x0
+#define HV_STATUS_INVALID_HYPERCALL_CODE	0x2
+#define HV_STATUS_INVALID_HYPERCALL_INPUT	0x3
+#define HV_STATUS_INVALID_ALIGNMENT		0x4
+#define HV_STATUS_INVALID_PARAMETER		0x5
+#define HV_STATUS_ACCESS_DENIED			0x6
+#define HV_STATUS_OPERATION_DENIED		0x8
+#define HV_STATUS_INSUFFICIENT_MEMORY		0xB
+#define HV_STATUS_INVALID_PORT_ID		0x11
+#define HV_STATUS_INVALID_CONNECTION_ID		0x12
+#define HV_STATUS_INSUFFICIENT_BUFFERS		0x13
+#define HV_STATUS_TIME_OUT			0x78
+#define HV_STATUS_VTL_ALREADY_ENABLED		0x86
 
 /* Rate of the hypervisor reference time, which counts in 100 ns units. */
 #define HV_CLOCK_HZ	(NSEC_PER_SEC / 100)
@@ -191,90 +166,35 @@ union hv_hypervisor_version_info {
  * Hypercall call codes: the value a caller puts in bits 15:0 of the hypercall input value to select
  * the hypercall.
  */
-#define HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE	0x0002
-#define HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST	0x0003
-#define HVCALL_NOTIFY_LONG_SPIN_WAIT		0x0008
-#define HVCALL_SEND_IPI				0x000b
-#define HVCALL_ENABLE_VP_VTL			0x000f
-#define HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE_EX	0x0013
-#define HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX	0x0014
-#define HVCALL_SEND_IPI_EX			0x0015
-
-/*
- * Hypercall call codes: the value a caller puts in bits 15:0 of the hypercall input value to select
- * the hypercall.
- */
-#define HVCALL_GET_PARTITION_ID	0x0046
-#define HVCALL_DEPOSIT_MEMORY	0x0048
-
-/*
- * Hypercall call codes: the value a caller puts in bits 15:0 of the hypercall input value to select
- * the hypercall.
- */
-#define HVCALL_CREATE_VP	0x004e
-
-/*
- * Hypercall call codes: the value a caller puts in bits 15:0 of the hypercall input value to select
- * the hypercall.
- */
-#define HVCALL_GET_VP_REGISTERS	0x0050
-#define HVCALL_SET_VP_REGISTERS	0x0051
-
-/*
- * Hypercall call codes: the value a caller puts in bits 15:0 of the hypercall input value to select
- * the hypercall.
- */
-#define HVCALL_POST_MESSAGE		0x005c
-#define HVCALL_SIGNAL_EVENT		0x005d
-#define HVCALL_POST_DEBUG_DATA		0x0069
-#define HVCALL_RETRIEVE_DEBUG_DATA	0x006a
-#define HVCALL_RESET_DEBUG_SESSION	0x006b
-
-/*
- * Hypercall call codes: the value a caller puts in bits 15:0 of the hypercall input value to select
- * the hypercall.
- */
-#define HVCALL_ADD_LOGICAL_PROCESSOR	0x0076
-
-/*
- * Hypercall call codes: the value a caller puts in bits 15:0 of the hypercall input value to select
- * the hypercall.
- */
-#define HVCALL_MAP_DEVICE_INTERRUPT	0x007c
-#define HVCALL_UNMAP_DEVICE_INTERRUPT	0x007d
-#define HVCALL_RETARGET_INTERRUPT	0x007e
-
-/*
- * Hypercall call codes: the value a caller puts in bits 15:0 of the hypercall input value to select
- * the hypercall.
- */
-#define HVCALL_START_VP	0x0099
-
-/*
- * Hypercall call codes: the value a caller puts in bits 15:0 of the hypercall input value to select
- * the hypercall.
- */
-#define HVCALL_GET_VP_ID_FROM_APIC_ID	0x009a
-
-/*
- * Hypercall call codes: the value a caller puts in bits 15:0 of the hypercall input value to select
- * the hypercall.
- */
+#define HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE		0x0002
+#define HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST		0x0003
+#define HVCALL_NOTIFY_LONG_SPIN_WAIT			0x0008
+#define HVCALL_SEND_IPI					0x000b
+#define HVCALL_ENABLE_VP_VTL				0x000f
+#define HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE_EX		0x0013
+#define HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX		0x0014
+#define HVCALL_SEND_IPI_EX				0x0015
+#define HVCALL_GET_PARTITION_ID				0x0046
+#define HVCALL_DEPOSIT_MEMORY				0x0048
+#define HVCALL_CREATE_VP				0x004e
+#define HVCALL_GET_VP_REGISTERS				0x0050
+#define HVCALL_SET_VP_REGISTERS				0x0051
+#define HVCALL_POST_MESSAGE				0x005c
+#define HVCALL_SIGNAL_EVENT				0x005d
+#define HVCALL_POST_DEBUG_DATA				0x0069
+#define HVCALL_RETRIEVE_DEBUG_DATA			0x006a
+#define HVCALL_RESET_DEBUG_SESSION			0x006b
+#define HVCALL_ADD_LOGICAL_PROCESSOR			0x0076
+#define HVCALL_MAP_DEVICE_INTERRUPT			0x007c
+#define HVCALL_UNMAP_DEVICE_INTERRUPT			0x007d
+#define HVCALL_RETARGET_INTERRUPT			0x007e
+#define HVCALL_START_VP					0x0099
+#define HVCALL_GET_VP_ID_FROM_APIC_ID			0x009a
 #define HVCALL_FLUSH_GUEST_PHYSICAL_ADDRESS_SPACE	0x00af
 #define HVCALL_FLUSH_GUEST_PHYSICAL_ADDRESS_LIST	0x00b0
-
-/*
- * Hypercall call codes: the value a caller puts in bits 15:0 of the hypercall input value to select
- * the hypercall.
- */
 #define HVCALL_MODIFY_SPARSE_GPA_PAGE_HOST_VISIBILITY	0x00db
-
-/*
- * Hypercall call codes: the value a caller puts in bits 15:0 of the hypercall input value to select
- * the hypercall.
- */
-#define HVCALL_MMIO_READ	0x0106
-#define HVCALL_MMIO_WRITE	0x0107
+#define HVCALL_MMIO_READ				0x0106
+#define HVCALL_MMIO_WRITE				0x0107
 
 /*
  * Fields of the hypercall input and result values. Bits 15:0 carry the call code on input and the
@@ -396,7 +316,8 @@ struct ms_hyperv_tsc_page {
 } __packed;
 
 /**
- * struct hv_tlb_flush_ex - Input of the virtual address flush hypercalls that take a sparse VP set.
+ * struct hv_tlb_flush_ex - Input of the virtual address flush hypercalls that take a sparse VP set;
+ *   the address list shares its start with the VP set's banks.
  * @address_space: Address space to flush (a CR3 value on x86).
  * @flags: Flags of the flush (HV_FLUSH_ALL_PROCESSORS and so on).
  * @hv_vp_set: Virtual processors to flush on.
@@ -822,68 +743,25 @@ struct hv_retarget_device_interrupt {
  * hypercalls.
  */
 #define HV_REGISTER_HYPERVISOR_VERSION	0x00000100
-
-/*
- * Names of the synthetic registers the documented view lists, for use with the VP register
- * hypercalls.
- */
-#define HV_REGISTER_FEATURES	0x00000200
-
-/*
- * Names of the synthetic registers the documented view lists, for use with the VP register
- * hypercalls.
- */
+#define HV_REGISTER_FEATURES		0x00000200
 #define HV_REGISTER_ENLIGHTENMENTS	0x00000201
-
-/*
- * Names of the synthetic registers the documented view lists, for use with the VP register
- * hypercalls.
- */
 #define HV_REGISTER_GUEST_CRASH_P0	0x00000210
-
-/*
- * Names of the synthetic registers the documented view lists, for use with the VP register
- * hypercalls.
- */
 #define HV_REGISTER_GUEST_CRASH_P1	0x00000211
-
-/*
- * Names of the synthetic registers the documented view lists, for use with the VP register
- * hypercalls.
- */
 #define HV_REGISTER_GUEST_CRASH_P2	0x00000212
-
-/*
- * Names of the synthetic registers the documented view lists, for use with the VP register
- * hypercalls.
- */
 #define HV_REGISTER_GUEST_CRASH_CTL	0x00000215
-
-/*
- * Names of the synthetic registers the documented view lists, for use with the VP register
- * hypercalls.
- */
 #define HV_REGISTER_GUEST_OS_ID		0x00090002
 #define HV_REGISTER_VP_INDEX		0x00090003
 #define HV_REGISTER_TIME_REF_COUNT	0x00090004
 #define HV_REGISTER_REFERENCE_TSC	0x00090017
-
-/*
- * Names of the synthetic registers the documented view lists, for use with the VP register
- * hypercalls.
- */
-#define HV_REGISTER_SINT0	0x000A0000
-#define HV_REGISTER_SCONTROL	0x000A0010
-#define HV_REGISTER_SIEFP	0x000A0012
-#define HV_REGISTER_SIMP	0x000A0013
-#define HV_REGISTER_EOM		0x000A0014
-
-/*
- * Names of the synthetic registers the documented view lists, for use with the VP register
- * hypercalls.
- */
+#define HV_REGISTER_SINT0		0x000A0000
+#define HV_REGISTER_SCONTROL		0x000A0010
+#define HV_REGISTER_SIEFP		0x000A0012
+#define HV_REGISTER_SIMP		0x000A0013
+#define HV_REGISTER_EOM			0x000A0014
 #define HV_REGISTER_STIMER0_CONFIG	0x000B0000
 #define HV_REGISTER_STIMER0_COUNT	0x000B0001
+#define HV_REGISTER_GUEST_CRASH_P3	0x00000213
+#define HV_REGISTER_GUEST_CRASH_P4	0x00000214
 
 /**
  * struct input - One register name of the TLFS-style GetVpRegisters input, as two 32-bit halves.
@@ -991,20 +869,8 @@ struct hv_memory_hint {
 	union hv_gpa_page_range ranges[];
 } __packed;
 
-/*
- * Names of the synthetic registers the documented view lists, for use with the VP register
- * hypercalls.
- */
-#define HV_REGISTER_GUEST_CRASH_P3	0x00000213
-
 /* Value Linux puts in the top 16 bits of its guest OS ID. */
 #define HV_LINUX_VENDOR_ID	0x8100
-
-/*
- * Names of the synthetic registers the documented view lists, for use with the VP register
- * hypercalls.
- */
-#define HV_REGISTER_GUEST_CRASH_P4	0x00000214
 
 /**
  * struct hv_proximity_domain_flags - Flags telling how a proximity domain ID is applied.

@@ -6,7 +6,7 @@
  *   spec/defs/10-hvgdk_mini.yaml
  *   spec/defs/30-hvgdk.yaml
  * Do not edit: change the spec and regenerate.
- * hvabi-stamp: c86e52f9f0e0c4b7
+ * hvabi-stamp: 5124dcf4ccc1066f
  */
 #ifndef _ASM_X86_HYPERV_TLFS_H
 #define _ASM_X86_HYPERV_TLFS_H
@@ -26,10 +26,14 @@
 #define HV_X64_MSR_APIC_FREQUENCY	0x40000023
 
 /* Numbers of the synthetic MSRs for fast access to the virtual APIC and for the VP assist page. */
-#define HV_X64_MSR_EOI			0x40000070
-#define HV_X64_MSR_ICR			0x40000071
-#define HV_X64_MSR_TPR			0x40000072
-#define HV_X64_MSR_VP_ASSIST_PAGE	0x40000073
+#define HV_X64_MSR_EOI				0x40000070
+#define HV_X64_MSR_ICR				0x40000071
+#define HV_X64_MSR_TPR				0x40000072
+#define HV_X64_MSR_VP_ASSIST_PAGE		0x40000073
+#define HV_X64_MSR_VP_ASSIST_PAGE_ENABLE	0x00000001
+#define HV_X64_MSR_VP_ASSIST_PAGE_ADDRESS_SHIFT	12
+#define HV_X64_MSR_VP_ASSIST_PAGE_ADDRESS_MASK \
+	(~((1ull << HV_X64_MSR_VP_ASSIST_PAGE_ADDRESS_SHIFT) - 1))
 
 /* Numbers of the synthetic interrupt controller (SynIC) MSRs. */
 #define HV_X64_MSR_SCONTROL	0x40000080
@@ -37,8 +41,6 @@
 #define HV_X64_MSR_SIEFP	0x40000082
 #define HV_X64_MSR_SIMP		0x40000083
 #define HV_X64_MSR_EOM		0x40000084
-
-/* Numbers of the synthetic interrupt controller (SynIC) MSRs. */
 #define HV_X64_MSR_SINT0	0x40000090
 #define HV_X64_MSR_SINT1	0x40000091
 #define HV_X64_MSR_SINT2	0x40000092
@@ -81,8 +83,6 @@
 
 /* Numbers of the guest idle MSR and of the guest crash notification MSRs. */
 #define HV_X64_MSR_GUEST_IDLE	0x400000F0
-
-/* Numbers of the guest idle MSR and of the guest crash notification MSRs. */
 #define HV_X64_MSR_CRASH_P0	0x40000100
 #define HV_X64_MSR_CRASH_P1	0x40000101
 #define HV_X64_MSR_CRASH_P2	0x40000102
@@ -97,30 +97,16 @@
 #define HV_X64_MSR_HYPERCALL_PAGE_ADDRESS_SHIFT	12
 #define HV_X64_MSR_HYPERCALL_PAGE_ADDRESS_MASK \
 	(~((1ull << HV_X64_MSR_HYPERCALL_PAGE_ADDRESS_SHIFT) - 1))
-
-/*
- * Bits and masks of the hypercall and reference TSC MSRs, and the number of crash parameter MSRs.
- */
-#define HV_X64_MSR_CRASH_PARAMS	(1 + (HV_X64_MSR_CRASH_P4 - HV_X64_MSR_CRASH_P0))
+#define HV_X64_MSR_CRASH_PARAMS			(1 + (HV_X64_MSR_CRASH_P4 - HV_X64_MSR_CRASH_P0))
+#define HV_X64_MSR_TSC_REFERENCE_ENABLE		0x00000001
+#define HV_X64_MSR_TSC_REFERENCE_ADDRESS_SHIFT	12
 
 /* Range of interrupt vectors that the send-IPI hypercalls accept. */
 #define HV_IPI_LOW_VECTOR	0x10
 #define HV_IPI_HIGH_VECTOR	0xff
 
-/* Numbers of the synthetic MSRs for fast access to the virtual APIC and for the VP assist page. */
-#define HV_X64_MSR_VP_ASSIST_PAGE_ENABLE	0x00000001
-#define HV_X64_MSR_VP_ASSIST_PAGE_ADDRESS_SHIFT	12
-#define HV_X64_MSR_VP_ASSIST_PAGE_ADDRESS_MASK \
-	(~((1ull << HV_X64_MSR_VP_ASSIST_PAGE_ADDRESS_SHIFT) - 1))
-
 /* Mask of the enlightened VMCS version in the nested features CPUID leaf. */
 #define HV_X64_ENLIGHTENED_VMCS_VERSION	0xff
-
-/*
- * Bits and masks of the hypercall and reference TSC MSRs, and the number of crash parameter MSRs.
- */
-#define HV_X64_MSR_TSC_REFERENCE_ENABLE		0x00000001
-#define HV_X64_MSR_TSC_REFERENCE_ADDRESS_SHIFT	12
 
 /* Number of XMM registers that XMM fast hypercalls use for input or output. */
 #define HV_HYPERCALL_MAX_XMM_REGISTERS	6
@@ -206,14 +192,12 @@ struct hv_tsc_emulation_control {
 #define HV_X64_HYPERCALL_XMM_INPUT_AVAILABLE		BIT(4)
 #define HV_X64_GUEST_IDLE_STATE_AVAILABLE		BIT(5)
 #define HV_FEATURE_FREQUENCY_MSRS_AVAILABLE		BIT(8)
+#define HV_X64_HYPERCALL_XMM_OUTPUT_AVAILABLE		BIT(15)
 
 /* Feature bits in EDX of the features CPUID leaf, or the arm64 equivalent. */
 #define HV_FEATURE_GUEST_CRASH_MSR_AVAILABLE	BIT(10)
 #define HV_FEATURE_DEBUG_MSRS_AVAILABLE		BIT(11)
 #define HV_FEATURE_EXT_GVA_RANGES_FLUSH		BIT(14)
-
-/* Feature bits in EDX of the features CPUID leaf. */
-#define HV_X64_HYPERCALL_XMM_OUTPUT_AVAILABLE	BIT(15)
 
 /* Feature bit for direct-mode synthetic timers; its position differs per arch. */
 #define HV_STIMER_DIRECT_MODE_AVAILABLE	BIT(19)
@@ -512,21 +496,22 @@ struct hv_nested_enlightenments_control {
 } __packed;
 
 /**
- * struct hv_vp_assist_page - Layout of the per-VP assist page the guest shares with the hypervisor.
- * @apic_assist: APIC assist word, used to skip needless EOI writes.
- * @vtl_entry_reason: Why the current VTL was entered (call, interrupt or intercept).
- * @vtl_reserved: VINA assertion status in the low byte; the other bytes are reserved.
- * @vtl_ret_x64rax: Value RAX gets on a VTL return.
- * @vtl_ret_x64rcx: Value RCX gets on a VTL return.
- * @nested_control: Nested virtualization controls set by an L1 hypervisor.
- * @enlighten_vmentry: Nonzero when VM entry uses the enlightened VMCS.
- * @current_nested_vmcs: Guest physical address of the enlightened VMCS in use.
- * @synthetic_time_unhalted_timer_expired: Set when the synthetic time-unhalted timer has expired.
- * @virtualization_fault_information: Details of a virtualization fault delivered to the guest.
- * @intercept_message: Buffer for an intercept message delivered to a higher VTL.
- * @vtl_ret_actions: Buffer of actions to carry out on VTL return.
+ * struct hv_vp_assist_page - Layout of the VP assist page shared by a virtual processor and the
+ *   hypervisor.
+ * @apic_assist: APIC assist word for cheaper end-of-interrupt handling.
+ * @vtl_entry_reason: Why the current VTL was entered (VTL call, interrupt or intercept).
+ * @vtl_reserved: VINA status byte and padding, not broken out here.
+ * @vtl_ret_x64rax: Value loaded into RAX on VTL return.
+ * @vtl_ret_x64rcx: Value loaded into RCX on VTL return.
+ * @nested_control: Nested enlightenments granted to the current nested guest.
+ * @enlighten_vmentry: VM entries of the nested hypervisor use the enlightened VMCS.
+ * @current_nested_vmcs: Guest physical address of the current enlightened VMCS.
+ * @synthetic_time_unhalted_timer_expired: The synthetic time-unhalted timer has expired.
+ * @virtualization_fault_information: Details of the last virtualization fault, as raw bytes.
+ * @intercept_message: Intercept message area, used when intercepts go through the intercept page.
+ * @vtl_ret_actions: Actions the hypervisor performs on VTL return, as raw bytes.
  *
- * It carries APIC assist, VTL control and nested virtualization state.
+ * It holds APIC assist, VTL control and nested virtualization state.
  */
 struct hv_vp_assist_page {
 	u32 apic_assist;
@@ -565,41 +550,21 @@ struct hv_vp_assist_page {
 #define HV_MSR_CRASH_P3		(HV_X64_MSR_CRASH_P3)
 #define HV_MSR_CRASH_P4		(HV_X64_MSR_CRASH_P4)
 #define HV_MSR_CRASH_CTL	(HV_X64_MSR_CRASH_CTL)
-
-/*
- * Architecture-neutral names of synthetic registers, for code shared by all architectures; on x86
- * they are the MSR numbers, accessed with RDMSR and WRMSR.
- */
 #define HV_MSR_VP_INDEX		(HV_X64_MSR_VP_INDEX)
 #define HV_MSR_TIME_REF_COUNT	(HV_X64_MSR_TIME_REF_COUNT)
 #define HV_MSR_REFERENCE_TSC	(HV_X64_MSR_REFERENCE_TSC)
-
-/*
- * Architecture-neutral names of synthetic registers, for code shared by all architectures; on x86
- * they are the MSR numbers, accessed with RDMSR and WRMSR.
- */
-#define HV_MSR_SINT0	(HV_X64_MSR_SINT0)
-#define HV_MSR_SVERSION	(HV_X64_MSR_SVERSION)
-#define HV_MSR_SCONTROL	(HV_X64_MSR_SCONTROL)
-#define HV_MSR_SIEFP	(HV_X64_MSR_SIEFP)
-#define HV_MSR_SIMP	(HV_X64_MSR_SIMP)
-#define HV_MSR_EOM	(HV_X64_MSR_EOM)
-
-/*
- * Architecture-neutral names of synthetic registers, for code shared by all architectures; on x86
- * they are the MSR numbers, accessed with RDMSR and WRMSR.
- */
+#define HV_MSR_SINT0		(HV_X64_MSR_SINT0)
+#define HV_MSR_SVERSION		(HV_X64_MSR_SVERSION)
+#define HV_MSR_SCONTROL		(HV_X64_MSR_SCONTROL)
+#define HV_MSR_SIEFP		(HV_X64_MSR_SIEFP)
+#define HV_MSR_SIMP		(HV_X64_MSR_SIMP)
+#define HV_MSR_EOM		(HV_X64_MSR_EOM)
 #define HV_MSR_NESTED_SCONTROL	(HV_X64_MSR_NESTED_SCONTROL)
 #define HV_MSR_NESTED_SVERSION	(HV_X64_MSR_NESTED_SVERSION)
 #define HV_MSR_NESTED_SIEFP	(HV_X64_MSR_NESTED_SIEFP)
 #define HV_MSR_NESTED_SIMP	(HV_X64_MSR_NESTED_SIMP)
 #define HV_MSR_NESTED_EOM	(HV_X64_MSR_NESTED_EOM)
 #define HV_MSR_NESTED_SINT0	(HV_X64_MSR_NESTED_SINT0)
-
-/*
- * Architecture-neutral names of synthetic registers, for code shared by all architectures; on x86
- * they are the MSR numbers, accessed with RDMSR and WRMSR.
- */
 #define HV_MSR_STIMER0_CONFIG	(HV_X64_MSR_STIMER0_CONFIG)
 #define HV_MSR_STIMER0_COUNT	(HV_X64_MSR_STIMER0_COUNT)
 
