@@ -201,6 +201,7 @@ class Profile:
     doc: str = ""
     reference: str = ""
     omit: dict = field(default_factory=dict)
+    omit_pos: dict = field(default_factory=dict)   # name -> where profiles.yaml omits it
 
     def omits(self, name, arch):
         if name not in self.omit:

@@ -117,8 +117,59 @@ def check_order(spec, product, header_defs):
     return errors
 
 
-def check_spec(spec, products=(), header_defs=None):
+def _defined_names(spec):
+    """Every name a definition, constant or enumerator has, with the views it exists in."""
+    names = {}
+    for entry in spec.entries:
+        defn = entry.defn
+        for node in [defn] + list(getattr(defn, "items", [])):
+            if node.name:
+                views = {w for w, _ in node.cond.where} if node.cond.where else {m.ANY}
+                names.setdefault(node.name, set()).update(views)
+    return names
+
+
+def check_omits(spec):
+    """An `omit` entry must name something the profile would otherwise carry."""
     errors = []
+    names = _defined_names(spec)
+    for profile in spec.profiles.values():
+        for name in profile.omit:
+            whos = names.get(name)
+            if whos is None:
+                errors.append(HvabiError(f"profile {profile.name} omits {name}, which the spec does not"
+                                         " define", profile.omit_pos.get(name),
+                                         "drop it from `omit`, or check its spelling"))
+            elif not whos & {m.ANY, profile.view, profile.name}:
+                errors.append(HvabiError(f"profile {profile.name} omits {name}, which its view"
+                                         f" ({profile.view}) does not have anyway", profile.omit_pos.get(name),
+                                         "drop it from `omit`"))
+    return errors
+
+
+def check_placement(spec, product, header_defs):
+    """Every definition the product's profile selects lands in one of its headers."""
+    from ..emit.products import placed_part
+    errors = []
+    for arch in m.ARCHES:
+        ids = {h.id for h in product.headers if h.arch in (None, arch)}
+        abi, _ = header_defs(spec, product, product.headers[0], arch)
+        for entry, defn in abi.entries:
+            parts = [placed_part(entry, defn, abi.sel, hid) for hid in ids]
+            placed = sum(len(p.items) if isinstance(p, m.ConstGroup) else 1 for p in parts if p)
+            want = len(defn.items) if isinstance(defn, m.ConstGroup) else 1
+            if placed != want:
+                home = entry.placement.header_for(abi.sel)
+                errors.append(HvabiError(
+                    f"{defn.name or 'enum'} is selected by profile {product.profile} on {arch} but"
+                    f" placed in header {home!r}, which product {product.name} does not have",
+                    defn.pos, f"headers of {product.name}: {', '.join(sorted(ids))}; fix `header:`"
+                    " on the entry, its items or its file"))
+    return errors
+
+
+def check_spec(spec, products=(), header_defs=None):
+    errors = check_omits(spec)
     seen = set()
     for sel in selections(spec):
         for err in check_abi(Abi(spec, sel)):
@@ -128,6 +179,7 @@ def check_spec(spec, products=(), header_defs=None):
                 errors.append(err)
     for product in products:
         if product.flavor != "selector":
+            errors.extend(check_placement(spec, product, header_defs))
             errors.extend(check_order(spec, product, header_defs))
     if errors:
         raise SpecErrors(errors)

@@ -305,8 +305,8 @@ def parse_term(term, profiles):
     return who, arch or m.ANY
 
 
-def load_profiles(path):
-    root = load_file(path, str(path))
+def load_profiles(path, shown=None):
+    root = load_file(path, shown or str(path))
     errors = []
 
     def fail(what, pos, hint=None):
@@ -360,6 +360,7 @@ def load_profiles(path):
                 fail(f"profile {name!r} omits {what} twice", ipos, "keep one entry")
                 continue
             table[what] = None if not arch else (table.get(what) or frozenset()) | {arch}
+            profiles[name].omit_pos.setdefault(what, ipos)
     if errors:
         raise SpecErrors(errors)
     return profiles
@@ -376,7 +377,7 @@ def load_spec(spec_dir, display_root=None):
         except ValueError:
             return str(p)
 
-    spec = m.Spec(profiles=load_profiles(spec_dir / "profiles.yaml"))
+    spec = m.Spec(profiles=load_profiles(spec_dir / "profiles.yaml", shown(spec_dir / "profiles.yaml")))
     errors = []
     files = sorted((spec_dir / "defs").glob("*.yaml"))
     if not files:
