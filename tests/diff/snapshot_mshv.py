@@ -4,7 +4,7 @@ tests compare (names, sizes, offsets, bit positions, values: facts only, no code
 
   snapshot_mshv.py MSHV_GIT_DIR          e.g. a clone of github.com/rust-vmm/mshv
 
-Writes tests/diff/mshv-hv-headers/REV/<arch>.facts.json for every REV in REVISIONS, read
+Writes tests/diff/mshv-hv-headers/REV/<arch>.facts.json for every REV in SNAPSHOTS, read
 with hvabi's uapi header reader exactly as `hvabi diff` reads a header directory. The
 headers themselves stay outside the repository.
 """
@@ -21,8 +21,12 @@ sys.path.insert(0, str(HERE.parents[1] / "gen"))
 from hvabi.extract.header_sets import uapi_facts  # noqa: E402
 from hvabi.model import ARCHES  # noqa: E402
 
-# Consecutive revisions of hv-headers/ (each one's parent in `git log -- hv-headers`).
+# Consecutive revisions of hv-headers/ (each one's parent in `git log -- hv-headers`):
+# the history test_real_pairs.py scans and benchmark.py times.
 REVISIONS = ("04c4d56", "91af527", "4a71914", "f74ce6c", "1d9b3a4", "1e75b16")
+# Single commits outside that history, as (the commit's parent, the commit).
+PAIRS = (("1c98eab", "842b84c"),)        # 842b84c~1..842b84c
+SNAPSHOTS = REVISIONS + tuple(rev for pair in PAIRS for rev in pair)
 OUT = HERE / "mshv-hv-headers"
 COMPACT = (",", ":")
 
@@ -85,7 +89,7 @@ def snapshot_main(argv, usage, revisions, snapshot, out):
 
 
 def main(argv):
-    return snapshot_main(argv, __doc__, REVISIONS, snapshot, OUT)
+    return snapshot_main(argv, __doc__, SNAPSHOTS, snapshot, OUT)
 
 
 if __name__ == "__main__":

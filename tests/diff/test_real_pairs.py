@@ -3,6 +3,7 @@
 The snapshots in mshv-hv-headers/REV/ are facts only (snapshot_mshv.py). The expected
 findings below were written by reading each upstream commit's diff, and list every
 finding: anything more or less fails. Bit ranges are counted from the start of the union.
+EXPECTED is a history (consecutive revisions); COMMITS are single commits outside it.
 
 Run: cd /work/main && PYTHONPATH=gen /usr/bin/python3 -m unittest discover -s tests/diff
 """
@@ -92,10 +93,34 @@ EXPECTED = {
 }
 
 
+# (parent, commit): findings, as in EXPECTED.
+COMMITS = {
+    # "mshv: Add access_vp_regs synthetic proc features" (842b84c~1..842b84c): the old
+    # bitfields end with reserved:30 at bit 62, leaving bit 63 of the u64 unnamed. Bits
+    # 33-43 become eleven per-arch bits (named on one arch, reserved_zNN on the other;
+    # wake_vps, access_vp_regs, management_vtl_synic_support and mmio_hypercalls on
+    # both) and a 20-bit `reserved` that runs to bit 63: the old reserved range plus the
+    # unnamed tail of the storage unit, handed out. No other definition changes.
+    ("1c98eab", "842b84c"): [
+        (f"{SYNTH}.reserved", "reserved-named", "compatible", ["x86_64"],
+         "reserved 33-62, unnamed tail 63 -> nested_debug_ctl 33,"
+         " synthetic_time_unhalted_timer 34, idle_spec_ctrl 35, reserved_z36 36, wake_vps 37,"
+         " access_vp_regs 38, reserved_z39 39, management_vtl_synic_support 40,"
+         " proxy_interrupt_doorbell_support 41, reserved_z42 42, mmio_hypercalls 43,"
+         " reserved 44-63"),
+        (f"{SYNTH}.reserved", "reserved-named", "compatible", ["arm64"],
+         "reserved 33-62, unnamed tail 63 -> reserved_z33 33, reserved_z34 34, reserved_z35 35,"
+         " register_intercepts_v1 36, wake_vps 37, access_vp_regs 38, sync_context 39,"
+         " management_vtl_synic_support 40, reserved_z41 41, intercept_system_reset 42,"
+         " mmio_hypercalls 43, reserved 44-63"),
+    ],
+}
+
+
 def change(value):
     """A finding's old or new side as `name lo-hi, ...` (member spans) or the value."""
     if isinstance(value, list):
-        return ", ".join(s["path"] + (f" {s['offset']}" if s["bits"] == 1 else
+        return ", ".join((s["path"] or "unnamed tail") + (f" {s['offset']}" if s["bits"] == 1 else
                                       f" {s['offset']}-{s['offset'] + s['bits'] - 1}")
                          for s in value)
     if isinstance(value, dict):
@@ -112,7 +137,7 @@ def findings(old, new, flavor="uapi"):
 
 class RealPairs(unittest.TestCase):
     def test_every_pair_gives_exactly_the_expected_findings(self):
-        for (old, new), expected in EXPECTED.items():
+        for (old, new), expected in {**EXPECTED, **COMMITS}.items():
             with self.subTest(pair=f"{old}..{new}"):
                 got = [(f.target, f.kind, f.severity, f.where, f"{change(f.old)} -> {change(f.new)}")
                        for f in findings(old, new)]
@@ -130,8 +155,9 @@ class RealPairs(unittest.TestCase):
 
     def test_the_pairs_are_consecutive(self):
         revs = [old for old, _ in EXPECTED] + [list(EXPECTED)[-1][1]]
-        from snapshot_mshv import REVISIONS
+        from snapshot_mshv import PAIRS, REVISIONS
         self.assertEqual(tuple(revs), REVISIONS)
+        self.assertEqual(tuple(COMMITS), PAIRS)
 
     def test_kernel_flavor_renames_need_review_only(self):
         got = {(f.target, f.severity) for f in findings("4a71914", "f74ce6c", "kernel")}
@@ -144,7 +170,7 @@ class Snapshots(unittest.TestCase):
     def test_snapshots_are_what_the_script_writes(self):
         import snapshot_mshv
         with tempfile.TemporaryDirectory() as tmp:
-            for rev in snapshot_mshv.REVISIONS:
+            for rev in snapshot_mshv.SNAPSHOTS:
                 for arch, doc in snapshot_mshv.snapshot(os.environ["MSHV_GIT_DIR"], rev, tmp).items():
                     with self.subTest(rev=rev, arch=arch):
                         committed = (SNAPSHOTS / rev / f"{arch}.facts.json").read_text()

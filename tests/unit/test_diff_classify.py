@@ -123,6 +123,88 @@ class ReservedBits(unittest.TestCase):
         self.assertEqual(summary(classify(old, new)), [("a", "member-reserved", "breaking"),
                                                        ("b", "member-removed", "breaking")])
 
+    # The unnamed tail of a storage unit: rust-vmm 842b84c, where bit 63 of
+    # hv_partition_synthetic_processor_features was left out by the old bitfields.
+
+    def test_reserved_field_growing_into_the_unnamed_tail(self):
+        old = register(bits("a", 0, 32), bits("reserved", 33, 62))
+        new = register(bits("a", 0, 32), bits("b", 33), bits("reserved", 34, 63))
+        found = classify(old, new)
+        self.assertEqual(summary(found), [("reserved", "reserved-named", "compatible")])
+        self.assertEqual(found[0].detail, "reserved reserved + unnamed tail (bits 33-63) ->"
+                                          " b (bit 33), reserved (bits 34-63)")
+        self.assertEqual(found[0].old[1], {"path": None, "offset": 63, "bits": 1, "type": "u64",
+                                           "reserved": True})
+        grown = register(bits("a", 0, 32), bits("reserved", 33, 63))
+        self.assertEqual(summary(classify(old, grown)),
+                         [("reserved", "reserved-renamed", "compatible")])
+
+    def test_unnamed_tail_named(self):
+        old = register(bits("a", 0, 59))
+        new = register(bits("a", 0, 59), bits("b", 60), bits("c", 61))
+        found = classify(old, new)
+        self.assertEqual(summary(found), [("b", "reserved-named", "compatible")])
+        self.assertEqual(found[0].detail, "unnamed tail (bits 60-63) -> b (bit 60), c (bit 61)")
+
+    def test_unnamed_tail_ends_with_a_packed_record(self):
+        # struct { u64 a:4; } __packed is one byte: its tail is bits 4-7, not 4-63.
+        old = doc({"s": [bits("a", 0, 3)]})
+        old["records"]["s"].update(kind="struct", size=1, align=1)
+        fits = doc({"s": [bits("a", 0, 3), bits("b", 4, 7)]})
+        fits["records"]["s"].update(kind="struct", size=1, align=1)
+        self.assertEqual(summary(classify(old, fits)), [("b", "reserved-named", "compatible")])
+        grows = doc({"s": [bits("a", 0, 3), bits("b", 4, 11)]})
+        grows["records"]["s"].update(kind="struct", size=2, align=1)
+        self.assertEqual(summary(classify(old, grows)), [("b", "member-added", "compatible"),
+                                                         ("s", "size-changed", "breaking")])
+
+    def test_unnamed_tail_ends_where_the_next_member_begins(self):
+        # struct { u32 a:20; u8 c; }: c is at byte 3, the tail bits 20-23.
+        old = doc({"s": [bits("a", 0, 19, type="u32"), plain("c", 3, 1, "u8")]})
+        fits = doc({"s": [bits("a", 0, 19, type="u32"), bits("b", 20, 23, type="u32"),
+                          plain("c", 3, 1, "u8")]})
+        pushes = doc({"s": [bits("a", 0, 19, type="u32"), bits("b", 20, 27, type="u32"),
+                            plain("c", 4, 1, "u8")]})
+        found = classify(old, fits)
+        self.assertEqual(summary(found), [("b", "reserved-named", "compatible")])
+        self.assertEqual(found[0].detail, "unnamed tail (bits 20-23) -> b (bits 20-23)")
+        self.assertEqual(summary(classify(old, pushes)), [("b", "member-added", "compatible"),
+                                                          ("c", "member-moved", "breaking")])
+
+    def test_each_storage_unit_has_its_tail(self):
+        # struct { u32 a:20; u32 b:20; }: b does not fit after a, so it opens the second
+        # u32 at bit 32; bits 20-31 are the tail of the first, 52-63 of the second.
+        old = doc({"s": [bits("a", 0, 19, type="u32"), bits("b", 32, 51, type="u32")]})
+        new = doc({"s": [bits("a", 0, 19, type="u32"), bits("x", 20, 27, type="u32"),
+                         bits("b", 32, 51, type="u32"), bits("y", 52, type="u32")]})
+        found = classify(old, new)
+        self.assertEqual(summary(found), [("x", "reserved-named", "compatible"),
+                                          ("y", "reserved-named", "compatible")])
+        self.assertEqual([f.detail for f in found], ["unnamed tail (bits 20-31) -> x (bits 20-27)",
+                                                     "unnamed tail (bits 52-63) -> y (bit 52)"])
+
+    def test_an_untouched_tail_is_silent(self):
+        old = register(bits("a", 0, 3), bits("reserved", 4, 59))
+        new = register(bits("a", 0, 3), bits("x", 4), bits("reserved", 5, 59))
+        self.assertEqual(summary(classify(old, new)), [("reserved", "reserved-named", "compatible")])
+
+    def test_a_gap_between_bitfields_is_not_a_tail(self):
+        old = register(bits("a", 0, 3), bits("b", 8, 63))
+        new = register(bits("a", 0, 3), bits("x", 4), bits("b", 8, 63))
+        self.assertEqual(summary(classify(old, new)), [("x", "member-added", "compatible")])
+
+    def test_named_members_moving_or_growing_into_the_tail_break(self):
+        old = register(bits("a", 0, 59), bits("b", 60))
+        moved = register(bits("a", 0, 59), bits("b", 62))
+        grown = register(bits("a", 0, 59), bits("b", 60, 63))
+        self.assertEqual(summary(classify(old, moved)), [("b", "member-moved", "breaking")])
+        self.assertEqual(summary(classify(old, grown)), [("b", "member-resized", "breaking")])
+        # and a reserved field growing into the tail past a member that moved there
+        old = register(bits("a", 0, 32), bits("reserved", 33, 61), bits("b", 62))
+        new = register(bits("a", 0, 32), bits("reserved", 33, 62), bits("b", 63))
+        self.assertEqual(summary(classify(old, new)), [("b", "member-moved", "breaking"),
+                                                       ("reserved", "reserved-removed", "review")])
+
     def test_spec_flag_decides_over_the_name(self):
         old = register(bits("a", 0, 61), bits("spare", 62, 63, reserved=True))
         new = register(bits("a", 0, 61), bits("b", 62), bits("reserved_c", 63))

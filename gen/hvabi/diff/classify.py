@@ -100,12 +100,65 @@ class _Member(Frozen):
             lo, hi, unit = self.offset // 8, self.end // 8 - 1, "byte"
         return f"{unit} {lo}" if lo == hi else f"{unit}s {lo}-{hi}"
 
+    @property
+    def name(self):
+        return self.path
+
     def text(self):
-        return f"{self.path} ({self.span()})"
+        return f"{self.name} ({self.span()})"
 
     def json(self):
         return {"path": self.path, "offset": self.offset, "bits": self.bits, "type": self.type,
                 "reserved": self.reserved}
+
+
+class _Tail(_Member):
+    """The unnamed bits after the last bitfield of a storage unit (old side): reserved
+    space that no member names, so `path` is None (null in JSON)."""
+    __slots__ = ("parent",)       # a slot, over _Member's property: there is no path
+
+    def __init__(self, parent, offset, bits, type):   # noqa: A002
+        super().__init__(None, offset, bits, type, True, True)
+        self.parent = parent
+
+    def _values(self):
+        return (None, self.offset, self.bits, self.type, self.parent)
+
+    @property
+    def name(self):
+        return "unnamed tail"
+
+
+# Storage unit of a bitfield, in bits, by its declared (normalised) type.
+_UNIT_BITS = {"u8": 8, "s8": 8, "char": 8, "bool": 8, "u16": 16, "s16": 16,
+              "u32": 32, "s32": 32, "u64": 64, "s64": 64}
+
+
+def _unnamed_tails(members, size_bits):
+    """The unnamed tails of the storage units of `members` (one record's): after a
+    bitfield that no other bitfield at its level follows within the unit its last bit
+    lies in, up to the end of that unit, cut short where another member at that level
+    begins or where the enclosing member (or the record) ends. A gap between two
+    bitfields of one unit is not a tail."""
+    levels, ends = {}, {}
+    for m in members:
+        levels.setdefault(m.parent, []).append(m)
+        ends[m.path] = m.end
+    tails = {}
+    for parent, level in levels.items():
+        limit = ends.get(parent, size_bits) if parent else size_bits
+        for m in level:
+            unit = _UNIT_BITS.get(m.type) if m.bitfield else None
+            if not unit or not m.bits:
+                continue
+            end = min(((m.end - 1) // unit + 1) * unit, limit)
+            after = [o for o in level if m.end <= o.offset < end]
+            if any(o.bitfield for o in after):
+                continue
+            end = min([end] + [o.offset for o in after])
+            if end > m.end:
+                tails[(parent, m.end)] = _Tail(parent, m.end, end - m.end, m.type)
+    return list(tails.values())
 
 
 def _finding(category, definition, member, kind, old, new, detail, severity=None):
@@ -199,15 +252,16 @@ def _compare_record(name, o, n, old_flags, new_flags, uapi):
                             f"alignment {o['align']} -> {n['align']} bytes"))
     old_members = [_member(x, old_flags) for x in o["members"]]
     new_members = [_member(x, new_flags) for x in n["members"]]
-    out += _Members(cat, name, old_members, new_members, uapi).findings()
+    out += _Members(cat, name, old_members, new_members, uapi, 8 * o["size"]).findings()
     return out
 
 
 class _Members:
     """The member-level findings of one record present on both sides."""
 
-    def __init__(self, category, name, old, new, uapi):
+    def __init__(self, category, name, old, new, uapi, old_size_bits):
         self.cat, self.name, self.uapi = category, name, uapi
+        self.old, self.old_size_bits = old, old_size_bits
         self.out = []
         old_by_path = {m.path: m for m in old}
         new_by_path = {m.path: m for m in new}
@@ -243,21 +297,28 @@ class _Members:
     # A reserved member that changed or went away is explained when the new members in
     # its range, all new or formerly reserved themselves, occupy nothing outside it.
     # Adjacent reserved members are also tried as one range (two ranges merged, or a
-    # field straddling the old boundary between them).
+    # field straddling the old boundary between them). The unnamed tail of a storage
+    # unit is reserved space too, tried when a changed member lies in it; one that is
+    # not cleanly reused is not reported (it was never a member; what took it is).
 
     def _reserved_ranges(self):
         """Explain every old reserved member that changed or went away."""
         old_reserved = [m for m in self.gone if m.reserved] + [o for o, _ in self.moved if o.reserved]
+        changed = self._changed_new()
+        tails = [t for t in _unnamed_tails(self.old, self.old_size_bits) if any(
+                 n.parent == t.parent and n.bits and n.offset < t.end and t.offset < n.end
+                 for n in changed)] if changed else []
         unexplained = []
-        for m in old_reserved:
+        for m in old_reserved + tails:
             if not self._cover([m]):
                 unexplained.append(m)
         for run in _adjacent_runs(unexplained):
             if len(run) > 1 and self._cover(run):
                 unexplained = [m for m in unexplained if m not in run]
         for m in unexplained:
-            self.add(m.path, "reserved-removed", [m.json()], None,
-                     f"{m.text()} was reserved; its bits are not cleanly reused")
+            if m.path is not None:
+                self.add(m.path, "reserved-removed", [m.json()], None,
+                         f"{m.text()} was reserved; its bits are not cleanly reused")
 
     def _candidates(self):
         """New members that may take over old reserved bits: new names, or members that
@@ -283,12 +344,16 @@ class _Members:
         else:
             kind = "reserved-split" if len(inside) > 1 else "reserved-renamed"
             what = ", ".join(n.text() for n in inside)
-        was = _Member(" + ".join(m.path for m in olds), lo, hi - lo, olds[0].type,
+        was = _Member(" + ".join(m.name for m in olds), lo, hi - lo, olds[0].type,
                       olds[0].bitfield, True)
-        self.add(olds[0].path, kind, [m.json() for m in olds], [n.json() for n in inside],
-                 f"reserved {was.text()} -> {what}")
+        named_olds = [m.path for m in olds if m.path is not None]
+        # A finding is filed under the old reserved member, or for a tail alone (never
+        # taken by nothing: see _reserved_ranges) under the first member now in it.
+        self.add((named_olds or [inside[0].path])[0], kind, [m.json() for m in olds],
+                 [n.json() for n in inside],
+                 f"{'reserved ' if named_olds else ''}{was.text()} -> {what}")
         self.used |= {n.path for n in inside}
-        self.used |= {m.path for m in olds}       # a same-named reserved remainder
+        self.used |= set(named_olds)              # a same-named reserved remainder
         return True
 
     def _changed_new(self):
