@@ -1,6 +1,9 @@
 #!/usr/bin/python3
 """Parity of the generated headers with the upstream ones, both read by libclang (not by
-our layout engine), for every definition the product emits, on x86_64 and arm64:
+our layout engine), on x86_64 and arm64. An upstream copy is a compatibility reference:
+every definition it has must be in the product, identical (size, alignment, offsets,
+bits, values); the product may hold more, but only what the spec marks `ahead` for the
+profile (not upstream yet). Anything else beyond the reference is a failure.
 
   test_parity.py tlfs KERNEL_SRC   documented view vs the real v6.12 hyperv-tlfs.h trio,
                                    extracted from Debian's linux-source-6.12 at test time
@@ -21,9 +24,11 @@ sys.path.insert(0, str(REPO / "gen"))
 from hvabi import facts  # noqa: E402
 from hvabi.extract.clang_facts import ExtractError  # noqa: E402
 from hvabi.extract.header_sets import kernel_facts, tlfs_facts, uapi_facts  # noqa: E402
-from hvabi.model import ARCHES  # noqa: E402
+from hvabi.model import ARCHES, Selection  # noqa: E402
 from layout_check import product_named  # noqa: E402
 from testlib import report  # noqa: E402
+
+TABLES = ("records", "enumerators", "macros")
 
 # mode: (number of arguments after the mode, upstream snapshot or None, our product)
 MODES = {
@@ -46,7 +51,17 @@ def uapi_hdk_facts(arch):
 
 def emitted_names(product, arch):
     doc = json.loads((REPO / "tests/layout" / product / f"{arch}.facts.json").read_text())
-    return {table: set(doc[table]) for table in ("records", "enumerators", "macros")}
+    return {table: set(doc[table]) for table in TABLES}
+
+
+def ahead_names(profile_name, arch):
+    """Names the spec marks as ahead of upstream for the profile."""
+    from hvabi.importer.compare import ahead_names as marked
+    from hvabi.select import Abi
+    from hvabi.spec.loader import load_spec
+    spec = load_spec(REPO / "spec")
+    profile = spec.profiles[profile_name]
+    return marked(Abi(spec, Selection(profile.name, profile.view, arch)))
 
 
 def main(argv):
@@ -62,6 +77,7 @@ def main(argv):
 
 def compare(which, args):
     _, snapshot, product = MODES[which]
+    profile = product_named(product).profile
     failures, passed = [], 0
     for arch in ARCHES:
         names = emitted_names(product, arch)
@@ -71,12 +87,17 @@ def compare(which, args):
         else:
             upstream = facts.load(REPO / snapshot.format(arch=arch))
             ours = kernel_hdk_facts(arch) if which == "linux" else uapi_hdk_facts(arch)
-        wanted = set().union(*names.values())
-        problems = facts.compare(upstream, ours, wanted)
-        counts = ", ".join(f"{len(v)} {k}" for k, v in names.items())
-        print(f"{which} {arch}: compared {counts}: {len(problems)} mismatches")
+        theirs = set().union(*(set(upstream[t]) for t in TABLES))
+        problems = facts.compare(upstream, ours, theirs)
+        beyond = set().union(*names.values()) - theirs
+        ahead = ahead_names(profile, arch)
+        problems += [f"{n}: emitted but not in the reference, and not marked `ahead` in the spec"
+                     for n in sorted(beyond - ahead)]
+        counts = ", ".join(f"{len(upstream[t])} {t}" for t in TABLES)
+        print(f"{which} {arch}: reference has {counts}; {len(beyond & ahead)} definitions ahead of it;"
+              f" {len(problems)} mismatches")
         failures += [f"{arch}: {p}" for p in problems]
-        passed += len(wanted) - len(problems)
+        passed += len(theirs) + len(beyond) - len(problems)
     return report(passed, failures)
 
 

@@ -115,6 +115,16 @@ def cmd_validate(args):
     return errors.EXIT_OK
 
 
+def cmd_show(args):
+    from .show import show
+    spec, products = load(args.spec)
+    if args.profile and args.profile not in spec.profiles:
+        raise HvabiError(f"unknown profile {args.profile!r}", None,
+                         "profiles: " + ", ".join(sorted(spec.profiles)))
+    print("\n".join(show(spec, products, args.name, args.profile, args.arch)))
+    return errors.EXIT_OK
+
+
 def cmd_coverage(args):
     """How much of each upstream header set the spec covers, and how much of it differs."""
     from .coverage import report
@@ -258,7 +268,7 @@ def _finish_import(args, files, skips, what, check):
     return errors.EXIT_CHECK_FAILED if failed else errors.EXIT_OK
 
 
-COMMANDS = ("generate", "check", "validate", "coverage", "diff", "import")
+COMMANDS = ("generate", "check", "validate", "show", "coverage", "diff", "import")
 
 
 def parser(only=None):
@@ -306,6 +316,17 @@ def _check_parser(sub, common):
 def _validate_parser(sub, common):
     v = sub.add_parser("validate", parents=[common], help="load and check the spec only")
     v.set_defaults(func=cmd_validate)
+
+
+def _show_parser(sub, common):
+    sh = sub.add_parser("show", parents=[common], help="one definition as every selection sees it",
+                        description="Where NAME (a type, constant, enumerator or constant group) is"
+                        " written, its variants and reasons, and per product and arch: carried or"
+                        " omitted, its header, its layout and the C it renders to.")
+    sh.add_argument("name", metavar="NAME")
+    sh.add_argument("--profile", help="only this profile's products")
+    sh.add_argument("--arch", choices=ARCHES, help="only this arch")
+    sh.set_defaults(func=cmd_show)
 
 
 def _coverage_parser(sub, common):
@@ -370,7 +391,7 @@ def _import_parser(sub, common):
 
 
 _SUBCOMMANDS = {"generate": _generate_parser, "check": _check_parser,
-                "validate": _validate_parser, "coverage": _coverage_parser,
+                "validate": _validate_parser, "show": _show_parser, "coverage": _coverage_parser,
                 "diff": _diff_parser, "import": _import_parser}
 
 
