@@ -7,8 +7,12 @@ profile (not upstream yet). Anything else beyond the reference is a failure.
 
   test_parity.py tlfs KERNEL_SRC   documented view vs the real v6.12 hyperv-tlfs.h trio,
                                    extracted from Debian's linux-source-6.12 at test time
-  test_parity.py linux KERNEL_SRC  HDK kernel flavor vs tests/reference/linux-hvhdk-*.facts.json,
-                                   a facts snapshot of Linux include/hyperv (see snapshot.py)
+  test_parity.py linux KERNEL_TREE HDK kernel flavor vs Linux include/hyperv read from
+                                   KERNEL_TREE at test time (Linux 7.3: KERNEL_SRC_7_3,
+                                   build/kernel/linux-source-7.3, extracted by ./setup)
+  test_parity.py linux-snapshot    HDK kernel flavor vs tests/reference/linux-hvhdk-*.facts.json,
+                                   the facts snapshot of Linux include/hyperv the spec was
+                                   imported from (see snapshot.py)
   test_parity.py rust-vmm          HDK uapi flavor (include/uapi/hyperv, in product order) vs
                                    tests/reference/rustvmm-hvheaders-*.facts.json, a facts
                                    snapshot of rust-vmm/mshv hv-headers (snapshot.py --mshv)
@@ -23,7 +27,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO / "gen"))
 from hvabi import facts  # noqa: E402
 from hvabi.extract.clang_facts import ExtractError  # noqa: E402
-from hvabi.extract.header_sets import kernel_facts, tlfs_facts, uapi_facts  # noqa: E402
+from hvabi.extract.header_sets import kernel_facts, linux_facts, tlfs_facts, uapi_facts  # noqa: E402
 from hvabi.model import ARCHES, Selection  # noqa: E402
 from layout_check import product_named  # noqa: E402
 from testlib import report  # noqa: E402
@@ -33,7 +37,8 @@ TABLES = ("records", "enumerators", "macros")
 # mode: (number of arguments after the mode, upstream snapshot or None, our product)
 MODES = {
     "tlfs": (1, None, "tlfs"),
-    "linux": (1, "tests/reference/linux-hvhdk-{arch}.facts.json", "hdk-kernel"),
+    "linux": (1, None, "hdk-kernel"),
+    "linux-snapshot": (0, "tests/reference/linux-hvhdk-{arch}.facts.json", "hdk-kernel"),
     "rust-vmm": (0, "tests/reference/rustvmm-hvheaders-{arch}.facts.json", "hdk-uapi"),
 }
 
@@ -85,8 +90,9 @@ def compare(which, args):
             upstream = tlfs_facts(pathlib.Path(args[0]), arch)
             ours = tlfs_facts(REPO / "include/hyperv-tlfs", arch)
         else:
-            upstream = facts.load(REPO / snapshot.format(arch=arch))
-            ours = kernel_hdk_facts(arch) if which == "linux" else uapi_hdk_facts(arch)
+            upstream = (linux_facts(args[0], arch) if which == "linux"
+                        else facts.load(REPO / snapshot.format(arch=arch)))
+            ours = uapi_hdk_facts(arch) if which == "rust-vmm" else kernel_hdk_facts(arch)
         theirs = set().union(*(set(upstream[t]) for t in TABLES))
         problems = facts.compare(upstream, ours, theirs)
         beyond = set().union(*names.values()) - theirs

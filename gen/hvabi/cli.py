@@ -128,8 +128,14 @@ def cmd_show(args):
 def cmd_coverage(args):
     """How much of each upstream header set the spec covers, and how much of it differs."""
     from .coverage import report
+    from .extract.clang_facts import ExtractError
     spec, _ = load(args.spec)
-    lines, mismatches, missing = report(spec, args.tlfs_src, args.verbose)
+    try:
+        lines, mismatches, missing = report(spec, args.tlfs_src, args.verbose, args.linux_src)
+    except ExtractError as e:
+        raise HvabiError(f"coverage: cannot read the upstream headers: {e}",
+                         hint="--tlfs-src wants a linux-source-6.12 tree, --linux-src a Linux tree"
+                         " with include/hyperv/ (./setup extracts both under build/kernel)") from None
     print("\n".join(lines))
     failed = (mismatches and args.strict) or (missing and args.complete)
     return errors.EXIT_CHECK_FAILED if failed else errors.EXIT_OK
@@ -335,6 +341,9 @@ def _coverage_parser(sub, common):
                          " total, and how many covered ones differ (see gen/hvabi/coverage.py).")
     cov.add_argument("--tlfs-src", help="a linux-source-6.12 tree holding the hyperv-tlfs.h trio"
                      " (./setup extracts one to build/kernel/linux-source-6.12)")
+    cov.add_argument("--linux-src", help="a Linux tree whose include/hyperv the linux profile is"
+                     " compared with, instead of the snapshot in tests/reference (./setup"
+                     " extracts Linux 7.3's to build/kernel/linux-source-7.3)")
     cov.add_argument("-v", "--verbose", action="store_true", help="list every mismatch")
     cov.add_argument("--strict", action="store_true", help="exit 1 if any covered definition differs")
     cov.add_argument("--complete", action="store_true",

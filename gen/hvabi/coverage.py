@@ -4,11 +4,12 @@ those differ (size, offsets, bits, values). Both sides are facts documents, so t
 numbers come from the same comparison the parity tests use.
 
 Upstream sets and where their facts come from:
-  linux     tests/reference/linux-hvhdk-<arch>.facts.json (Linux include/hyperv snapshot)
+  linux     tests/reference/linux-hvhdk-<arch>.facts.json (Linux include/hyperv snapshot),
+            or include/hyperv read with libclang from a Linux tree (--linux-src, e.g. 7.3)
   rust-vmm  tests/reference/rustvmm-hvheaders-<arch>.facts.json (rust-vmm/mshv hv-headers)
   tlfs      the v6.12 hyperv-tlfs.h trio, read with libclang from a linux-source-6.12 tree
 Which upstream file defines each name comes from tests/reference/<set>.files.json (names
-and file names only; snapshot.py writes them) or, for the trio, from reading it.
+and file names only; snapshot.py writes them) or, for a tree, from reading it.
 """
 
 import json
@@ -32,8 +33,12 @@ FILE_MAPS = {
 }
 
 
-def upstream_files(profile, arch, tlfs_src=None):
+def upstream_files(profile, arch, tlfs_src=None, linux_src=None):
     """{table: {name: upstream file}}, or None if not available."""
+    if profile == "linux" and linux_src:
+        from .extract.header_files import files_of
+        from .extract.header_sets import linux_hyperv_headers
+        return files_of(linux_hyperv_headers(linux_src), arch, "kernel")
     if profile in FILE_MAPS:
         return json.loads((REPO / FILE_MAPS[profile]).read_text())[arch]
     if profile == "tlfs" and tlfs_src:
@@ -45,8 +50,11 @@ def upstream_files(profile, arch, tlfs_src=None):
     return None
 
 
-def upstream_facts(profile, arch, tlfs_src=None):
+def upstream_facts(profile, arch, tlfs_src=None, linux_src=None):
     """Facts of the upstream set a profile reproduces, or None if it is not available."""
+    if profile == "linux" and linux_src:
+        from .extract.header_sets import linux_facts
+        return linux_facts(linux_src, arch)
     if profile in SNAPSHOTS:
         return factsmod.load(REPO / SNAPSHOTS[profile].format(arch=arch))
     if profile == "tlfs" and tlfs_src:
@@ -78,7 +86,7 @@ def _by_file(files):
     return out
 
 
-def report(spec, tlfs_src=None, verbose=False):
+def report(spec, tlfs_src=None, verbose=False, linux_src=None):
     """Text table; returns (lines, total mismatches, total missing)."""
     lines = [f"{'profile arch / upstream file':{HEAD}} {'records':>12} {'enumerators':>12} {'macros':>12}"
              f" {'mismatches':>10} {'missing':>8}",
@@ -86,7 +94,7 @@ def report(spec, tlfs_src=None, verbose=False):
     total = absent = 0
     for profile in sorted(spec.profiles):
         for arch in m.ARCHES:
-            upstream = upstream_facts(profile, arch, tlfs_src)
+            upstream = upstream_facts(profile, arch, tlfs_src, linux_src)
             if upstream is None:
                 lines.append(f"{profile:10} {arch:7} (upstream facts not available: pass --tlfs-src)")
                 continue
@@ -94,7 +102,7 @@ def report(spec, tlfs_src=None, verbose=False):
             total += len(mismatches)
             absent += len(missing)
             lines.append(_row(profile, arch, counts, mismatches))
-            files = upstream_files(profile, arch, tlfs_src)
+            files = upstream_files(profile, arch, tlfs_src, linux_src)
             for name, within in sorted(_by_file(files).items()) if files else ():
                 fcounts, fmis, _ = coverage_row(spec, profile, arch, upstream, within)
                 if any(n for _, n in fcounts.values()):

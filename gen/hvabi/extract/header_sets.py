@@ -72,6 +72,25 @@ def tlfs_facts(root, arch):
                         only=[arch_inc / "asm", generic_inc / "asm-generic"])
 
 
+def linux_hyperv_headers(tree):
+    """include/hyperv/*.h of a Linux tree (6.14 or later), sorted by name."""
+    hdir = os.path.join(str(tree), "include", "hyperv")
+    try:
+        names = sorted(n for n in os.listdir(hdir) if n.endswith(".h"))
+    except OSError:
+        names = []
+    if not names:
+        raise clang_facts.ExtractError(
+            f"{hdir}: no *.h here; want a Linux tree with include/hyperv/ (./setup extracts"
+            " Linux 7.3's to build/kernel/linux-source-7.3)")
+    return [os.path.join(hdir, n) for n in names]
+
+
+def linux_facts(tree, arch):
+    """libclang facts of Linux include/hyperv (the linux profile's upstream) in `tree`."""
+    return kernel_facts(linux_hyperv_headers(tree), arch)
+
+
 def read(headers, arch, flavor, only=None):
     """Facts of `headers` in `flavor` (one of FLAVORS) for `arch`."""
     return (kernel_facts if flavor == "kernel" else uapi_facts)(headers, arch, only=only)
