@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """A real consumer: Debian's bindgen on include/uapi/hyperv/*.h, as they are (no rewriting
-of the input), must give Rust whose layout tests pass under `rustc --test`.
+of the input), must give Rust whose layout tests pass under `rustc --test`; and rust-vmm's
+bindgen recipe on them must give what rust-vmm's committed bindings hold.
 
   test_bindgen.py [--bindgen PATH] [--rustc PATH]    (default /usr/bin/bindgen, /usr/bin/rustc)
 
@@ -17,9 +18,24 @@ For each arch:
    off by one must fail, so a failing layout test is seen. Step 3 needs Rust's std for the
    target; Debian ships it for the host only, so where it is missing (aarch64 on an x86_64
    host) the test says so and that arch stops after steps 1 and 2.
+4. rust-vmm's recipe (rust-vmm/mshv scripts/generate_binding.py) on our headers: the same
+   combined header it builds (`typedef _Bool bool;`, then hvgdk_mini.h, hvgdk.h, hvhdk_mini.h,
+   hvhdk.h concatenated, their #include lines dropped, `BIT(X)` written `(1 << (X))`) and its
+   bindgen options (RECIPE_OPTIONS). Its facts (hvabi.extract.rust_facts) must equal the
+   facts of rust-vmm's committed bindings (tests/reference/rustvmm-bindings-ARCH.facts.json,
+   made by tests/reference/bindings_snapshot.py with the same reader): every constant with
+   its Rust type and value, enum, enum constant, type alias, record (kind, repr, size,
+   alignment, derived traits, fields with type and offset), bitfield accessor. Each
+   difference fails unless tests/reference/rustvmm-bindings.exceptions.yaml lists it with
+   its reason; an exception that matches nothing fails too.
+5. A crate using HV_HYP_PAGE_SIZE and HV_HYP_PAGE_MASK as rust-vmm's mshv-bindings
+   (hvdef.rs) and mshv-ioctls (vcpu.rs) do, with the recipe's bindings, is built and run
+   with `rustc --test` (with the bindings' layout tests); it must not type-check once
+   HV_HYP_PAGE_MASK is taken out of the bindings. Needs std for the target, as step 3.
 """
 
 import argparse
+import fnmatch
 import json
 import os
 import pathlib
@@ -32,6 +48,9 @@ import tempfile
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "gen"))
 
+import yaml  # noqa: E402
+
+from hvabi.extract import rust_facts  # noqa: E402
 from hvabi.extract.clang_facts import LIBCLANG  # noqa: E402
 from hvabi.model import ARCHES  # noqa: E402
 from layout_check import product_named  # noqa: E402
@@ -58,6 +77,37 @@ RESULT = re.compile(r"test result: (\w+)\. (\d+) passed; (\d+) failed")
 # rustc's words when the target has no standard library installed.
 NO_STD = re.compile(r"can't find crate for `(std|core)`")
 TIMEOUT = 600
+
+# rust-vmm/mshv scripts/generate_binding.py: the headers it concatenates, in its order, and
+# its bindgen options: --no-doc-comments --with-derive-default always, plus the derives its
+# usage example passes, which its committed bindings show (Debug, Default, Copy, Clone,
+# PartialOrd, Ord, PartialEq, Eq). It also feeds the kernel's include/uapi/linux/mshv.h,
+# which hvabi does not generate (see the exceptions file); --no-rustfmt-bindings only
+# skips pretty-printing.
+RECIPE_HEADERS = ["hvgdk_mini.h", "hvgdk.h", "hvhdk_mini.h", "hvhdk.h"]
+RECIPE_OPTIONS = ["--no-doc-comments", "--with-derive-default", "--with-derive-eq",
+                  "--with-derive-partialeq", "--with-derive-ord", "--no-rustfmt-bindings"]
+SNAPSHOT = REPO / "tests/reference/rustvmm-bindings-{arch}.facts.json"
+EXCEPTIONS = REPO / "tests/reference/rustvmm-bindings.exceptions.yaml"
+# How rust-vmm uses the page constants: mshv-bindings/src/hvdef.rs derives its page size
+# from HV_HYP_PAGE_SIZE as usize; mshv-ioctls/src/ioctls/vcpu.rs keeps a GVA's page offset
+# with `gva & !(HV_HYP_PAGE_MASK as u64)`, which needs the mask sign-extended to 64 bits.
+USES_PAGE_CONSTANTS = """
+pub mod uses {
+    use super::*;
+    pub const HV_PAGE_SIZE: usize = HV_HYP_PAGE_SIZE as usize;
+    pub fn gpa_of(gpa_page: u64, gva: u64) -> u64 {
+        (gpa_page << HV_HYP_PAGE_SHIFT) | (gva & !(HV_HYP_PAGE_MASK as u64))
+    }
+    const _: () = assert!(HV_PAGE_SIZE == 4096);
+    const _: () = assert!(HV_HYP_PAGE_MASK as u64 == 0xffff_ffff_ffff_f000);
+    #[test]
+    fn page_constants_as_rust_vmm_uses_them() {
+        assert_eq!(gpa_of(0x12345, 0xdead_beef_0000_0abc), 0x1234_5abc);
+    }
+}
+"""
+MISSING_VALUE = re.compile(r"error\[E0425\]: cannot find value `(\w+)`")
 
 
 class Unusable(Exception):
@@ -243,6 +293,170 @@ def check_arch(bindgen, rustc, arch, tmp):
     return passed, failures
 
 
+def recipe_header(tmp):
+    """The combined header rust-vmm's recipe builds, made from our uapi headers."""
+    root = REPO / product_named(PRODUCT).root / "hyperv"
+    text = ""
+    for name in RECIPE_HEADERS:
+        if not (root / name).is_file():
+            raise Unusable(f"{root / name}: missing: run gen/bin/hvabi generate")
+        text += (root / name).read_text()
+    # The recipe empties every line matching one of the header names (as a regular
+    # expression: their #include lines) and spells the kernel's BIT(X) as (1 << (X)).
+    for name in RECIPE_HEADERS:
+        text = re.sub(f".*{name}.*", "", text, flags=re.M)
+    text = re.sub(r"BIT\(([A-Z_0-9]+)\)", r"(1 << (\1))", text)
+    path = tmp / "combined_mshv.h"
+    path.write_text("typedef _Bool bool;\n" + text)
+    return path, root
+
+
+def generate_recipe(bindgen, arch, tmp):
+    """Bindings of our headers made as rust-vmm makes its own; (path, failures)."""
+    header, root = recipe_header(tmp)
+    out = tmp / "recipe.rs"
+    # Our hvgdk.h includes hvgdk_ext.h, which the recipe's list lacks: -I finds it.
+    clang = bindgen_args(arch, REPO / product_named(PRODUCT).root) + ["-I", str(root)]
+    cmd = [bindgen, *RECIPE_OPTIONS, str(header), "-o", str(out), "--", *clang]
+    proc = run(cmd)
+    diagnostics = [line for line in proc.stderr.splitlines() if re.search(r"\b(warning|error):", line)]
+    if proc.returncode or not out.is_file() or diagnostics:
+        return None, [f"{arch}: bindgen with rust-vmm's recipe failed (exit {proc.returncode}):"
+                      f" {' '.join(cmd)}\n{tail(proc.stderr)}"]
+    return out, []
+
+
+class Listed:
+    """One entry of the exceptions file: differences it covers, and how many it met per arch."""
+
+    def __init__(self, entry, where):
+        self.where = where
+        self.keys, self.reason = entry["keys"], entry["reason"]
+        self.arch = entry.get("arch", list(ARCHES))
+        self.values = {side: entry[side] for side in ("rust_vmm", "ours") if side in entry}
+        self.used = {a: 0 for a in self.arch}
+
+    def matches(self, arch, key, theirs, ours):
+        if arch not in self.arch or not any(fnmatch.fnmatchcase(key, k) for k in self.keys):
+            return False
+        if "rust_vmm" in self.values and self.values["rust_vmm"] != theirs:
+            return False
+        if "ours" in self.values and self.values["ours"] != ours:
+            return False
+        self.used[arch] += 1
+        return True
+
+
+def load_exceptions(path=EXCEPTIONS):
+    """[Listed] from the exceptions file; Unusable naming file:line of a malformed entry."""
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def mapping(loader, node):
+        value = loader.construct_mapping(node, deep=True)
+        value["__line__"] = node.start_mark.line + 1
+        return value
+    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    try:
+        entries = yaml.load(path.read_text(), Loader=Loader)
+    except (OSError, yaml.YAMLError) as e:
+        raise Unusable(f"{path}: {e}") from None
+    if not isinstance(entries, list):
+        raise Unusable(f"{path}:1: expected a list of exceptions (hint: see the comment at its top)")
+    out = []
+    for entry in entries:
+        line = entry.get("__line__", 1) if isinstance(entry, dict) else 1
+        where = f"{path.relative_to(REPO)}:{line}"
+        allowed = {"keys", "reason", "arch", "rust_vmm", "ours", "__line__"}
+        if not isinstance(entry, dict) or not isinstance(entry.get("keys"), list) or \
+                not all(isinstance(k, str) for k in entry["keys"]) or \
+                not isinstance(entry.get("reason"), str) or not entry["reason"].strip() or \
+                set(entry) - allowed or \
+                not set(entry.get("arch", ARCHES)) <= set(ARCHES):
+            raise Unusable(f"{where}: an exception needs `keys` (a list of patterns) and a"
+                           f" `reason`, and may have `arch` ({', '.join(ARCHES)}), `rust_vmm`"
+                           f" and `ours` (hint: unknown keys: {', '.join(sorted(set(entry) - allowed)) if isinstance(entry, dict) else '-'})")
+        out.append(Listed(entry, where))
+    return out
+
+
+def compare_with_rust_vmm(arch, rust, exceptions):
+    """(facts compared, failures): the recipe's bindings of our headers vs rust-vmm's."""
+    try:
+        ours = rust_facts.facts(rust)
+    except rust_facts.RustFactsError as e:
+        return 0, [f"{arch}: cannot read bindgen's output with rust-vmm's recipe: {e}"]
+    snapshot = pathlib.Path(str(SNAPSHOT).format(arch=arch))
+    try:
+        theirs = json.loads(snapshot.read_text())
+    except (OSError, ValueError) as e:
+        raise Unusable(f"{snapshot}: {e} (hint: tests/reference/bindings_snapshot.py writes it)") from None
+    failures, excused = [], 0
+    for key, want, have in rust_facts.compare(theirs, ours):
+        if any(e.matches(arch, key, want, have) for e in exceptions):
+            excused += 1
+        elif have is None:
+            failures.append(f"{arch}: {key}: rust-vmm's bindings have `{want}`, ours lack it")
+        elif want is None:
+            failures.append(f"{arch}: {key}: ours have `{have}`, rust-vmm's bindings lack it")
+        else:
+            failures.append(f"{arch}: {key}: rust-vmm's bindings have `{want}`, ours `{have}`")
+    total = len(rust_facts.flatten(theirs))
+    print(f"{arch}: rust-vmm's recipe on our headers vs its committed bindings ({theirs['source']},"
+          f" bindgen {theirs['bindgen']}): {total} facts, {len(failures)} differ,"
+          f" {excused} differences listed as exceptions")
+    for name in ("HV_HYP_PAGE_SIZE", "HV_HYP_PAGE_MASK"):
+        c = ours["constants"].get(name)
+        print(f"{arch}: ours: {name}: " + (f"{c['type']} = {c['value']}" if c else "missing"))
+    return total - len(failures), failures
+
+
+def check_page_constants(rustc, arch, tmp, rust):
+    """(passed, failures): the crate using the page constants builds and runs with the
+    recipe's bindings, and does not type-check without HV_HYP_PAGE_MASK."""
+    outcome, detail = compile_and_run(rustc, arch, tmp, rust + USES_PAGE_CONSTANTS, "uses")
+    if outcome == "no-std":
+        print(f"{arch}: the use of HV_HYP_PAGE_SIZE / HV_HYP_PAGE_MASK NOT compiled: no standard"
+              f" library for {TARGETS[arch][1]} ({detail})")
+        return 0, []
+    if outcome == "not-run":
+        print(f"{arch}: the use of HV_HYP_PAGE_SIZE / HV_HYP_PAGE_MASK compiled but NOT run: {detail}")
+        return 1, []
+    if outcome != "passed":
+        # rustc's own lines (the bindings are one long line each, not worth showing)
+        shown = "\n".join(re.findall(r"^(?:error|warning|thread|test ).*", detail, re.M)) \
+            if isinstance(detail, str) else tail(detail["output"], 40)
+        return 0, [f"{arch}: a crate using HV_HYP_PAGE_SIZE and HV_HYP_PAGE_MASK as rust-vmm"
+                   f" does fails with the recipe's bindings ({outcome}):\n{shown}"]
+    print(f"{arch}: HV_HYP_PAGE_SIZE / HV_HYP_PAGE_MASK used as rust-vmm does: rustc --test"
+          f" {detail['passed']} passed (layout tests and the use)")
+    # Without the mask in the bindings the same crate must not type-check.
+    without = re.sub(r"pub const HV_HYP_PAGE_MASK\s*:[^;]*;", "", rust)
+    crate = tmp / "without-mask"
+    crate.mkdir()
+    (crate / "bindings.rs").write_text(without + USES_PAGE_CONSTANTS)
+    (crate / "lib.rs").write_text(CRATE_ROOT)
+    proc = run([rustc, "--edition", "2018", "--crate-type", "lib", "--emit", "metadata",
+                "--target", TARGETS[arch][1], "-o", str(crate / "lib.rmeta"), "lib.rs"], cwd=crate)
+    if without != rust and proc.returncode and set(MISSING_VALUE.findall(proc.stderr)) == {"HV_HYP_PAGE_MASK"}:
+        print(f"{arch}: without HV_HYP_PAGE_MASK in the bindings, rustc reports it missing: ok")
+        return 2, []
+    errors = "\n".join(re.findall(r"^error.*", proc.stderr, re.M))
+    return 1, [f"{arch}: the crate still type-checks, or fails otherwise, with HV_HYP_PAGE_MASK"
+               f" taken out of the bindings (exit {proc.returncode}):\n{errors}"]
+
+
+def check_recipe(bindgen, rustc, arch, tmp, exceptions):
+    """(passed, failures) of steps 4 and 5 for one arch."""
+    out, failures = generate_recipe(bindgen, arch, tmp)
+    if out is None:
+        return 0, failures
+    rust = out.read_text()
+    passed, failures = compare_with_rust_vmm(arch, rust, exceptions)
+    p, f = check_page_constants(rustc, arch, tmp, rust)
+    return passed + p, failures + f
+
+
 def main(argv):
     ap = argparse.ArgumentParser(prog="test_bindgen.py", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -252,10 +466,19 @@ def main(argv):
     passed, failures = 0, []
     try:
         check_tools(opts.bindgen, opts.rustc)
+        exceptions = load_exceptions()
         for arch in ARCHES:
             with tempfile.TemporaryDirectory(prefix=f"hvabi-bindgen-{arch}-") as tmp:
                 p, f = check_arch(opts.bindgen, opts.rustc, arch, pathlib.Path(tmp))
             passed, failures = passed + p, failures + f
+            with tempfile.TemporaryDirectory(prefix=f"hvabi-bindgen-recipe-{arch}-") as tmp:
+                p, f = check_recipe(opts.bindgen, opts.rustc, arch, pathlib.Path(tmp), exceptions)
+            passed, failures = passed + p, failures + f
+        for e in exceptions:
+            for arch, used in e.used.items():
+                if not used:
+                    failures.append(f"{e.where}: exception matches no difference on {arch}"
+                                    f" ({', '.join(e.keys)}): remove it or narrow its `arch`")
     except Unusable as e:
         print(f"test_bindgen: error: {e}", file=sys.stderr)
         return 2

@@ -7,7 +7,7 @@ temporary spec (with our profiles.yaml and products.yaml), which must
   - hold, header by header and in order, the same definitions as the real spec for the
     product's profile: names, kinds, member order and nesting, bit ranges, types, array
     lengths and constant values as written (rendered in the product's flavor, so the
-    uapi spelling `_BITUL(3)` of `BIT(3)` counts as the same).
+    uapi spelling `(1UL << (3))` of `BIT(3)` counts as the same).
 
 Run: cd /work/main && PYTHONPATH=gen /usr/bin/python3 -m unittest tests/unit/test_import_roundtrip.py
 """

@@ -90,7 +90,10 @@ class Tlfs(Flavor):
 
 
 class Uapi(Flavor):
-    """Exported headers: __u64, _BITUL/_BITULL from <linux/const.h>, no kernel macros."""
+    """Exported headers: __u64, no kernel macros. BIT(n) is written as <linux/const.h>'s
+    _BITUL(n) expands, `(1UL << (n))`: an object-like macro whose value is a plain
+    expression, which bindgen (cexpr) evaluates; it does not expand function-like macros,
+    so `_BITUL(n)` left the macro, and every macro built on it, out of the Rust bindings."""
     name = "uapi"
     scalars = {"u8": "__u8", "u16": "__u16", "u32": "__u32", "u64": "__u64",
                "s8": "__s8", "s16": "__s16", "s32": "__s32", "s64": "__s64",
@@ -106,9 +109,9 @@ class Uapi(Flavor):
 
     def bit_macro(self, fn, args, tree):
         if fn == "BIT":
-            return f"_BITUL({args[0]})"
+            return f"(1UL << ({args[0]}))"
         if fn == "BIT_ULL":
-            return f"_BITULL({args[0]})"
+            return f"(1ULL << ({args[0]}))"
         return _hex_mask(tree, "UL" if fn == "GENMASK" else "ULL")
 
 

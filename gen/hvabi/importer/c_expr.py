@@ -3,8 +3,9 @@ spelling of the spec's expression language.
 
 The text keeps the author's tokens and whether a space separated them, so
 `GENMASK_ULL(43, 32)` stays `GENMASK_ULL(43, 32)`. Only what a flavor renders
-differently is respelled back: the uapi flavor writes `BIT(5)` as `_BITUL(5)` and casts
-to `__u64`, the TLFS flavor casts to `unsigned long`.
+differently is respelled back: uapi headers write `BIT(5)` as `_BITUL(5)` and cast to
+`__u64`, the TLFS flavor casts to `unsigned long`. (Our uapi flavor writes `(1UL << (5))`,
+which is read back as that expression and renders the same.)
 """
 
 import clang.cindex as ci

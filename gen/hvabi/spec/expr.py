@@ -3,7 +3,7 @@
 The spec writes values the way kernel headers do (`BIT(5)`, `GENMASK_ULL(43, 32)`,
 `(NSEC_PER_SEC / 100)`, `((u64)-1)`, calls of the spec's own function-like macros). We parse them once into a small tree that can be
 *evaluated* (the spec knows every value, with C's width and signedness) and *rendered*
-per flavor (kernel keeps `BIT()`; uapi turns it into `_BITUL()`).
+per flavor (kernel keeps `BIT()`; uapi writes `(1UL << (n))`, which bindgen evaluates).
 """
 
 import re
