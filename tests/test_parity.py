@@ -10,9 +10,6 @@ profile (not upstream yet). Anything else beyond the reference is a failure.
   test_parity.py linux KERNEL_TREE HDK kernel flavor vs Linux include/hyperv read from
                                    KERNEL_TREE at test time (Linux 7.3: KERNEL_SRC_7_3,
                                    build/kernel/linux-source-7.3, extracted by ./setup)
-  test_parity.py linux-snapshot    HDK kernel flavor vs tests/reference/linux-hvhdk-*.facts.json,
-                                   the facts snapshot of Linux include/hyperv the spec was
-                                   imported from (see snapshot.py)
   test_parity.py rust-vmm          HDK uapi flavor (include/uapi/hyperv, in product order) vs
                                    tests/reference/rustvmm-hvheaders-*.facts.json, a facts
                                    snapshot of rust-vmm/mshv hv-headers (snapshot.py --mshv)
@@ -38,7 +35,6 @@ TABLES = ("records", "enumerators", "macros")
 MODES = {
     "tlfs": (1, None, "tlfs"),
     "linux": (1, None, "hdk-kernel"),
-    "linux-snapshot": (0, "tests/reference/linux-hvhdk-{arch}.facts.json", "hdk-kernel"),
     "rust-vmm": (0, "tests/reference/rustvmm-hvheaders-{arch}.facts.json", "hdk-uapi"),
 }
 

@@ -127,17 +127,19 @@ def cmd_show(args):
 
 def cmd_coverage(args):
     """How much of each upstream header set the spec covers, and how much of it differs."""
-    from .coverage import report
+    from .coverage import References, report
     from .extract.clang_facts import ExtractError
     spec, _ = load(args.spec)
+    refs = References(args.tlfs_src, args.linux_src, args.rust_vmm_facts)
     try:
-        lines, mismatches, missing = report(spec, args.tlfs_src, args.verbose, args.linux_src)
-    except ExtractError as e:
-        raise HvabiError(f"coverage: cannot read the upstream headers: {e}",
+        lines, mismatches, missing, unmarked = report(spec, refs, args.verbose)
+    except (ExtractError, OSError, ValueError) as e:
+        raise HvabiError(f"coverage: cannot read the upstream reference: {e}",
                          hint="--tlfs-src wants a linux-source-6.12 tree, --linux-src a Linux tree"
-                         " with include/hyperv/ (./setup extracts both under build/kernel)") from None
+                         " with include/hyperv/ (./setup extracts both under build/kernel),"
+                         " --rust-vmm-facts a facts prefix (tests/reference/rustvmm-hvheaders)") from None
     print("\n".join(lines))
-    failed = (mismatches and args.strict) or (missing and args.complete)
+    failed = ((mismatches or unmarked) and args.strict) or (missing and args.complete)
     return errors.EXIT_CHECK_FAILED if failed else errors.EXIT_OK
 
 
@@ -342,10 +344,13 @@ def _coverage_parser(sub, common):
     cov.add_argument("--tlfs-src", help="a linux-source-6.12 tree holding the hyperv-tlfs.h trio"
                      " (./setup extracts one to build/kernel/linux-source-6.12)")
     cov.add_argument("--linux-src", help="a Linux tree whose include/hyperv the linux profile is"
-                     " compared with, instead of the snapshot in tests/reference (./setup"
-                     " extracts Linux 7.3's to build/kernel/linux-source-7.3)")
+                     " compared with (./setup extracts Linux 7.3's to build/kernel/linux-source-7.3)")
+    cov.add_argument("--rust-vmm-facts", metavar="PREFIX",
+                     help="facts snapshot of rust-vmm's hv-headers: PREFIX-ARCH.facts.json and"
+                     " PREFIX.files.json (tests/reference/rustvmm-hvheaders)")
     cov.add_argument("-v", "--verbose", action="store_true", help="list every mismatch")
-    cov.add_argument("--strict", action="store_true", help="exit 1 if any covered definition differs")
+    cov.add_argument("--strict", action="store_true", help="exit 1 if any covered definition differs,"
+                     " or the spec holds one beyond a reference without marking it `ahead`")
     cov.add_argument("--complete", action="store_true",
                      help="exit 1 if the spec lacks any upstream definition")
     cov.set_defaults(func=cmd_coverage)

@@ -1,66 +1,65 @@
 """Coverage of the upstream header sets by the spec: per set and arch, how many of its
-records, enumerators and integer macros the matching profile defines, and how many of
-those differ (size, offsets, bits, values). Both sides are facts documents, so the
-numbers come from the same comparison the parity tests use.
+records, enumerators and integer macros the matching profile defines, how many of those
+differ (size, offsets, bits, values), and how many definitions the spec holds beyond it
+(marked `ahead`, or not). Both sides are facts documents, so the numbers come from the
+same comparison the parity tests use.
 
-Upstream sets and where their facts come from:
-  linux     tests/reference/linux-hvhdk-<arch>.facts.json (Linux include/hyperv snapshot),
-            or include/hyperv read with libclang from a Linux tree (--linux-src, e.g. 7.3)
-  rust-vmm  tests/reference/rustvmm-hvheaders-<arch>.facts.json (rust-vmm/mshv hv-headers)
-  tlfs      the v6.12 hyperv-tlfs.h trio, read with libclang from a linux-source-6.12 tree
-Which upstream file defines each name comes from tests/reference/<set>.files.json (names
-and file names only; snapshot.py writes them) or, for a tree, from reading it.
+The references are inputs, never files of this repository:
+  tlfs      --tlfs-src TREE: the v6.12 hyperv-tlfs.h trio, read with libclang
+  linux     --linux-src TREE: include/hyperv of a Linux tree (Linux 7.3), read with libclang
+  rust-vmm  --rust-vmm-facts PREFIX: PREFIX-<arch>.facts.json and PREFIX.files.json, a facts
+            snapshot of rust-vmm/mshv hv-headers (the tests use tests/reference's)
+A profile without a reference gets a row saying so.
 """
 
 import json
-
 import pathlib
 
 from . import facts as factsmod
 from . import model as m
+from .importer.compare import ahead_names
 from .layout import facts as spec_facts
 from .select import Abi
 
 TABLES = ("records", "enumerators", "macros")
-REPO = pathlib.Path(__file__).resolve().parents[2]
-SNAPSHOTS = {
-    "linux": "tests/reference/linux-hvhdk-{arch}.facts.json",
-    "rust-vmm": "tests/reference/rustvmm-hvheaders-{arch}.facts.json",
-}
-FILE_MAPS = {
-    "linux": "tests/reference/linux-hvhdk.files.json",
-    "rust-vmm": "tests/reference/rustvmm-hvheaders.files.json",
-}
 
 
-def upstream_files(profile, arch, tlfs_src=None, linux_src=None):
-    """{table: {name: upstream file}}, or None if not available."""
-    if profile == "linux" and linux_src:
+class References:
+    """Where each profile's upstream copy is read from."""
+
+    def __init__(self, tlfs_src=None, linux_src=None, rust_vmm_facts=None):
+        self.tlfs_src, self.linux_src, self.rust_vmm_facts = tlfs_src, linux_src, rust_vmm_facts
+
+    def option_for(self, profile):
+        return {"tlfs": "--tlfs-src", "linux": "--linux-src", "rust-vmm": "--rust-vmm-facts"}.get(profile)
+
+    def facts(self, profile, arch):
+        """Facts of the upstream set a profile reproduces, or None if none was given."""
+        if profile == "linux" and self.linux_src:
+            from .extract.header_sets import linux_facts
+            return linux_facts(self.linux_src, arch)
+        if profile == "rust-vmm" and self.rust_vmm_facts:
+            return factsmod.load(f"{self.rust_vmm_facts}-{arch}.facts.json")
+        if profile == "tlfs" and self.tlfs_src:
+            from .extract.header_sets import tlfs_facts
+            return tlfs_facts(self.tlfs_src, arch)
+        return None
+
+    def files(self, profile, arch):
+        """{table: {name: upstream file}}, or None."""
         from .extract.header_files import files_of
-        from .extract.header_sets import linux_hyperv_headers
-        return files_of(linux_hyperv_headers(linux_src), arch, "kernel")
-    if profile in FILE_MAPS:
-        return json.loads((REPO / FILE_MAPS[profile]).read_text())[arch]
-    if profile == "tlfs" and tlfs_src:
-        from .extract.header_files import files_of
-        from .extract.header_sets import tlfs_include_dirs
-        arch_inc, generic_inc = tlfs_include_dirs(pathlib.Path(tlfs_src), arch)
-        return files_of([arch_inc / "asm/hyperv-tlfs.h", generic_inc / "asm-generic/hyperv-tlfs.h"],
-                        arch, "kernel", [arch_inc, generic_inc])
-    return None
-
-
-def upstream_facts(profile, arch, tlfs_src=None, linux_src=None):
-    """Facts of the upstream set a profile reproduces, or None if it is not available."""
-    if profile == "linux" and linux_src:
-        from .extract.header_sets import linux_facts
-        return linux_facts(linux_src, arch)
-    if profile in SNAPSHOTS:
-        return factsmod.load(REPO / SNAPSHOTS[profile].format(arch=arch))
-    if profile == "tlfs" and tlfs_src:
-        from .extract.header_sets import tlfs_facts
-        return tlfs_facts(tlfs_src, arch)
-    return None
+        if profile == "linux" and self.linux_src:
+            from .extract.header_sets import linux_hyperv_headers
+            return files_of(linux_hyperv_headers(self.linux_src), arch, "kernel")
+        if profile == "rust-vmm" and self.rust_vmm_facts:
+            path = pathlib.Path(f"{self.rust_vmm_facts}.files.json")
+            return json.loads(path.read_text())[arch] if path.exists() else None
+        if profile == "tlfs" and self.tlfs_src:
+            from .extract.header_sets import tlfs_include_dirs
+            arch_inc, generic_inc = tlfs_include_dirs(pathlib.Path(self.tlfs_src), arch)
+            return files_of([arch_inc / "asm/hyperv-tlfs.h", generic_inc / "asm-generic/hyperv-tlfs.h"],
+                            arch, "kernel", [arch_inc, generic_inc])
+        return None
 
 
 def coverage_row(spec, profile, arch, upstream, within=None):
@@ -86,30 +85,43 @@ def _by_file(files):
     return out
 
 
-def report(spec, tlfs_src=None, verbose=False, linux_src=None):
-    """Text table; returns (lines, total mismatches, total missing)."""
+def beyond(spec, profile, arch, upstream):
+    """(ahead, unmarked): names the profile's selection has that its reference lacks."""
+    abi = Abi(spec, m.Selection(profile, spec.profiles[profile].view, arch))
+    ours = spec_facts(abi)
+    extra = set().union(*(set(ours[t]) - set(upstream[t]) for t in TABLES))
+    marked = ahead_names(abi)
+    return sorted(extra & marked), sorted(extra - marked)
+
+
+def report(spec, refs, verbose=False):
+    """Text table; returns (lines, total mismatches, total missing, total unmarked)."""
     lines = [f"{'profile arch / upstream file':{HEAD}} {'records':>12} {'enumerators':>12} {'macros':>12}"
-             f" {'mismatches':>10} {'missing':>8}",
+             f" {'mismatches':>10} {'missing':>8} {'ahead':>6}",
              "  (each profile row is followed by one row per upstream file)"]
-    total = absent = 0
+    total = absent = unmarked_total = 0
     for profile in sorted(spec.profiles):
         for arch in m.ARCHES:
-            upstream = upstream_facts(profile, arch, tlfs_src, linux_src)
+            upstream = refs.facts(profile, arch)
             if upstream is None:
-                lines.append(f"{profile:10} {arch:7} (upstream facts not available: pass --tlfs-src)")
+                lines.append(f"{profile:10} {arch:7} (no reference given: {refs.option_for(profile)})")
                 continue
             counts, mismatches, missing = coverage_row(spec, profile, arch, upstream)
+            ahead, unmarked = beyond(spec, profile, arch, upstream)
             total += len(mismatches)
             absent += len(missing)
-            lines.append(_row(profile, arch, counts, mismatches))
-            files = upstream_files(profile, arch, tlfs_src, linux_src)
+            unmarked_total += len(unmarked)
+            lines.append(_row(profile, arch, counts, mismatches) + f" {len(ahead):>6}")
+            files = refs.files(profile, arch)
             for name, within in sorted(_by_file(files).items()) if files else ():
                 fcounts, fmis, _ = coverage_row(spec, profile, arch, upstream, within)
                 if any(n for _, n in fcounts.values()):
                     lines.append(_row("", "", fcounts, fmis, "  " + name))
             if verbose:
                 lines += [f"  {line}" for line in mismatches + missing]
-    return lines, total, absent
+                lines += [f"  {name}: ahead of upstream" for name in ahead]
+            lines += [f"  {name}: beyond the reference and not marked `ahead`" for name in unmarked]
+    return lines, total, absent, unmarked_total
 
 
 HEAD = 40

@@ -100,10 +100,9 @@ def pipeline(old, new, arch, work):
 
 
 def byte_compiled(work):
-    """The command running hvabi from a copy of gen/ (and the kernel stand-ins it reads)
-    whose modules are compiled to __pycache__, whatever PYTHONDONTWRITEBYTECODE says."""
+    """The command running hvabi from a copy of gen/ (the kernel stand-ins it reads
+    included) whose modules are compiled to __pycache__, whatever PYTHONDONTWRITEBYTECODE says."""
     shutil.copytree(REPO / "gen", work / "copy/gen", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(REPO / "tests/kstubs", work / "copy/tests/kstubs")
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(work / "copy/gen")], check=True)
     return [sys.executable, str(work / "copy/gen/bin/hvabi")]
 

@@ -4,7 +4,7 @@
   layout_only_linux.py LINUX        (as for snapshot_linux.py: a clone, or COMMIT/include/hyperv/FILE copies)
 
 Runs check-uapi.sh's pipeline on each consecutive pair and arch: both sides compiled into
-a dummy shared object (`-g -fno-eliminate-unused-debug-types`, tests/kstubs standing in
+a dummy shared object (`-g -fno-eliminate-unused-debug-types`, gen/hvabi/extract/kstubs standing in
 for the kernel headers, CONFIG_X86 or CONFIG_ARM64), then `abidiff --non-reachable-types`,
 which fails unless the only changes are additions. Prints its verdict next to hvabi's
 expected one (test_linux_pairs.EXPECTED) and the types abidiff says were removed or

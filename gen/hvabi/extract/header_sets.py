@@ -2,7 +2,7 @@
 
 kernel: headers for the kernel tree (`u64`, `BIT()`, `__packed`, `CONFIG_X86`), such as
         Linux include/hyperv. A kernel build provides what they include; outside one,
-        tests/kstubs stands in for those few kernel headers and kernel-prelude.h for what
+        extract/kstubs stands in for those few kernel headers and kernel-prelude.h for what
         the build passes implicitly.
 uapi:   standalone user-space headers (`__u64`, `<linux/types.h>`), such as rust-vmm's
         hv-headers; only the system headers are needed.
@@ -13,8 +13,8 @@ import os
 from . import clang_facts
 
 # Strings, not pathlib objects: `hvabi diff` of two header sets does without pathlib.
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))))
-STUBS = os.path.join(REPO, "tests", "kstubs")
+# Our own stand-ins for the few kernel headers the kernel flavor includes: tool data.
+STUBS = os.path.join(os.path.dirname(os.path.realpath(__file__)), "kstubs")
 PRELUDE = os.path.join(STUBS, "kernel-prelude.h")
 FLAVORS = ("kernel", "uapi")
 CONFIG = {"x86_64": "CONFIG_X86", "arm64": "CONFIG_ARM64"}
