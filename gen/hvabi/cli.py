@@ -47,36 +47,19 @@ def render_everything(spec_dir):
     return files
 
 
-def write_atomically(out_dir, files):
-    """Write every file to a temporary name first, then rename them all: an error while
-    writing leaves the previous outputs in place."""
-    import pathlib
-    out_dir = pathlib.Path(out_dir)
-    staged = []
-    try:
-        for rel, text in sorted(files.items()):
-            target = out_dir / rel
-            if target.is_file() and target.read_text(encoding="utf-8") == text:
-                continue            # unchanged: keep the mtime so builds stay incremental
-            target.parent.mkdir(parents=True, exist_ok=True)
-            import tempfile
-            fd, tmp = tempfile.mkstemp(prefix=".hvabi-", dir=target.parent)
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-                f.write(text)
-            os.chmod(tmp, 0o644)
-            staged.append((tmp, target))
-    except OSError as e:
-        for tmp, _ in staged:
-            os.unlink(tmp)
-        raise HvabiError(f"cannot write outputs: {e}", None, "nothing was changed")
-    for tmp, target in staged:
-        os.replace(tmp, target)
-    return len(staged)
+def _recover(out):
+    """Finish or undo what an interrupted generate left in `out` (gen/hvabi/output.py)."""
+    from . import output
+    note = output.recover(out)
+    if note:
+        print(f"hvabi: {out}: {note}", file=sys.stderr)
 
 
 def cmd_generate(args):
+    _recover(args.out)
     files = render_everything(args.spec)
-    changed = write_atomically(args.out, files)
+    from . import output
+    changed = output.write(args.out, files, force=args.force)
     if not args.quiet:
         print(f"hvabi: {len(files)} files under {args.out}, {changed} changed")
     return errors.EXIT_OK
@@ -84,21 +67,24 @@ def cmd_generate(args):
 
 def cmd_check(args):
     """Regenerate in memory and compare with what is on disk (committed outputs)."""
+    _recover(args.out)
     files = render_everything(args.spec)
     import pathlib
+    from .emit import stamp
     out = pathlib.Path(args.out)
     stale = []
     for rel, text in sorted(files.items()):
         path = out / rel
         current = path.read_text(encoding="utf-8") if path.exists() else None
         if current != text:
-            stale.append(rel)
+            edited = current is not None and stamp.status(current) != stamp.OK
+            stale.append((rel, "edited by hand since hvabi generated it" if edited else "out of date"))
             if args.diff and current is not None:
                 import difflib
                 sys.stdout.writelines(difflib.unified_diff(
                     current.splitlines(True), text.splitlines(True), f"a/{rel}", f"b/{rel}"))
-    for rel in stale:
-        print(f"hvabi: out of date: {rel}")
+    for rel, why in stale:
+        print(f"hvabi: {why}: {rel}")
     if stale:
         print(f"hvabi: {len(stale)} of {len(files)} generated files differ from the spec;"
               " run `hvabi generate` and commit the result")
@@ -247,7 +233,9 @@ def _finish_import(args, files, skips, what, check):
     """Write or print the files, report what was not imported, run `check` on --check."""
     from .importer import c_reader
     if args.out:
-        write_atomically(args.out, files)
+        from . import output
+        _recover(args.out)
+        output.write(args.out, files)
     else:
         for name, text in files.items():
             sys.stdout.write(f"# ---- {name}\n{text}")
@@ -311,6 +299,8 @@ def _command_named(argv):
 def _generate_parser(sub, common):
     g = sub.add_parser("generate", parents=[common], help="write every generated header and layout test")
     g.add_argument("--out", default=REPO, help="output root (default: the repository)")
+    g.add_argument("--force", action="store_true",
+                   help="overwrite generated files that were edited by hand (or lack an hvabi-stamp)")
     g.set_defaults(func=cmd_generate)
 
 

@@ -33,7 +33,18 @@ class ExitStatus(unittest.TestCase):
             header.write_text(header.read_text().replace("0x0002", "0x0003", 1))
             run = hvabi("check", "--out", tmp)
             self.assertEqual(run.returncode, 1)
-            self.assertIn("include/hvhdk/include/hyperv/hvgdk_mini.h", run.stdout)
+            self.assertIn("edited by hand since hvabi generated it: include/hvhdk/include/hyperv/hvgdk_mini.h",
+                          run.stdout)
+            # generate refuses to overwrite the edit (bad input, exit 2), --force does it.
+            edited = header.read_text()
+            run = hvabi("generate", "--out", tmp)
+            self.assertEqual(run.returncode, 2, run.stderr)
+            self.assertIn("hvgdk_mini.h: error: edited by hand since hvabi generated it", run.stderr)
+            self.assertIn("hint: ", run.stderr)
+            self.assertNotIn("Traceback", run.stderr)
+            self.assertEqual(header.read_text(), edited)
+            self.assertEqual(hvabi("-q", "generate", "--force", "--out", tmp).returncode, 0)
+            self.assertEqual(hvabi("-q", "check", "--out", tmp).returncode, 0)
 
 
 if __name__ == "__main__":

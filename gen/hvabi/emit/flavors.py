@@ -74,6 +74,16 @@ class Flavor:
         macros = _ARCH_MACROS[self.arch_style]
         return " || ".join(f"defined({macros[a]})" for a in sorted(arches))
 
+    def other_arch_test(self):
+        """True on an arch the spec does not describe."""
+        macros = _ARCH_MACROS[self.arch_style]
+        return " && ".join(f"!defined({macros[a]})" for a in sorted(m.ARCHES))
+
+    def arch_error(self, what):
+        """The #error text for `what` on an arch the spec does not describe, or None:
+        kernel headers are built for CONFIG_X86 or CONFIG_ARM64 only."""
+        return None
+
     def render(self, tree):
         text = expr.render(tree, self)
         return text if expr.is_simple(tree) else f"({text})"
@@ -103,6 +113,11 @@ class Uapi(Flavor):
 
     def aligned(self, n):
         return f"__attribute__((aligned({n})))"
+
+    def arch_error(self, what):
+        # User space builds for any arch (i386, riscv64, ...): there, a definition whose
+        # content depends on the arch has no right content, so it must not compile.
+        return f"{what}: defined for {' and '.join(m.ARCHES)} only"
 
     def name_is_external_literal(self):
         return True

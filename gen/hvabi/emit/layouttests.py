@@ -16,6 +16,7 @@ from .. import facts as factsmod
 from .. import model as m
 from ..layout import facts as spec_facts
 from ..select import Abi
+from . import stamp
 from .products import TEMPLATES
 
 MASK_ARCH = "x86_64"
@@ -93,14 +94,14 @@ def _mask_cases(doc):
 
 
 def render_static(product_name, arch, include_lines, doc):
-    return _env().get_template("static_asserts.c.j2").render(
+    return stamp.fill(_env().get_template("static_asserts.c.j2").render(
         product=product_name, arch=arch, includes=include_lines,
-        checks=_static_checks(doc), records=sorted(doc["records"].items()))
+        checks=_static_checks(doc), records=sorted(doc["records"].items()), stamp=stamp.PLACEHOLDER))
 
 
 def render_mask(product_name, include_lines, doc):
-    return _env().get_template("mask.c.j2").render(
-        product=product_name, includes=include_lines, cases=_mask_cases(doc))
+    return stamp.fill(_env().get_template("mask.c.j2").render(
+        product=product_name, includes=include_lines, cases=_mask_cases(doc), stamp=stamp.PLACEHOLDER))
 
 
 def render_all(spec, products):
@@ -111,7 +112,7 @@ def render_all(spec, products):
         for arch in m.ARCHES:
             doc = product_records(spec, product, arch)
             base = f"tests/layout/{product.name}"
-            files[f"{base}/{arch}.facts.json"] = factsmod.dump(doc)
+            files[f"{base}/{arch}.facts.json"] = stamp.fill(factsmod.dump({**doc, stamp.KEY: stamp.PLACEHOLDER}))
             files[f"{base}/{arch}.c"] = render_static(product.name, arch, includes(product, arch), doc)
             if arch == MASK_ARCH:
                 files[f"{base}/mask-{arch}.c"] = render_mask(product.name, includes(product, arch), doc)

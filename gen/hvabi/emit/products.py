@@ -2,7 +2,6 @@
 rendering of every header of every product into memory."""
 
 import dataclasses
-import hashlib
 import pathlib
 from dataclasses import dataclass, field
 from typing import Optional
@@ -13,10 +12,9 @@ from .. import model as m
 from ..errors import HvabiError
 from ..select import Abi
 from ..spec.yamlsrc import Map, load_file
-from . import render
+from . import render, stamp
 from .flavors import FLAVORS
 
-STAMP_PLACEHOLDER = "@STAMP@"
 TEMPLATES = pathlib.Path(__file__).with_name("templates")
 
 
@@ -80,15 +78,6 @@ def _env():
                               autoescape=False)
 
 
-def _stamp(text):
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _finish(text):
-    """Fill the content stamp: a hash of the file with the placeholder still in."""
-    return text.replace(STAMP_PLACEHOLDER, _stamp(text))
-
-
 def header_defs(spec, product, header, arch=None):
     """(entry, resolved defn) pairs that go into `header`, in spec order. Resolved for
     `arch` if given, else for the header's arch (None: every arch variant kept)."""
@@ -130,16 +119,16 @@ def render_header(env, spec, product, header):
     sources = sorted({entry.source_file for entry, _ in defs}) or ["spec/products.yaml"]
     text = env.get_template("header.h.j2").render(
         spdx=product.spdx, title=product.doc, sources=sources,
-        stamp=STAMP_PLACEHOLDER, guard=header.guard, includes=header.includes,
+        stamp=stamp.PLACEHOLDER, guard=header.guard, includes=header.includes,
         trailer_includes=header.trailer_includes, blocks=blocks)
-    return _finish(text)
+    return stamp.fill(text)
 
 
 def render_selector(env, product, header):
     text = env.get_template("selector.h.j2").render(
-        spdx=product.spdx, title=product.doc, stamp=STAMP_PLACEHOLDER, guard=header.guard,
+        spdx=product.spdx, title=product.doc, stamp=stamp.PLACEHOLDER, guard=header.guard,
         hdk=header.options["hdk"], tlfs=header.options["tlfs"])
-    return _finish(text)
+    return stamp.fill(text)
 
 
 def render_all(spec, products):

@@ -18,12 +18,20 @@ DOC_WIDTH = 100
 
 @dataclass
 class Branches:
-    """`#if A ... #elif B ... #endif`: a list of (test, items)."""
+    """`#if A ... #elif B ... [#else #error "..."] #endif`: a list of (test, items), and the
+    #error text for the arches no branch names (None: nothing for them)."""
     branches: list
+    error: Optional[str] = None
 
 
-def group_by_arch(items, flavor, fixed_arch):
-    """Wrap runs of arch-specific items in #if/#elif chains. Items are (arch set, view)."""
+def group_by_arch(items, flavor, fixed_arch, what=None, closes=lambda views: True):
+    """Wrap runs of arch-specific items in #if/#elif chains. Items are (arch set, view).
+
+    With `what` (the definition the items belong to), a chain that `closes` (a test on its
+    views) gets a branch for each arch the chain leaves out and, if the flavor wants one,
+    `#else #error`: it is part of a definition that exists on every arch, which an arch
+    the spec does not describe would get silently wrong (a record without its arch
+    members, a constant without its value)."""
     out, chain = [], None
     for arches, view in items:
         if arches is None or fixed_arch is not None:
@@ -39,6 +47,12 @@ def group_by_arch(items, flavor, fixed_arch):
         chain.branches.append((arches, [view]))
     for item in out:
         if isinstance(item, Branches):
+            views = [v for _, vs in item.branches for v in vs]
+            if what and closes(views):
+                item.error = flavor.arch_error(what)
+            if item.error:
+                covered = frozenset().union(*(a for a, _ in item.branches))
+                item.branches += [(frozenset([a]), []) for a in m.ARCHES if a not in covered]
             item.branches = [(flavor.arch_test(a), views) for a, views in item.branches]
     return out
 
@@ -140,7 +154,7 @@ def attrs(rec, flavor):
     return out
 
 
-def _member_views(members, flavor, fixed_arch, nested=False):
+def _member_views(members, flavor, fixed_arch, what, nested=False):
     """Views of one member list. kernel-doc must not see reserved members, so each run of
     them is fenced with /* private: */ ... /* public: */ at this nesting level (a fence
     that crossed a closing brace would hide the brace from kernel-doc too)."""
@@ -149,7 +163,7 @@ def _member_views(members, flavor, fixed_arch, nested=False):
         if isinstance(node, m.Record):
             member = node.member and _declarator(node.member, node.count, flavor)
             view = NestedView(node.kind, attrs(node, flavor), member)
-            view.children, view.end_public = _member_views(node.members, flavor, fixed_arch, True)
+            view.children, view.end_public = _member_views(node.members, flavor, fixed_arch, what, True)
             reserved = False
         else:
             view = MemberView(_decl(node, flavor), node.reserved)
@@ -158,7 +172,7 @@ def _member_views(members, flavor, fixed_arch, nested=False):
             view.marker = "private" if reserved else "public"
             in_private = reserved
         items.append((_arches(node), view))
-    grouped = group_by_arch(items, flavor, fixed_arch)
+    grouped = group_by_arch(items, flavor, fixed_arch, what)
     return (grouped, in_private) if nested else grouped
 
 
@@ -197,7 +211,7 @@ class RecordView:
 
 
 def record_view(rec, flavor, fixed_arch):
-    children = _member_views(rec.members, flavor, fixed_arch)
+    children = _member_views(rec.members, flavor, fixed_arch, f"{rec.kind} {rec.name}")
     doc = kernel_doc(rec.kind, rec.name, rec.doc, member_docs(rec.members))
     return RecordView(rec.kind, rec.name, doc, attrs(rec, flavor), children)
 
@@ -211,6 +225,8 @@ class EnumView:
     doc: list
     items: list                   # "NAME = value" / "NAME", Branches for arch runs
     alias: Optional[str]
+    error_test: Optional[str] = None  # `#if TEST #error "ERROR" #endif` before the enum
+    error: Optional[str] = None
 
 
 def enum_view(enum, flavor, fixed_arch):
@@ -228,19 +244,27 @@ def enum_view(enum, flavor, fixed_arch):
         doc = kernel_doc("enum", enum.name, enum.doc, unique)
     else:
         doc = comment(enum.doc)
-    # kernel-doc's enum parser skips #if/#endif lines but not #elif: one #if per branch.
+    # kernel-doc's enum parser skips #if/#endif lines but not #elif, #else or #error: one #if
+    # per branch, and the #error for the arches the spec does not describe goes before the
+    # enum (for an enum on every arch whose enumerators are not; one whose enumerators are
+    # all arch-specific is wrapped whole: absent elsewhere, see products._arch_guard).
+    error = None
+    if fixed_arch is None and enum.cond.arch is None and any(i.cond.arch for i in enum.items) \
+            and not all(i.cond.arch for i in enum.items):
+        error = flavor.arch_error(f"enum {enum.name}" if enum.name else enum.items[0].name)
     grouped = []
     for item in group_by_arch(items, flavor, fixed_arch):
         if isinstance(item, Branches):
             grouped += [Branches([branch]) for branch in item.branches]
         else:
             grouped.append(item)
-    return EnumView(enum.name, doc, grouped, enum.alias)
+    return EnumView(enum.name, doc, grouped, enum.alias, error and flavor.other_arch_test(), error)
 
 
 @dataclass
 class DefineView:
     text: str                     # "#define NAME<tabs>value"
+    variant: bool = False         # one of the per-arch values of one constant
 
 
 def _columns(text):
@@ -277,16 +301,20 @@ def _macro_head(const):
 def consts_view(group, flavor, fixed_arch):
     width = max(len(_macro_head(c)) for c in group.items) + 8
     column = (width // 8 + 1) * 8
-    items = []
+    items, variants = [], []
     for const in group.items:
         head = _macro_head(const)
         if len(const.values) == 1:
             items.append((_arches(const), DefineView(_define(head, flavor.render(const.values[0][1]),
                                                              column))))
         else:
+            variants.append(const.name)
             for cond, value in const.values:
-                items.append((cond.arch, DefineView(_define(head, flavor.render(value), column))))
-    return ConstsView(comment(group.doc), group_by_arch(items, flavor, fixed_arch))
+                items.append((cond.arch, DefineView(_define(head, flavor.render(value), column), True)))
+    # A constant with a value per arch exists on every arch: its chain ends in #error. One
+    # defined on some arches only is absent elsewhere, and a use of it says so.
+    return ConstsView(comment(group.doc), group_by_arch(
+        items, flavor, fixed_arch, ", ".join(variants), lambda views: any(v.variant for v in views)))
 
 
 @dataclass
