@@ -24,6 +24,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO / "gen"))
 from hvabi import facts  # noqa: E402
 from hvabi.extract.clang_facts import ExtractError  # noqa: E402
+from hvabi.importer.compare import against_reference  # noqa: E402
 from hvabi.extract.header_sets import kernel_facts, linux_facts, tlfs_facts, uapi_facts  # noqa: E402
 from hvabi.model import ARCHES, Selection  # noqa: E402
 from layout_check import product_named  # noqa: E402
@@ -55,14 +56,13 @@ def emitted_names(product, arch):
     return {table: set(doc[table]) for table in TABLES}
 
 
-def ahead_names(profile_name, arch):
-    """Names the spec marks as ahead of upstream for the profile."""
-    from hvabi.importer.compare import ahead_names as marked
+def selection(profile_name, arch):
+    """The spec's selection for the profile, which says what is marked `ahead`."""
     from hvabi.select import Abi
     from hvabi.spec.loader import load_spec
     spec = load_spec(REPO / "spec")
     profile = spec.profiles[profile_name]
-    return marked(Abi(spec, Selection(profile.name, profile.view, arch)))
+    return Abi(spec, Selection(profile.name, profile.view, arch))
 
 
 def main(argv):
@@ -89,17 +89,14 @@ def compare(which, args):
             upstream = (linux_facts(args[0], arch) if which == "linux"
                         else facts.load(REPO / snapshot.format(arch=arch)))
             ours = uapi_hdk_facts(arch) if which == "rust-vmm" else kernel_hdk_facts(arch)
-        theirs = set().union(*(set(upstream[t]) for t in TABLES))
-        problems = facts.compare(upstream, ours, theirs)
-        beyond = set().union(*names.values()) - theirs
-        ahead = ahead_names(profile, arch)
-        problems += [f"{n}: emitted but not in the reference, and not marked `ahead` in the spec"
-                     for n in sorted(beyond - ahead)]
+        problems, ahead = against_reference(upstream, ours, selection(profile, arch))
         counts = ", ".join(f"{len(upstream[t])} {t}" for t in TABLES)
-        print(f"{which} {arch}: reference has {counts}; {len(beyond & ahead)} definitions ahead of it;"
+        print(f"{which} {arch}: reference has {counts}; {len(ahead)} definitions ahead of it;"
               f" {len(problems)} mismatches")
+        for line in ahead:
+            print(f"  ahead of the reference: {line}")
         failures += [f"{arch}: {p}" for p in problems]
-        passed += len(theirs) + len(beyond) - len(problems)
+        passed += sum(len(ours[t]) for t in TABLES) - len(problems)
     return report(passed, failures)
 
 

@@ -209,15 +209,10 @@ def _import_compare(args, sources):
     imported = run.import_headers(sources, args.flavor, args.include_dirs)
     reports = compare.compare(spec, args.compare, imported)
     for rep in reports:
-        for table, name in rep.missing:
-            print(f"{rep.arch}: missing in the spec: {table[:-1]} {name}")
-        for line in rep.differ:
-            print(f"{rep.arch}: differs: {line}")
-        for table, name in rep.unmarked:
-            print(f"{rep.arch}: not in the headers and not marked `ahead`: {table[:-1]} {name}")
-        print(f"hvabi: {rep.arch}: {len(rep.missing)} missing, {len(rep.differ)} differ,"
-              f" {len(rep.ahead)} ahead of the headers, {len(rep.unmarked)} beyond them unmarked",
-              file=sys.stderr)
+        for line in rep.problems:
+            print(f"{rep.arch}: {line}")
+        print(f"hvabi: {rep.arch}: {len(rep.missing)} missing in the spec, {len(rep.problems)}"
+              f" problems, {len(rep.ahead)} ahead of the headers (marked)", file=sys.stderr)
     if any(rep.missing for rep in reports):
         proposed = compare.proposal(imported, args.flavor, reports)
         if args.out:
