@@ -9,6 +9,9 @@ Upstream sets and where their facts come from:
   tlfs      the v6.12 hyperv-tlfs.h trio, read with libclang from a linux-source-6.12 tree
 Which upstream file defines each name comes from tests/reference/<set>.files.json (names
 and file names only; snapshot.py writes them) or, for the trio, from reading it.
+
+`documentation_report` is the other question: how much of what the TLFS documents (and
+openvmm's hvdef defines) the spec has, from committed facts files; tlfs_coverage.py.
 """
 
 import json
@@ -112,3 +115,10 @@ def _row(profile, arch, counts, mismatches, label=None):
     missing = sum(n - c for c, n in counts.values())
     head = (label if label else f"{profile} {arch}").ljust(HEAD)
     return f"{head} {cells} {len(mismatches):>10} {missing:>8}"
+
+
+def documentation_report(spec, inventory, openvmm=None, verbose=False):
+    """TLFS (and openvmm hvdef) names vs the spec, and the spec's `tlfs:` links: returns
+    (lines, number missing, number of wrong links). See tlfs_coverage.py."""
+    from .tlfs_coverage import report as tlfs_report
+    return tlfs_report(spec, inventory, openvmm, verbose)
