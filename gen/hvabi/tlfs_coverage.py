@@ -445,7 +445,7 @@ def details(findings):
         value = f" = {_hex(f.value)}" if f.value is not None else ""
         note = f"  ({f.note})" if f.note else ""
         status = f.status if f.status != "in spec" else "renamed" if f.note.startswith("spec name") else "differs"
-        kind = f.category[:-1] if f.category.endswith("s") else f.category
+        kind = " ".join([f.category.split()[0][:-1]] + f.category.split()[1:])   # "register x64"
         lines.append(f"  {status}: {kind} {f.name}{value}{note}  [{', '.join(f.pages)}]")
         if f.category == "types" and f.status == "missing":
             lines += ["      " + line for line in render_type(f.item)]
