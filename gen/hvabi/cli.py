@@ -113,9 +113,19 @@ def cmd_show(args):
 
 def cmd_coverage(args):
     """How much of each upstream header set the spec covers, and how much of it differs."""
-    from .coverage import References, report
+    from .coverage import References, documentation_report, report
     from .extract.clang_facts import ExtractError
+    if args.openvmm and not args.tlfs_inventory:
+        raise HvabiError("--openvmm needs --tlfs-inventory", None,
+                         "hvabi coverage --tlfs-inventory tests/reference/tlfs-inventory.json"
+                         " --openvmm tests/reference/openvmm-hvdef.json")
     spec, _ = load(args.spec)
+    if args.tlfs_inventory:
+        lines, missing, wrong_links = documentation_report(spec, args.tlfs_inventory, args.openvmm,
+                                                           args.verbose)
+        print("\n".join(lines))
+        failed = (wrong_links and args.strict) or (missing and args.complete)
+        return errors.EXIT_CHECK_FAILED if failed else errors.EXIT_OK
     refs = References(args.tlfs_src, args.linux_src, args.rust_vmm_facts)
     try:
         lines, mismatches, missing, unmarked = report(spec, refs, args.verbose)
@@ -333,11 +343,20 @@ def _coverage_parser(sub, common):
     cov.add_argument("--rust-vmm-facts", metavar="PREFIX",
                      help="facts snapshot of rust-vmm's hv-headers: PREFIX-ARCH.facts.json and"
                      " PREFIX.files.json (tests/reference/rustvmm-hvheaders)")
-    cov.add_argument("-v", "--verbose", action="store_true", help="list every mismatch")
+    cov.add_argument("--tlfs-inventory", metavar="FILE",
+                     help="instead: what the TLFS documents (a facts file made by"
+                     " tests/reference/tlfs_inventory.py) vs the spec, and a check of the spec's"
+                     " `tlfs:` links")
+    cov.add_argument("--openvmm", metavar="FILE",
+                     help="with --tlfs-inventory: also openvmm hvdef's hypercalls and registers"
+                     " (tests/reference/openvmm-hvdef.json)")
+    cov.add_argument("-v", "--verbose", action="store_true",
+                     help="list every mismatch (with --tlfs-inventory: every missing name and wrong link)")
     cov.add_argument("--strict", action="store_true", help="exit 1 if any covered definition differs,"
-                     " or the spec holds one beyond a reference without marking it `ahead`")
+                     " or the spec holds one beyond a reference without marking it `ahead`"
+                     " (with --tlfs-inventory: if any `tlfs:` link is wrong)")
     cov.add_argument("--complete", action="store_true",
-                     help="exit 1 if the spec lacks any upstream definition")
+                     help="exit 1 if the spec lacks any upstream (or documented) definition")
     cov.set_defaults(func=cmd_coverage)
 
 

@@ -10,6 +10,9 @@ The references are inputs, never files of this repository:
   rust-vmm  --rust-vmm-facts PREFIX: PREFIX-<arch>.facts.json and PREFIX.files.json, a facts
             snapshot of rust-vmm/mshv hv-headers (the tests use tests/reference's)
 A profile without a reference gets a row saying so.
+
+`documentation_report` is the other question: how much of what the TLFS documents (and
+openvmm's hvdef defines) the spec has, from committed facts files; tlfs_coverage.py.
 """
 
 import json
@@ -132,3 +135,10 @@ def _row(profile, arch, counts, mismatches, label=None):
     missing = sum(n - c for c, n in counts.values())
     head = (label if label else f"{profile} {arch}").ljust(HEAD)
     return f"{head} {cells} {len(mismatches):>10} {missing:>8}"
+
+
+def documentation_report(spec, inventory, openvmm=None, verbose=False):
+    """TLFS (and openvmm hvdef) names vs the spec, and the spec's `tlfs:` links: returns
+    (lines, number missing, number of wrong links). See tlfs_coverage.py."""
+    from .tlfs_coverage import report as tlfs_report
+    return tlfs_report(spec, inventory, openvmm, verbose)
