@@ -415,6 +415,9 @@ _SUBCOMMANDS = {"generate": _generate_parser, "check": _check_parser,
 
 def main(argv=None):
     own_process = argv is None
+    if own_process:
+        import signal
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)     # `hvabi show X | head` ends quietly
     argv = sys.argv[1:] if own_process else argv
     args = parser(_command_named(argv)).parse_args(argv)      # argparse exits 2 on usage errors
     try:

@@ -88,13 +88,19 @@ def _by_file(files):
     return out
 
 
-def beyond(spec, profile, arch, upstream):
-    """(ahead, unmarked): names the profile's selection has that its reference lacks."""
+def _reference_check(spec, profile, arch, upstream):
+    """(records whose differences are ahead-marked compatible changes, what is ahead,
+    what is beyond the reference unmarked): importer.compare.against_reference's verdict."""
+    from .importer.compare import against_reference
     abi = Abi(spec, m.Selection(profile, spec.profiles[profile].view, arch))
-    ours = spec_facts(abi)
-    extra = set().union(*(set(ours[t]) - set(upstream[t]) for t in TABLES))
-    marked = ahead_names(abi)
-    return sorted(extra & marked), sorted(extra - marked)
+    problems, ahead = against_reference(upstream, spec_facts(abi), abi)
+    accepted = {a.split(" (")[0] for a in ahead if " (" in a}
+    unmarked = [p.split(":")[0] for p in problems if p.endswith("not marked `ahead` in the spec")]
+    return accepted, ahead, unmarked
+
+
+def _drop(mismatches, accepted):
+    return [p for p in mismatches if not any(p.startswith(f"record {r}:") for r in accepted)]
 
 
 def report(spec, refs, verbose=False):
@@ -110,7 +116,8 @@ def report(spec, refs, verbose=False):
                 lines.append(f"{profile:10} {arch:7} (no reference given: {refs.option_for(profile)})")
                 continue
             counts, mismatches, missing = coverage_row(spec, profile, arch, upstream)
-            ahead, unmarked = beyond(spec, profile, arch, upstream)
+            accepted, ahead, unmarked = _reference_check(spec, profile, arch, upstream)
+            mismatches = _drop(mismatches, accepted)
             total += len(mismatches)
             absent += len(missing)
             unmarked_total += len(unmarked)
@@ -118,6 +125,7 @@ def report(spec, refs, verbose=False):
             files = refs.files(profile, arch)
             for name, within in sorted(_by_file(files).items()) if files else ():
                 fcounts, fmis, _ = coverage_row(spec, profile, arch, upstream, within)
+                fmis = _drop(fmis, accepted)
                 if any(n for _, n in fcounts.values()):
                     lines.append(_row("", "", fcounts, fmis, "  " + name))
             if verbose:

@@ -55,6 +55,7 @@ class _Reader:
         self.profiles = profiles
         self.errors = []
         self.def_why = ""            # the definition's `why` also covers its members
+        self.sibling_whys = set()    # names in the list being read that carry a `why`
 
     def fail(self, what, pos, hint=None):
         self.errors.append(HvabiError(what, pos, hint))
@@ -95,13 +96,24 @@ class _Reader:
             where.add(pair)
         needs_why = any(who in self.profiles and who not in m.VIEWS for who, _ in where) \
             or (member and any(who != m.ANY for who, _ in where))
-        if needs_why and not node.get("why") and not self.def_why:
+        if needs_why and not node.get("why") and not self.def_why \
+                and node.get("name") not in self.sibling_whys:
             self.fail("a condition that names a " + ("profile" if not member else "view or profile")
                       + " marks a variant and needs a `why`", pos,
                       "say in a few words why this copy of the ABI differs (`why: ...`), or, if it"
                       " only says which copy lists the name, drop `only` and add the name to that"
                       " profile's `omit` in spec/profiles.yaml")
         return m.Cond(frozenset(where)) if where else m.ALWAYS
+
+    def each(self, nodes, read):
+        """read(node) for a list of members, bitfields or items; a `why` on one of them also
+        covers the others of the same name (the other shapes of one variant)."""
+        outer = self.sibling_whys
+        self.sibling_whys = {n.get("name") for n in nodes if isinstance(n, Map) and n.get("why")}
+        try:
+            return [read(n) for n in nodes]
+        finally:
+            self.sibling_whys = outer
 
     def ahead(self, node):
         if "ahead" not in node:
@@ -181,44 +193,49 @@ class _Reader:
     def def_consts(self, node, name):
         self.same_name_items(node)
         group = self.base(m.ConstGroup, node, name)
-        for item in node.get("items", []):
-            const = self.base(m.Const, item, self.ident(item["name"], item.key_pos("name")))
-            if "params" in item:
-                params = [self.ident(p, item.val_pos("params"), "macro parameter") for p in item["params"]]
-                if len(set(params)) != len(params):
-                    self.fail(f"macro '{const.name}' names a parameter twice", item.val_pos("params"),
-                              "give each parameter its own name")
-                const.params = tuple(params)
-            if "header" in item:
-                self.placement_keys(item["header"], item.val_pos("header"))
-                const.placement = m.Placement(dict(item["header"]))
-            value = item["value"]
-            if isinstance(value, Map):
-                const.values = [(m.Cond.on_arches([a]), self.expr(v, value.val_pos(a)))
-                                for a, v in value.items()]
-            else:
-                const.values = [(m.ALWAYS, self.expr(value, item.val_pos("value")))]
-            group.items.append(const)
+        group.items = self.each(node.get("items", []), self.const)
         return group
 
+    def const(self, item):
+        const = self.base(m.Const, item, self.ident(item["name"], item.key_pos("name")))
+        if "params" in item:
+            params = [self.ident(p, item.val_pos("params"), "macro parameter") for p in item["params"]]
+            if len(set(params)) != len(params):
+                self.fail(f"macro '{const.name}' names a parameter twice", item.val_pos("params"),
+                          "give each parameter its own name")
+            const.params = tuple(params)
+        if "header" in item:
+            self.placement_keys(item["header"], item.val_pos("header"))
+            const.placement = m.Placement(dict(item["header"]))
+        value = item["value"]
+        if isinstance(value, Map):
+            const.values = [(m.Cond.on_arches([a]), self.expr(v, value.val_pos(a)))
+                            for a, v in value.items()]
+        else:
+            const.values = [(m.ALWAYS, self.expr(value, item.val_pos("value")))]
+        return const
+
     def same_name_items(self, node):
-        """Items listed twice under different conditions are variants: they need a `why`
-        (on the item or the definition)."""
+        """Items listed twice under different conditions are variants: one of them (or the
+        definition) says why."""
+        items = node.get("items", [])
+        explained = {i.get("name") for i in items if i.get("why")}
         seen = set()
-        for item in node.get("items", []):
+        for item in items:
             name = item.get("name")
-            if name in seen and not item.get("why") and not node.get("why"):
+            if name in seen and name not in explained and not node.get("why"):
                 self.fail(f"{name} is listed twice: a variant needs a `why`", item.pos,
-                          "say why the copies differ (`why: ...` on the item or its definition)")
+                          "say why the copies differ (`why: ...` on one of them or on the definition)")
             seen.add(name)
 
     def def_enum(self, node, name):
         self.same_name_items(node)
         enum = self.base(m.Enum, node, name, alias=node.get("alias"))
-        for item in node.get("items", []):
+
+        def enumerator(item):
             value = self.expr(item["value"], item.val_pos("value")) if "value" in item else None
-            enum.items.append(self.base(m.Enumerator, item,
-                                        self.ident(item["name"], item.key_pos("name")), value=value))
+            return self.base(m.Enumerator, item, self.ident(item["name"], item.key_pos("name")), value=value)
+        enum.items = self.each(node.get("items", []), enumerator)
         return enum
 
     def def_typedef(self, node, name):
@@ -227,7 +244,7 @@ class _Reader:
     def def_struct(self, node, name, kind="struct"):
         rec = self.base(m.Record, node, name, kind=kind, packed=node.get("packed", False),
                         aligned=node.get("aligned"))
-        rec.members = [self.member(x) for x in node.get("members", [])]
+        rec.members = self.each(node.get("members", []), self.member)
         return rec
 
     def def_union(self, node, name):
@@ -243,7 +260,7 @@ class _Reader:
                             doc="Raw register value.", type=m.TypeRef(storage), count=count)
         bits = m.Record(name=None, pos=node.pos, kind="struct", packed=node.get("bits_packed", True),
                         member=node.get("struct_name"))
-        bits.members = [self.bitfield(x, storage) for x in node.get("fields", [])]
+        bits.members = self.each(node.get("fields", []), lambda x: self.bitfield(x, storage))
         members = [bits, raw_field] if raw.get("last") else [raw_field, bits]
         rec = self.base(m.Record, node, name, kind="union", packed=node.get("packed", False),
                         aligned=node.get("aligned"), members=members)
@@ -288,7 +305,7 @@ class _Reader:
         rec = self.base(m.Record, node, None, True, kind=kind, packed=node.get("packed", False),
                         aligned=node.get("aligned"), member=member,
                         count=self.count(node) if member else None)
-        rec.members = [self.member(x) for x in node["members"]]
+        rec.members = self.each(node["members"], self.member)
         return rec
 
 
