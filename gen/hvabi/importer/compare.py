@@ -18,6 +18,7 @@ from ..select import Abi
 from .run import import_headers
 
 TABLES = ("records", "enumerators", "macros")
+NAMED = TABLES + ("enums",)           # what a reference check names: enum tags too
 
 
 @dataclass
@@ -68,7 +69,7 @@ def against_reference(upstream, ours, abi):
     marks `ahead`; anything beyond the reference must be marked `ahead` too."""
     from ..diff.classify import COMPATIBLE, classify
     from ..facts import compare as compare_facts
-    theirs = set().union(*(set(upstream[t]) for t in TABLES))
+    theirs = set().union(*(set(upstream.get(t, {})) for t in NAMED))
     problems = compare_facts(upstream, ours, theirs)
     marked, members = ahead_names(abi), _ahead_members(abi)
     ahead = []
@@ -83,7 +84,7 @@ def against_reference(upstream, ours, abi):
                 and {a for a in added if not a.startswith(("reserved", "rsvd"))} <= members.get(name, set()):
             problems = [p for p in problems if not p.startswith(f"record {name}:")]
             ahead.append(f"{name} ({', '.join(sorted(added))})")
-    beyond = set().union(*(set(ours[t]) for t in TABLES)) - theirs
+    beyond = set().union(*(set(ours.get(t, {})) for t in NAMED)) - theirs
     ahead += sorted(beyond & marked)
     problems += [f"{n}: not in the reference and not marked `ahead` in the spec" for n in sorted(beyond - marked)]
     return problems, ahead
