@@ -312,7 +312,9 @@ class _Reader:
 def parse_term(term, profiles):
     """One `only:` term as a (who, arch) pair, or None: `x86_64`, `hdk`, `linux`,
     `tlfs@x86_64`."""
-    who, _, arch = str(term).partition("@")
+    who, at, arch = str(term).partition("@")
+    if at and not arch:
+        return None
     if not arch and who in m.ARCHES:
         return m.ANY, who
     if who not in m.VIEWS and who not in profiles:
