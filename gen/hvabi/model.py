@@ -10,7 +10,7 @@ profile carries is the profile's own selection (`Profile.omit`). A `Selection` (
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
-ARCHES = ("x86_64", "arm64")
+from .arches import NAMES as ARCHES  # noqa: E402  (re-exported: the one registry)
 VIEWS = ("tlfs", "hdk")
 
 

@@ -10,6 +10,7 @@ uapi:   standalone user-space headers (`__u64`, `<linux/types.h>`), such as rust
 
 import os
 
+from ..arches import ARCHES
 from . import clang_facts
 
 # Strings, not pathlib objects: `hvabi diff` of two header sets does without pathlib.
@@ -17,13 +18,13 @@ from . import clang_facts
 STUBS = os.path.join(os.path.dirname(os.path.realpath(__file__)), "kstubs")
 PRELUDE = os.path.join(STUBS, "kernel-prelude.h")
 FLAVORS = ("kernel", "uapi")
-CONFIG = {"x86_64": "CONFIG_X86", "arm64": "CONFIG_ARM64"}
+CONFIG = {a.name: a.kernel_config for a in ARCHES.values()}
 # rust-vmm's hv-headers use BIT() without defining it or including a header that does
 # (their bindgen wrapper provides it); a header that defines it itself only gets a warning.
 # Likewise NSEC_PER_SEC (HV_CLOCK_HZ), a kernel constant with no uapi header.
 UAPI_FALLBACK_DEFINES = ("BIT(x)=(1UL<<(x))", "NSEC_PER_SEC=1000000000L")
 # The hyperv-tlfs.h trio lives in arch/<dir>/include/asm and include/asm-generic.
-TLFS_ARCH_DIR = {"x86_64": "x86", "arm64": "arm64"}
+TLFS_ARCH_DIR = {a.name: a.kernel_dir for a in ARCHES.values()}
 
 
 def kernel_cflags(arch):
