@@ -95,9 +95,9 @@ class _Reader:
                           + "), a profile (" + ", ".join(sorted(self.profiles)) + ") or WHO@ARCH")
                 continue
             who = pair[0]
-            view = self.profiles[who].view if who in self.profiles else who
+            view = self.profiles[who].view if who in self.profiles and who not in self.views else who
             if who != m.ANY and view not in self.file_views:
-                self.fail(f"`only: {term}` names {'profile' if who in self.profiles else 'view'}"
+                self.fail(f"`only: {term}` names {'view' if who in self.views else 'profile'}"
                           f" {who!r}, but view {view!r} does not carry this file", pos,
                           "views of this file (spec/profiles.yaml `views:`): "
                           + ", ".join(sorted(self.file_views)))
@@ -440,10 +440,6 @@ def load_spec(spec_dir, display_root=None):
     files = sorted((spec_dir / "defs").glob("*.yaml"))
     if not files:
         raise HvabiError(f"no spec files in {spec_dir / 'defs'}", None, "is this the spec/ directory?")
-    for view in views.values():
-        for name in sorted((view.defs or set()) - {f.name for f in files}):
-            errors.append(HvabiError(f"view {view.name!r} takes {name}, which is not in spec/defs",
-                                     view.pos, "name a file of spec/defs, or drop it from `defs`"))
     for path in files:
         try:
             root = load_file(path, shown(path))
