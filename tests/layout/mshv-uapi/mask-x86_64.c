@@ -5,7 +5,7 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <uapi/linux/mshv.h>
+#include <linux/mshv.h>
 
 static int failures;
 
