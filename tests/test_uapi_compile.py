@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """uapi headers compile standalone, as the kernel's header test does: -std=c90 -Wall
 -Werror -nostdinc, each header included twice (guard check), with gcc and clang for
-x86_64, aarch64 and i386 (-m32). Only the exported kernel headers (linux/, asm/,
-asm-generic/ from Debian's linux-libc-dev) are visible: no libc, no kernel macros."""
+x86_64, aarch64 and i386 (-m32). Every header of every uapi product (spec/products.yaml),
+with the product's root as include dir. Only the exported kernel headers (linux/, asm/,
+asm-generic/ from Debian's linux-libc-dev) are visible besides: no libc, no kernel macros."""
 
 import pathlib
 import subprocess
@@ -12,7 +13,7 @@ from testlib import report
 import tempfile
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-UAPI = REPO / "include/uapi"
+sys.path.insert(0, str(REPO / "gen"))
 FLAGS = ["-std=c90", "-Wall", "-Wmissing-prototypes", "-Wstrict-prototypes", "-Werror",
          "-Werror=implicit-function-declaration", "-fsyntax-only", "-nostdinc"]
 SYSROOTS = {"x86_64": ("/usr/include", "/usr/include/x86_64-linux-gnu/asm"),
@@ -35,8 +36,17 @@ def staging(tmp, arch):
     return out
 
 
+def uapi_headers():
+    """(product root, header path) of every uapi product's headers."""
+    from hvabi.emit.products import load_products
+    from hvabi.spec.loader import load_spec
+    return [(REPO / p.root, REPO / p.root / h.path)
+            for p in load_products(REPO / "spec/products.yaml", load_spec(REPO / "spec"))
+            if p.flavor == "uapi" for h in p.headers]
+
+
 def main():
-    headers = sorted(UAPI.rglob("*.h"))
+    headers = uapi_headers()
     if not headers:
         print("FAIL no uapi headers generated")
         return 1
@@ -44,8 +54,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         stage = {arch: staging(tmp, arch) for arch in SYSROOTS}
         for cc, arch, extra in TARGETS:
-            for header in headers:
-                cmd = [cc, *extra, *FLAGS, f"-I{UAPI}", f"-I{stage[arch]}", "-x", "c", "/dev/null",
+            for root, header in headers:
+                cmd = [cc, *extra, *FLAGS, f"-I{root}", f"-I{stage[arch]}", "-x", "c", "/dev/null",
                        "-include", str(header), "-include", str(header)]
                 run = subprocess.run(cmd, capture_output=True, text=True)
                 what = f"{cc} {' '.join(extra) or arch}: {header.relative_to(REPO)}"
