@@ -10,6 +10,10 @@ profile (not upstream yet). Anything else beyond the reference is a failure.
   test_parity.py linux KERNEL_TREE HDK kernel flavor vs Linux include/hyperv read from
                                    KERNEL_TREE at test time (Linux 7.3: KERNEL_SRC_7_3,
                                    build/kernel/linux-source-7.3, extracted by ./setup)
+  test_parity.py mshv KERNEL_TREE  mshv-uapi (include/mshv/linux/mshv.h) vs Linux's
+                                   include/uapi/linux/mshv.h read from KERNEL_TREE at test
+                                   time (uapi flavor, <linux/ioctl.h> first; Linux 7.3:
+                                   KERNEL_SRC_7_3)
   test_parity.py rust-vmm          HDK uapi flavor (include/uapi/hyperv, in product order) vs
                                    tests/reference/rustvmm-hvheaders-*.facts.json, a facts
                                    snapshot of rust-vmm/mshv hv-headers (snapshot.py --mshv)
@@ -25,7 +29,8 @@ sys.path.insert(0, str(REPO / "gen"))
 from hvabi import facts  # noqa: E402
 from hvabi.extract.clang_facts import ExtractError  # noqa: E402
 from hvabi.importer.compare import against_reference  # noqa: E402
-from hvabi.extract.header_sets import kernel_facts, linux_facts, tlfs_facts, uapi_facts  # noqa: E402
+from hvabi.extract.header_sets import (kernel_facts, linux_facts, linux_mshv_facts,  # noqa: E402
+                                      tlfs_facts, uapi_facts)
 from hvabi.model import ARCHES, Selection  # noqa: E402
 from layout_check import product_named  # noqa: E402
 from testlib import report  # noqa: E402
@@ -37,6 +42,7 @@ MODES = {
     "tlfs": (1, None, "tlfs"),
     "linux": (1, None, "hdk-kernel"),
     "rust-vmm": (0, "tests/reference/rustvmm-hvheaders-{arch}.facts.json", "hdk-uapi"),
+    "mshv": (1, None, "mshv-uapi"),
 }
 
 def kernel_hdk_facts(arch):
@@ -44,16 +50,11 @@ def kernel_hdk_facts(arch):
     return kernel_facts(sorted(hdir.glob("*.h")), arch)
 
 
-def uapi_hdk_facts(arch):
-    """Facts of our uapi headers, read in the order the product includes them."""
-    product = product_named("hdk-uapi")
+def uapi_product_facts(arch, name="hdk-uapi"):
+    """Facts of a uapi product's headers, read in the order the product includes them."""
+    product = product_named(name)
     headers = [REPO / product.root / h.path for h in product.headers if h.arch in (None, arch)]
     return uapi_facts(headers, arch)
-
-
-def emitted_names(product, arch):
-    doc = json.loads((REPO / "tests/layout" / product / f"{arch}.facts.json").read_text())
-    return {table: set(doc[table]) for table in TABLES}
 
 
 def selection(profile_name, arch):
@@ -81,14 +82,16 @@ def compare(which, args):
     profile = product_named(product).profile
     failures, passed = [], 0
     for arch in ARCHES:
-        names = emitted_names(product, arch)
         if which == "tlfs":
             upstream = tlfs_facts(pathlib.Path(args[0]), arch)
             ours = tlfs_facts(REPO / "include/hyperv-tlfs", arch)
+        elif which == "mshv":
+            upstream = linux_mshv_facts(args[0], arch)
+            ours = uapi_product_facts(arch, product)
         else:
             upstream = (linux_facts(args[0], arch) if which == "linux"
                         else facts.load(REPO / snapshot.format(arch=arch)))
-            ours = uapi_hdk_facts(arch) if which == "rust-vmm" else kernel_hdk_facts(arch)
+            ours = uapi_product_facts(arch) if which == "rust-vmm" else kernel_hdk_facts(arch)
         problems, ahead = against_reference(upstream, ours, selection(profile, arch))
         counts = ", ".join(f"{len(upstream[t])} {t}" for t in TABLES)
         print(f"{which} {arch}: reference has {counts}; {len(ahead)} definitions ahead of it;"

@@ -132,7 +132,7 @@ def cmd_coverage(args):
     except (ExtractError, OSError, ValueError) as e:
         raise HvabiError(f"coverage: cannot read the upstream reference: {e}",
                          hint="--tlfs-src wants a linux-source-6.12 tree, --linux-src a Linux tree"
-                         " with include/hyperv/ (./setup extracts both under build/kernel),"
+                         " with include/hyperv/ and include/uapi/linux/mshv.h (./setup extracts both under build/kernel),"
                          " --rust-vmm-facts a facts prefix (tests/reference/rustvmm-hvheaders)") from None
     print("\n".join(lines))
     failed = ((mismatches or unmarked) and args.strict) or (missing and args.complete)
@@ -338,8 +338,9 @@ def _coverage_parser(sub, common):
                          " total, and how many covered ones differ (see gen/hvabi/coverage.py).")
     cov.add_argument("--tlfs-src", help="a linux-source-6.12 tree holding the hyperv-tlfs.h trio"
                      " (./setup extracts one to build/kernel/linux-source-6.12)")
-    cov.add_argument("--linux-src", help="a Linux tree whose include/hyperv the linux profile is"
-                     " compared with (./setup extracts Linux 7.3's to build/kernel/linux-source-7.3)")
+    cov.add_argument("--linux-src", help="a Linux tree whose include/hyperv the linux profile, and"
+                     " whose include/uapi/linux/mshv.h the mshv profile, is compared with (./setup"
+                     " extracts Linux 7.3's to build/kernel/linux-source-7.3)")
     cov.add_argument("--rust-vmm-facts", metavar="PREFIX",
                      help="facts snapshot of rust-vmm's hv-headers: PREFIX-ARCH.facts.json and"
                      " PREFIX.files.json (tests/reference/rustvmm-hvheaders)")

@@ -7,6 +7,8 @@ same comparison the parity tests use.
 The references are inputs, never files of this repository:
   tlfs      --tlfs-src TREE: the v6.12 hyperv-tlfs.h trio, read with libclang
   linux     --linux-src TREE: include/hyperv of a Linux tree (Linux 7.3), read with libclang
+  mshv      --linux-src TREE: include/uapi/linux/mshv.h of the same tree, uapi flavor (one
+            file: no rows per file)
   rust-vmm  --rust-vmm-facts PREFIX: PREFIX-<arch>.facts.json and PREFIX.files.json, a facts
             snapshot of rust-vmm/mshv hv-headers (the tests use tests/reference's)
 A profile without a reference gets a row saying so.
@@ -34,13 +36,17 @@ class References:
         self.tlfs_src, self.linux_src, self.rust_vmm_facts = tlfs_src, linux_src, rust_vmm_facts
 
     def option_for(self, profile):
-        return {"tlfs": "--tlfs-src", "linux": "--linux-src", "rust-vmm": "--rust-vmm-facts"}.get(profile)
+        return {"tlfs": "--tlfs-src", "linux": "--linux-src", "mshv": "--linux-src",
+                "rust-vmm": "--rust-vmm-facts"}.get(profile)
 
     def facts(self, profile, arch):
         """Facts of the upstream set a profile reproduces, or None if none was given."""
         if profile == "linux" and self.linux_src:
             from .extract.header_sets import linux_facts
             return linux_facts(self.linux_src, arch)
+        if profile == "mshv" and self.linux_src:
+            from .extract.header_sets import linux_mshv_facts
+            return linux_mshv_facts(self.linux_src, arch)
         if profile == "rust-vmm" and self.rust_vmm_facts:
             return factsmod.load(f"{self.rust_vmm_facts}-{arch}.facts.json")
         if profile == "tlfs" and self.tlfs_src:

@@ -57,11 +57,30 @@ def kernel_facts(headers, arch, include_dirs=(), only=None):
                                **options(arch, "kernel", include_dirs))
 
 
-def uapi_facts(headers, arch, only=None):
-    """libclang facts of uapi-flavor headers compiled against the system headers."""
+def uapi_facts(headers, arch, only=None, prelude=None):
+    """libclang facts of uapi-flavor headers compiled against the system headers.
+    `prelude`: C text put before them (Linux's mshv.h uses _IOW() without including
+    <linux/ioctl.h>: its readers include that first)."""
     return clang_facts.extract([str(h) for h in headers], arch,
                                only_files=[str(p) for p in only] if only else None,
-                               **options(arch, "uapi"))
+                               prelude=prelude, **options(arch, "uapi"))
+
+
+def linux_mshv_header(tree):
+    """include/uapi/linux/mshv.h of a Linux tree (the mshv profile's upstream)."""
+    path = os.path.join(str(tree), "include", "uapi", "linux", "mshv.h")
+    if not os.path.isfile(path):
+        raise clang_facts.ExtractError(
+            f"{path}: no such file; want a Linux tree with the mshv driver's uapi (./setup"
+            " extracts Linux 7.3's to build/kernel/linux-source-7.3)")
+    return path
+
+
+def linux_mshv_facts(tree, arch):
+    """libclang facts of Linux's include/uapi/linux/mshv.h in `tree`, in the uapi flavor,
+    with <linux/ioctl.h> included first."""
+    path = linux_mshv_header(tree)
+    return uapi_facts([path], arch, only=[path], prelude="#include <linux/ioctl.h>")
 
 
 def tlfs_facts(root, arch):

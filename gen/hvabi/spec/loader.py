@@ -50,9 +50,11 @@ def _schema_errors(root):
 class _Reader:
     """Builds model nodes from one file's Map/Seq tree, collecting errors."""
 
-    def __init__(self, path, profiles):
+    def __init__(self, path, profiles, views):
         self.path = path
         self.profiles = profiles
+        self.views = views           # name -> m.View
+        self.file_views = m.views_of_file(views, path)
         self.errors = []
         self.def_why = ""            # the definition's `why` also covers its members
         self.sibling_whys = set()    # names in the list being read that carry a `why`
@@ -87,14 +89,22 @@ class _Reader:
         terms = [raw] if isinstance(raw, str) else raw
         where = set()
         for term in terms:
-            pair = parse_term(term, self.profiles)
+            pair = parse_term(term, self.profiles, self.views)
             if pair is None:
                 self.fail(f"`only: {term}` names no arch, view or profile", pos,
-                          "use an arch (" + ", ".join(m.ARCHES) + "), a view (" + ", ".join(m.VIEWS)
+                          "use an arch (" + ", ".join(m.ARCHES) + "), a view (" + ", ".join(self.views)
                           + "), a profile (" + ", ".join(sorted(self.profiles)) + ") or WHO@ARCH")
                 continue
+            who = pair[0]
+            view = self.profiles[who].view if who in self.profiles and who not in self.views else who
+            if who != m.ANY and view not in self.file_views:
+                self.fail(f"`only: {term}` names {'view' if who in self.views else 'profile'}"
+                          f" {who!r}, but view {view!r} does not carry this file", pos,
+                          "views of this file (spec/profiles.yaml `views:`): "
+                          + ", ".join(sorted(self.file_views)))
+                continue
             where.add(pair)
-        needs_why = any(who in self.profiles and who not in m.VIEWS for who, _ in where) \
+        needs_why = any(who in self.profiles and who not in self.views for who, _ in where) \
             or (member and any(who != m.ANY for who, _ in where))
         if needs_why and not node.get("why") and not self.def_why \
                 and node.get("name") not in self.sibling_whys:
@@ -186,9 +196,9 @@ class _Reader:
 
     def placement_keys(self, header, pos):
         for key in header:
-            if key not in m.VIEWS and key not in self.profiles:
+            if key not in self.views and key not in self.profiles:
                 self.fail(f"header placement key {key!r} is no view or profile", pos,
-                          "keys: " + ", ".join(m.VIEWS + tuple(sorted(self.profiles))))
+                          "keys: " + ", ".join(list(self.views) + sorted(self.profiles)))
 
     def def_consts(self, node, name):
         self.same_name_items(node)
@@ -309,7 +319,7 @@ class _Reader:
         return rec
 
 
-def parse_term(term, profiles):
+def parse_term(term, profiles, views):
     """One `only:` term as a (who, arch) pair, or None: `x86_64`, `hdk`, `linux`,
     `tlfs@x86_64`."""
     who, at, arch = str(term).partition("@")
@@ -317,7 +327,7 @@ def parse_term(term, profiles):
         return None
     if not arch and who in m.ARCHES:
         return m.ANY, who
-    if who not in m.VIEWS and who not in profiles:
+    if who not in views and who not in profiles:
         return None
     if arch and arch not in m.ARCHES:
         return None
@@ -325,6 +335,50 @@ def parse_term(term, profiles):
 
 
 def load_profiles(path, shown=None):
+    """The profiles of spec/profiles.yaml, by name."""
+    return load_selectors(path, shown)[1]
+
+
+def _load_views(root, fail):
+    """spec/profiles.yaml `views:` (name -> m.View). Without it, the views are those the
+    profiles name, each carrying every spec file."""
+    if "views" not in root:
+        names = [b.get("view") for b in (root.get("profiles") or {}).values() if isinstance(b, Map)]
+        return {v: m.View(v) for v in dict.fromkeys(names) if isinstance(v, str)}
+    views = {}
+    body_of = root["views"]
+    if not isinstance(body_of, Map) or not body_of:
+        fail("`views:` must map view names to `doc:` (and `defs:`)", root.val_pos("views"),
+             "see docs/spec-format.md")
+        return views
+    for name, body in body_of.items():
+        pos = body_of.key_pos(name)
+        if not isinstance(name, str) or not _IDENT.match(name.replace("-", "_")) or name in m.ARCHES:
+            fail(f"view name {name!r} is not usable", pos, "letters, digits, '_' and '-'; not an arch")
+            continue
+        if not isinstance(body, Map):
+            fail(f"view {name!r} must be a mapping", pos, "give it `doc:`")
+            continue
+        for key in body:
+            if key not in ("doc", "defs"):
+                fail(f"unknown key {key!r} in view {name!r}", body.key_pos(key), "keys: doc, defs")
+        defs = body.get("defs")
+        if defs is not None and (not isinstance(defs, list) or not defs
+                                 or not all(isinstance(d, str) and d.endswith(".yaml") for d in defs)):
+            fail(f"`defs` of view {name!r} must list spec file names", body.val_pos("defs"),
+                 "write `defs: [60-mshv.yaml]` (files in spec/defs)")
+            defs = None
+        views[name] = m.View(name, " ".join(str(body.get("doc", "")).split()),
+                             frozenset(defs) if defs is not None else None)
+        views[name].pos = body.val_pos("defs") if defs is not None else pos
+    if views and all(v.defs is not None for v in views.values()):
+        fail("every view takes its own `defs`: no view carries the other spec files",
+             root.val_pos("views"), "leave `defs` off the views of the ABI proper")
+    return views
+
+
+def load_selectors(path, shown=None):
+    """(views, profiles) of spec/profiles.yaml, each by name."""
     root = load_file(path, shown or str(path))
     errors = []
 
@@ -334,8 +388,10 @@ def load_profiles(path, shown=None):
     if root.get("hvabi") != 2:
         fail("profiles.yaml needs `hvabi: 2` (spec format 2)", root.pos, "see docs/spec-format.md")
     for key in root:
-        if key not in ("hvabi", "profiles"):
-            fail(f"unknown key {key!r} in profiles.yaml", root.key_pos(key), "keys: hvabi, profiles")
+        if key not in ("hvabi", "views", "profiles"):
+            fail(f"unknown key {key!r} in profiles.yaml", root.key_pos(key),
+                 "keys: hvabi, views, profiles")
+    views = _load_views(root, fail)
     profiles = {}
     body_of = root.get("profiles")
     if not isinstance(body_of, Map) or not body_of:
@@ -347,7 +403,7 @@ def load_profiles(path, shown=None):
             fail(f"profile {name!r} must be a mapping", pos, "give it `view:` and `doc:`")
             continue
         if not isinstance(name, str) or not _IDENT.match(name.replace("-", "_")) or name in m.ARCHES \
-                or name in m.VIEWS and body.get("view") != name:
+                or name in views and body.get("view") != name:
             fail(f"profile name {name!r} is not usable", pos,
                  "letters, digits, '_' and '-'; not an arch, and not a view name unless it is that view's")
         for key in body:
@@ -355,8 +411,9 @@ def load_profiles(path, shown=None):
                 fail(f"unknown key {key!r} in profile {name!r}", body.key_pos(key),
                      "keys: view, doc, reference, omit")
         view = body.get("view")
-        if view not in m.VIEWS:
-            fail(f"profile {name!r} needs `view: tlfs` or `view: hdk`", body.val_pos("view") if "view" in body else pos)
+        if view not in views:
+            fail(f"profile {name!r} needs a `view:` of spec/profiles.yaml", body.val_pos("view")
+                 if "view" in body else pos, "views: " + ", ".join(views))
         profiles[name] = m.Profile(name, view, " ".join(str(body.get("doc", "")).split()),
                                    " ".join(str(body.get("reference", "")).split()))
     for name, body in body_of.items():
@@ -382,7 +439,7 @@ def load_profiles(path, shown=None):
             profiles[name].omit_pos.setdefault(what, ipos)
     if errors:
         raise SpecErrors(errors)
-    return profiles
+    return views, profiles
 
 
 def load_spec(spec_dir, display_root=None):
@@ -396,7 +453,8 @@ def load_spec(spec_dir, display_root=None):
         except ValueError:
             return str(p)
 
-    spec = m.Spec(profiles=load_profiles(spec_dir / "profiles.yaml", shown(spec_dir / "profiles.yaml")))
+    views, profiles = load_selectors(spec_dir / "profiles.yaml", shown(spec_dir / "profiles.yaml"))
+    spec = m.Spec(profiles=profiles, views=views)
     errors = []
     files = sorted((spec_dir / "defs").glob("*.yaml"))
     if not files:
@@ -411,7 +469,7 @@ def load_spec(spec_dir, display_root=None):
         if schema_errors:
             errors.extend(schema_errors)
             continue
-        reader = _Reader(shown(path), spec.profiles)
+        reader = _Reader(shown(path), spec.profiles, spec.views)
         reader.placement_keys(root.get("header", {}), root.val_pos("header"))
         for node in root["defs"]:
             spec.entries.extend(reader.entries(node, root.get("header")))
