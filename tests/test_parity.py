@@ -19,7 +19,6 @@ profile (not upstream yet). Anything else beyond the reference is a failure.
                                    snapshot of rust-vmm/mshv hv-headers (snapshot.py --mshv)
 """
 
-import json
 import pathlib
 import sys
 
