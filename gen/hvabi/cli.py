@@ -226,7 +226,9 @@ def _import_compare(args, sources):
     if any(rep.missing for rep in reports):
         proposed = compare.proposal(imported, args.flavor, reports)
         if args.out:
-            write_atomically(args.out, proposed.files)
+            from . import output
+            _recover(args.out)
+            output.write(args.out, proposed.files)
             print(f"hvabi: proposed YAML for what the spec lacks in {args.out}", file=sys.stderr)
         elif not args.quiet:
             for name, text in proposed.files.items():

@@ -22,7 +22,6 @@ import pathlib
 
 from . import facts as factsmod
 from . import model as m
-from .importer.compare import ahead_names
 from .layout import facts as spec_facts
 from .select import Abi
 
