@@ -99,7 +99,7 @@ SELECTION = [
 class Selection(unittest.TestCase):
     def test_terms_and_omissions_keep_exactly_their_selections(self):
         for terms, omit, want in SELECTION:
-            pairs = frozenset(parse_term(t, PROFILES) for t in terms)
+            pairs = frozenset(parse_term(t, PROFILES, set(PROFILES.values())) for t in terms)
             cond = m.Cond(pairs) if pairs else m.ALWAYS
             node = m.ConstGroup("g", items=[m.Const("X", cond=cond, values=[(m.ALWAYS, expr.Num(1, "1"))])])
             spec = m.Spec([m.Entry(node, m.Placement({"hdk": "h", "tlfs": "h"}))],
@@ -110,7 +110,7 @@ class Selection(unittest.TestCase):
 
     def test_unknown_terms_are_refused(self):
         for term in ("x86", "hdk@arm", "nosuch", "tlfs@"):
-            self.assertIsNone(parse_term(term, PROFILES), term)
+            self.assertIsNone(parse_term(term, PROFILES, set(PROFILES.values())), term)
 
 
 # --- layout: the spec's engine vs libclang ---------------------------------------------------
