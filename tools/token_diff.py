@@ -27,7 +27,6 @@ Exit status 0; 2 if an upstream tree is missing.
 import argparse
 import collections
 import difflib
-import os
 import pathlib
 import re
 import subprocess

@@ -29,7 +29,6 @@ flavor), no Signed-off-by: `git commit -s --amend` or `git format-patch -s` adds
 """
 
 import json
-import os
 import pathlib
 import re
 import subprocess
@@ -149,7 +148,7 @@ def read_state(tree):
         return {str(k): str(v) for k, v in doc["files"].items()}
     except (ValueError, UnicodeDecodeError, AttributeError) as e:
         raise HvabiError(f"unreadable record of what hvabi exported: {e}", str(path),
-                         f"remove it (then every file counts as upstream's) or run with --force")
+                         "remove it (then every file counts as upstream's) or run with --force")
 
 
 def state_text(target, files):
@@ -388,7 +387,12 @@ def run(spec, products, spec_dir, target, tree, force=False, do_commit=False, qu
     new = texts(spec, layout)
     rels = sorted(new)
     check_inside(tree, rels + [STATE])
-    recorded = read_state(tree)
+    try:
+        recorded = read_state(tree)
+    except HvabiError:
+        if not force:
+            raise
+        recorded = {}                       # --force: the record is rewritten below
     message_text = None
     if do_commit:
         old = head_texts(tree, rels)
