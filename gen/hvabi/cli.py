@@ -271,7 +271,18 @@ def _finish_import(args, files, skips, what, check):
     return errors.EXIT_CHECK_FAILED if failed else errors.EXIT_OK
 
 
-COMMANDS = ("generate", "check", "validate", "show", "coverage", "diff", "import")
+def cmd_export(args):
+    """The generated headers into a Linux tree or a rust-vmm/mshv checkout (docs/export.md)."""
+    from . import export
+    # absolute: the spec sources a header names are then spelled spec/defs/... wherever the
+    # command runs from (a relative --spec would give cwd-relative spellings, and churn)
+    spec, products = load(os.path.abspath(args.spec))
+    return export.run(spec, products, args.spec, args.target, args.tree, force=args.force,
+                      do_commit=args.commit, quiet=args.quiet,
+                      log=lambda line: print(line, file=sys.stderr))
+
+
+COMMANDS = ("generate", "check", "validate", "show", "coverage", "diff", "import", "export")
 
 
 def parser(only=None):
@@ -411,9 +422,28 @@ def _import_parser(sub, common):
     i.set_defaults(func=cmd_import)
 
 
+def _export_parser(sub, common):
+    e = sub.add_parser("export", parents=[common], help="write the headers into a Linux tree or"
+                       " a rust-vmm/mshv checkout",
+                       description="linux TREE: include/hyperv/*.h (Linux 6.14 or later) or the"
+                       " hyperv-tlfs.h trio (6.13 or earlier), by the tree's Makefile version;"
+                       " rust-vmm TREE: hv-headers/*.h in the uapi flavor. Files changed by hand"
+                       " since hvabi exported them are not overwritten. See docs/export.md.",
+                       epilog="Exit status: 0 ok, 2 bad input, a tree of unknown layout, or a"
+                       " refused overwrite (nothing written).")
+    e.add_argument("target", choices=("linux", "rust-vmm"))
+    e.add_argument("tree", metavar="TREE", help="top directory of the tree to write into")
+    e.add_argument("--force", action="store_true",
+                   help="overwrite files edited by hand since hvabi exported them")
+    e.add_argument("--commit", action="store_true",
+                   help="make one git commit of the exported files in TREE, with a kernel-style"
+                   " message describing the ABI change (no Signed-off-by)")
+    e.set_defaults(func=cmd_export)
+
+
 _SUBCOMMANDS = {"generate": _generate_parser, "check": _check_parser,
                 "validate": _validate_parser, "show": _show_parser, "coverage": _coverage_parser,
-                "diff": _diff_parser, "import": _import_parser}
+                "diff": _diff_parser, "import": _import_parser, "export": _export_parser}
 
 
 def main(argv=None):

@@ -82,30 +82,40 @@ def _inside(rel):
     return rel
 
 
-def _unchanged(path, text):
+def unchanged(path, text):
+    """Whether `path` holds exactly `text`."""
     try:
         return path.read_text(encoding="utf-8") == text
     except (FileNotFoundError, UnicodeDecodeError):
         return False
 
 
-def hand_edited(out, changed):
-    """Errors for each file hvabi would replace whose content is not what hvabi wrote:
-    edited since (its stamp does not match) or not written by hvabi at all (no stamp)."""
+def stamp_judge(rel, text):
+    """Why `text` (None: not UTF-8) at `rel` is not what `generate` wrote, or None: its
+    stamp does not match (edited since) or it has none (not written by hvabi)."""
+    state = stamp.status(text) if text is not None else stamp.UNSTAMPED
+    if state == stamp.EDITED:
+        return "edited by hand since hvabi generated it"
+    if state == stamp.UNSTAMPED:
+        return "has no hvabi-stamp: not written by hvabi, or its stamp line was removed"
+    return None
+
+
+def hand_edited(out, changed, judge=stamp_judge):
+    """Errors for each file hvabi would replace whose content is not what hvabi wrote,
+    as `judge(rel, current text or None)` says (default: by the file's own stamp)."""
     errors = []
     for rel in changed:
         path = pathlib.Path(out) / rel
         if not path.is_file():
             continue
         try:
-            state = stamp.status(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
-            state = stamp.UNSTAMPED
-        if state == stamp.EDITED:
-            errors.append(HvabiError("edited by hand since hvabi generated it", _show(out, rel)))
-        elif state == stamp.UNSTAMPED:
-            errors.append(HvabiError("has no hvabi-stamp: not written by hvabi, or its stamp line"
-                                     " was removed", _show(out, rel)))
+            text = None
+        why = judge(rel, text)
+        if why:
+            errors.append(HvabiError(why, _show(out, rel)))
     return errors
 
 
@@ -119,23 +129,25 @@ def remove_strays(out, rels):
                     path.unlink()
 
 
-def write(out, files, force=True):
+HAND_EDIT_HINT = ("move the change into spec/ and regenerate (`git diff` shows it), or run"
+                  " `hvabi generate --force` to overwrite")
+
+
+def write(out, files, force=True, judge=stamp_judge, hint=HAND_EDIT_HINT):
     """Write {relative path: text} under `out` in one transaction; the number of files
     that changed. Unless `force`, refuse (nothing written) if any file to be replaced was
-    edited by hand."""
+    edited by hand, as `judge` (see hand_edited) says, with `hint`."""
     global _steps
     _steps = 0
     out = pathlib.Path(out)
     remove_strays(out, files)
-    changed = {rel: text for rel, text in sorted(files.items()) if not _unchanged(out / rel, text)}
+    changed = {rel: text for rel, text in sorted(files.items()) if not unchanged(out / rel, text)}
     if not force:
-        errors = hand_edited(out, changed)
+        errors = hand_edited(out, changed, judge)
         if errors:
             errors.append(HvabiError(
                 f"{len(errors)} file(s) to be replaced hold text hvabi did not write; nothing was"
-                " written", None,
-                "move the change into spec/ and regenerate (`git diff` shows it), or run"
-                " `hvabi generate --force` to overwrite"))
+                " written", None, hint))
             raise SpecErrors(errors)
     if not changed:
         return 0

@@ -31,3 +31,18 @@ def status(text):
         return UNSTAMPED
     unfilled = text[:found.start(1)] + PLACEHOLDER + text[found.end(1):]
     return OK if _digest(unfilled) == found.group(1) else EDITED
+
+
+def digest(text):
+    """The hash a stamp holds, of any text: what `hvabi export` records of the files it
+    writes into another tree (gen/hvabi/export.py)."""
+    return _digest(text)
+
+
+_LINE = re.compile(r"^ \* hvabi-stamp: [0-9a-f]{16}\n", re.M)
+
+
+def remove(text):
+    """A generated header without its stamp line (the exported text: a stamp changes with
+    every edit, so a one-definition change would touch two places of the file)."""
+    return _LINE.sub("", text, count=1)

@@ -1,0 +1,473 @@
+#!/usr/bin/python3
+"""How far the exported headers are from upstream's, token by token.
+
+For each file `hvabi export` writes, compare the C token stream of our header (as exported:
+the generated header without its stamp line) with upstream's, comments removed:
+
+  Linux 7.3 include/hyperv/*.h    vs the hdk-kernel product   (--linux-src)
+  Linux 6.12 hyperv-tlfs.h trio   vs the tlfs product         (--tlfs-src)
+  rust-vmm/mshv hv-headers/*.h    vs the hdk-uapi product     (--rust-vmm DIR, optional)
+
+and print per file the tokens ours / upstream, the tokens that differ (difflib opcodes over
+the token texts) in how many hunks, and the most frequent kinds of difference (a hunk is
+classified by what it holds: `#if defined(CONFIG_X86)` vs `IS_ENABLED`, DECLARE_FLEX_ARRAY,
+a number spelled differently, a definition in another place, ...). Then the line diff
+upstream -> ours as `git diff --stat` counts it (git diff --no-index --numstat), and the
+lines over 80 columns (tabs at 8) in ours and upstream's.
+
+  tools/token_diff.py                   the table and the top kinds per file
+  tools/token_diff.py --hunks [FILE]    also every hunk, with both sides' tokens
+
+The tokenizer is a small C tokenizer: comments and backslash-newlines removed,
+preprocessor directives end in a `<eol>` token (so `#define A 1` and `#define A` `1` on
+the next line differ), `#include <a/b.h>` keeps `<a/b.h>` as one token.
+Exit status 0; 2 if an upstream tree is missing.
+"""
+
+import argparse
+import collections
+import difflib
+import pathlib
+import re
+import subprocess
+import sys
+import tempfile
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "gen"))
+from hvabi.emit import stamp  # noqa: E402  (the exported text: the stamp line removed)
+
+# (label, our root, our path, upstream root option, upstream path)
+HDK = ["hvgdk_mini", "hvgdk_ext", "hvgdk", "hvhdk_mini", "hvhdk"]
+TRIO = ["include/asm-generic/hyperv-tlfs.h", "arch/x86/include/asm/hyperv-tlfs.h",
+        "arch/arm64/include/asm/hyperv-tlfs.h"]
+
+# --- tokenizer -------------------------------------------------------------------------------
+
+PUNCT = sorted("""... <<= >>= -> ++ -- << >> <= >= == != && || *= /= %= += -= &= ^= |= ## :: 
+               [ ] ( ) { } . & * + - ~ ! / % < > ^ | ? : ; = , #""".split(), key=len, reverse=True)
+TOKEN = re.compile(r"""
+    (?P<space>[ \t\f\v\r]+)
+  | (?P<splice>\\\n)
+  | (?P<newline>\n)
+  | (?P<comment>/\*.*?\*/|//[^\n]*)
+  | (?P<string>L?"(?:\\.|[^"\\\n])*"|L?'(?:\\.|[^'\\\n])*')
+  | (?P<number>\.?[0-9](?:[eEpP][+-]|[0-9A-Za-z_.])*)
+  | (?P<ident>[A-Za-z_][A-Za-z_0-9]*)
+  | (?P<punct>""" + "|".join(re.escape(p) for p in PUNCT) + r""")
+  | (?P<other>.)
+""", re.S | re.X)
+HEADER_NAME = re.compile(r"[ \t]*(<[^>\n]*>)")
+
+
+class Tok:
+    __slots__ = ("kind", "text", "line")
+
+    def __init__(self, kind, text, line):
+        self.kind, self.text, self.line = kind, text, line
+
+    def __repr__(self):
+        return self.text
+
+
+def tokenize(text):
+    """C tokens of `text` with line numbers; comments dropped, directives end in <eol>."""
+    out, pos, line, bol, directive = [], 0, 1, True, False
+    while pos < len(text):
+        m = TOKEN.match(text, pos)
+        kind, value = m.lastgroup, m.group()
+        pos = m.end()
+        if kind == "newline":
+            if directive:
+                out.append(Tok("eol", "<eol>", line))
+                directive = False
+            line += 1
+            bol = True
+            continue
+        if kind == "space":
+            continue
+        if kind == "splice":            # a directive goes on; only the line count moves
+            line += 1
+            continue
+        if kind == "comment":
+            line += value.count("\n")
+            continue
+        if kind == "punct" and value == "#" and bol:
+            directive = True
+            out.append(Tok("directive", "#", line))
+            # `#include <...>`: the header name is one token
+            name = re.compile(r"[ \t]*include\b").match(text, pos)
+            if name:
+                out.append(Tok("ident", "include", line))
+                pos = name.end()
+                header = HEADER_NAME.match(text, pos)
+                if header:
+                    out.append(Tok("header", header.group(1), line))
+                    pos = header.end()
+            bol = False
+            continue
+        bol = False
+        out.append(Tok(kind, value, line))
+    if directive:
+        out.append(Tok("eol", "<eol>", line))
+    return out
+
+
+# --- classifying a hunk ----------------------------------------------------------------------
+
+def _texts(toks):
+    return [t.text for t in toks]
+
+
+def _number(text):
+    try:
+        return int(text.rstrip("uUlL"), 0)
+    except ValueError:
+        return None
+
+
+def classify(tag, ours, theirs, item_ours, item_theirs):
+    """The kind of one difference inside an item both sides have (lists of Tok: the hunk's
+    tokens on each side, and the whole items)."""
+    a, b = _texts(ours), _texts(theirs)
+    both = a + b
+    whole = _texts(item_ours) + _texts(item_theirs)
+    for toks in (a, b):
+        for k, t in enumerate(toks[:-1]):
+            if t == "#" and toks[k + 1] in ("if", "ifdef", "ifndef", "elif", "else", "endif") \
+                    and not ("IS_ENABLED" in both and "defined" in both):
+                return f"#if/#elif/#else/#endif line only in {'ours' if toks is a else 'upstream'}"
+            if t == "#" and toks[k + 1] in ("define", "undef"):
+                return f"helper #define / #undef in {'ours' if toks is a else 'upstream'}"
+    if "IS_ENABLED" in both and "defined" in both:
+        return "#if defined(CONFIG_X) vs IS_ENABLED(CONFIG_X)"
+    if "IS_ENABLED" in both or "defined" in both or (whole[:1] == ["#"] and any(
+            t.startswith("CONFIG_") for t in both)):
+        return "#if/#ifdef/#elif condition spelling"
+    if "DECLARE_FLEX_ARRAY" in both:
+        return "flexible array: DECLARE_FLEX_ARRAY() vs []"
+    if {"__packed", "__attribute__", "packed"} & set(both):
+        return "__packed / __attribute__ placement"
+    if {"__aligned", "aligned"} & set(both):
+        return "alignment attribute"
+    if whole[:2] == ["#", "include"]:
+        return "#include lines"
+    if set(both) == {","}:
+        return "trailing comma"
+    if set(both) <= {"(", ")"}:
+        return "parentheses"
+    if "static_assert" in both:
+        return "static_assert"
+    if len(a) == len(b) == 1 and ours[0].kind == theirs[0].kind == "number":
+        x, y = _number(a[0]), _number(b[0])
+        return "number spelling (same value)" if x is not None and x == y else "number value"
+    if len(a) == len(b) == 1 and ours[0].kind == theirs[0].kind == "ident":
+        if a[0].lstrip("_") == b[0].lstrip("_"):
+            return "type spelling (u64 vs __u64)"
+        if whole[:2] in (["#", "ifndef"], ["#", "define"]) and a[0].endswith("_H"):
+            return "include guard name"
+        return "name spelling"
+    if len(a) == len(b) == 1 and {ours[0].kind, theirs[0].kind} == {"number", "ident"}:
+        return "number vs named constant"
+    if {"unsigned", "char", "short", "int", "long", "u8", "u16", "u32", "u64", "__u8", "__u16",
+            "__u32", "__u64"} >= set(both):
+        return "type spelling (u64 vs __u64)"
+    if {"BIT", "BIT_ULL", "GENMASK", "GENMASK_ULL", "<<", ">>"} & set(both):
+        return "bit / mask expression spelling"
+    if whole[:2] == ["#", "define"]:
+        return "macro body spelling"
+    if tag in ("delete", "insert"):
+        side = "ours" if a else "upstream"
+        return f"member or tokens only in {side}"
+    return "declaration spelling"
+
+
+# --- per file --------------------------------------------------------------------------------
+
+class Pair:
+    def __init__(self, label, ours_text, theirs_text, theirs_path):
+        self.label = label
+        self.ours_text = ours_text
+        self.theirs_text = theirs_text
+        self.theirs_path = theirs_path
+
+
+def items(toks):
+    """Top-level units: a directive (`#` .. `<eol>`) or a declaration (.. `;` at brace
+    depth 0); lists of Tok."""
+    out, cur, depth, in_directive = [], [], 0, False
+    for t in toks:
+        cur.append(t)
+        if t.kind == "directive" and len(cur) == 1:
+            in_directive = True
+        elif in_directive:
+            if t.kind == "eol":
+                out.append(cur)
+                cur, in_directive = [], False
+        elif t.text == "{":
+            depth += 1
+        elif t.text == "}":
+            depth -= 1
+        elif t.text == ";" and depth == 0:
+            out.append(cur)
+            cur = []
+    if cur:
+        out.append(cur)
+    return out
+
+
+def item_name(item):
+    """What an item defines, for pairing: `#define NAME`, `struct NAME`, ..., or None."""
+    texts = _texts(item)
+    if texts[0] == "#":
+        if len(texts) > 2 and texts[1] in ("define", "undef", "ifndef", "ifdef", "include"):
+            return f"#{texts[1]} {texts[2]}"
+        return None
+    for i, t in enumerate(texts[:3]):
+        if t in ("struct", "union", "enum") and i + 1 < len(texts) and texts[i + 1] not in "{":
+            return f"{t} {texts[i + 1]}"
+    if texts[0] == "typedef":
+        return "typedef " + texts[-2]
+    return None
+
+
+class Hunk:
+    __slots__ = ("kind", "ours", "theirs")
+
+    def __init__(self, kind, ours, theirs):
+        self.kind, self.ours, self.theirs = kind, ours, theirs
+
+    def size(self):
+        return max(len(self.ours), len(self.theirs))
+
+
+def token_hunks(pair):
+    """Flat difflib opcodes over the two token streams: ((tokens ours, upstream), opcodes)."""
+    a, b = tokenize(pair.ours_text), tokenize(pair.theirs_text)
+    matcher = difflib.SequenceMatcher(None, _texts(a), _texts(b), autojunk=False)
+    return a, b, [op for op in matcher.get_opcodes() if op[0] != "equal"]
+
+
+def structured(a, b):
+    """Differences explained: items matched whole, then moved items, items paired by name
+    (or by place) diffed token by token, the rest only on one side. Hunks, in ours' order."""
+    ia, ib = items(a), items(b)
+    ka, kb = [tuple(_texts(x)) for x in ia], [tuple(_texts(x)) for x in ib]
+    matcher = difflib.SequenceMatcher(None, ka, kb, autojunk=False)
+    left_a, left_b, blocks = [], [], []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag != "equal":
+            blocks.append((list(range(i1, i2)), list(range(j1, j2))))
+            left_a += range(i1, i2)
+            left_b += range(j1, j2)
+    out = []
+    # moved: the same item elsewhere on the other side
+    spare_b = collections.defaultdict(list)
+    for j in left_b:
+        spare_b[kb[j]].append(j)
+    moved_a, moved_b = set(), set()
+    for i in left_a:
+        if spare_b.get(ka[i]):
+            j = spare_b[ka[i]].pop(0)
+            moved_a.add(i)
+            moved_b.add(j)
+            out.append((i, Hunk("moved (definition order)", ia[i], [])))
+    # paired by name anywhere, then by place within a block
+    names_b = collections.defaultdict(list)
+    for j in left_b:
+        if j not in moved_b and item_name(ib[j]):
+            names_b[item_name(ib[j])].append(j)
+    pairs_ab, used_b = {}, set(moved_b)
+    for i in left_a:
+        name = item_name(ia[i])
+        if i not in moved_a and name and names_b.get(name):
+            j = names_b[name].pop(0)
+            pairs_ab[i] = j
+            used_b.add(j)
+    for block_a, block_b in blocks:
+        rest_a = [i for i in block_a if i not in moved_a and i not in pairs_ab]
+        rest_b = [j for j in block_b if j not in used_b]
+        for i, j in zip(rest_a, rest_b):
+            if ka[i][:2] == kb[j][:2]:      # same directive, or same leading keyword
+                pairs_ab[i] = j
+                used_b.add(j)
+    for i, j in pairs_ab.items():
+        for tag, x1, x2, y1, y2 in _merged(ka[i], kb[j]):
+            x, y = ia[i][x1:x2], ib[j][y1:y2]
+            out.append((i, Hunk(classify(tag, x, y, ia[i], ib[j]), x, y)))
+    for i in left_a:
+        if i not in moved_a and i not in pairs_ab:
+            out.append((i, Hunk(_only(ia[i], "ours"), ia[i], [])))
+    for j in left_b:
+        if j not in used_b:
+            out.append((_place(j, blocks), Hunk(_only(ib[j], "upstream"), [], ib[j])))
+    return [h for _, h in sorted(out, key=lambda x: x[0])]
+
+
+def _merged(a, b):
+    """difflib's opcodes between two items, those one equal token apart taken together
+    (`u64 v[]` vs `DECLARE_FLEX_ARRAY(u64, v)` is one difference, not three)."""
+    out = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            continue
+        if out and i1 - out[-1][2] <= 1 and j1 - out[-1][4] <= 1:
+            out[-1] = ("replace", out[-1][1], i2, out[-1][3], j2)
+        else:
+            out.append((tag, i1, i2, j1, j2))
+    return out
+
+
+def _place(j, blocks):
+    for block_a, block_b in blocks:
+        if j in block_b:
+            return block_a[0] if block_a else -1
+    return -1
+
+
+def _only(item, side):
+    texts = _texts(item)
+    if texts[:2] in (["#", "if"], ["#", "ifdef"], ["#", "elif"], ["#", "else"], ["#", "endif"]):
+        return f"#if/#elif/#else/#endif line only in {side}"
+    if texts[0] == "#":
+        return f"#{texts[1] if len(texts) > 1 else ''} only in {side}"
+    name = item_name(item)
+    if name:
+        return f"{name.split()[0]} only in {side}"
+    if texts[0] == "static_assert":
+        return f"static_assert only in {side}"
+    return f"declaration only in {side}"
+
+
+def numstat(pair):
+    """(+, -) lines from upstream to ours, as git diff counts them."""
+    with tempfile.TemporaryDirectory(prefix="hvabi-token-diff-") as tmp:
+        ours, theirs = pathlib.Path(tmp, "ours"), pathlib.Path(tmp, "theirs")
+        ours.write_text(pair.ours_text, encoding="utf-8")
+        theirs.write_text(pair.theirs_text, encoding="utf-8")
+        run = subprocess.run(["git", "diff", "--no-index", "--numstat", str(theirs), str(ours)],
+                             capture_output=True, text=True)
+    if not run.stdout.strip():
+        return 0, 0
+    added, removed, _ = run.stdout.split("\t", 2)
+    return int(added), int(removed)
+
+
+def over_80(text):
+    return sum(1 for line in text.splitlines() if len(line.expandtabs(8)) > 80)
+
+
+def pairs(args):
+    def ours(rel):
+        return stamp.remove((REPO / rel).read_text(encoding="utf-8"))
+
+    out = []
+    linux = pathlib.Path(args.linux_src)
+    for name in HDK:
+        up = linux / "include/hyperv" / f"{name}.h"
+        out.append(Pair(f"include/hyperv/{name}.h", ours(f"include/hvhdk/include/hyperv/{name}.h"),
+                        _read(up), up))
+    tlfs = pathlib.Path(args.tlfs_src)
+    for rel in TRIO:
+        out.append(Pair(f"6.12 {rel}", ours(f"include/hyperv-tlfs/{rel}"), _read(tlfs / rel),
+                        tlfs / rel))
+    if args.rust_vmm:
+        hv = pathlib.Path(args.rust_vmm)
+        for name in HDK:
+            up = hv / f"{name}.h"
+            if up.exists():
+                out.append(Pair(f"hv-headers/{name}.h", ours(f"include/uapi/hyperv/{name}.h"),
+                                _read(up), up))
+    if args.files:
+        out = [p for p in out if any(f in p.label for f in args.files)]
+    return out
+
+
+def _read(path):
+    try:
+        return pathlib.Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        print(f"token_diff.py: {path}: {e.strerror}\n  hint: ./setup extracts Linux 7.3 and"
+              " 6.12 under build/kernel (--linux-src, --tlfs-src)", file=sys.stderr)
+        sys.exit(2)
+
+
+def _side(toks, limit):
+    text = " ".join(_texts(toks))
+    return text if limit is None or len(text) <= limit else text[:limit - 3] + "..."
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("files", nargs="*", metavar="FILE", help="only files whose label holds FILE")
+    p.add_argument("--linux-src", default=str(REPO / "build/kernel/linux-source-7.3"))
+    p.add_argument("--tlfs-src", default=str(REPO / "build/kernel/linux-source-6.12"))
+    p.add_argument("--rust-vmm", metavar="DIR", help="also rust-vmm/mshv's hv-headers/ in DIR")
+    p.add_argument("--hunks", action="store_true", help="list every hunk")
+    p.add_argument("--top", type=int, default=6, help="kinds listed per file (default %(default)s)")
+    p.add_argument("--width", type=int, default=160,
+                   help="with --hunks: truncate each side to this many characters (0: never)")
+    args = p.parse_args()
+
+    def row(label, a, b, da, db, h, add, rem, oa, ob):
+        return (f"{label:<42} {f'{a}/{b}':>20} {f'{da}/{db}':>15} {h:>6}"
+                f" {f'+{add}/-{rem}':>12} {f'{oa}/{ob}':>12}")
+
+    rows, totals, kinds_all, hunks_all, details = [], [0] * 9, collections.Counter(), \
+        collections.Counter(), []
+    for pair in pairs(args):
+        a, b, ops = token_hunks(pair)
+        add, rem = numstat(pair)
+        figures = [len(a), len(b), sum(i2 - i1 for _, i1, i2, _, _ in ops),
+                   sum(j2 - j1 for _, _, _, j1, j2 in ops), len(ops), add, rem,
+                   over_80(pair.ours_text), over_80(pair.theirs_text)]
+        rows.append(row(pair.label, *figures))
+        totals = [x + y for x, y in zip(totals, figures)]
+        explained = structured(a, b)
+        kinds = collections.Counter()
+        for h in explained:
+            kinds[h.kind] += h.size()
+        kinds_all.update(kinds)
+        hunks_all.update(h.kind for h in explained)
+        details.append((pair, explained, kinds))
+    print("tokens: C tokens with comments removed; differ: tokens in difflib's non-equal")
+    print("opcodes (ours/upstream); lines: git diff --numstat upstream -> ours;")
+    print(">80: lines over 80 columns (tabs at 8)\n")
+    print(f"{'file':<42} {'tokens ours/upstream':>20} {'differ ours/up':>15} {'hunks':>6}"
+          f" {'lines +/-':>12} {'>80 ours/up':>12}")
+    print("\n".join(rows))
+    print(row("total", *totals))
+    print("\nkinds of difference, all files (definitions matched whole or by name, then"
+          " diffed):")
+    for kind, n in kinds_all.most_common():
+        print(f"  {n:>6} tokens {hunks_all[kind]:>5} places  {kind}")
+    for pair, explained, kinds in details:
+        print(f"\n{pair.label} ({pair.theirs_path}): {len(explained)} places differ")
+        per_kind = collections.Counter(h.kind for h in explained)
+        for kind, n in kinds.most_common(args.top):
+            h = next(h for h in explained if h.kind == kind)
+            print(f"  {n:>6} tokens {per_kind[kind]:>4} places  {kind}")
+            print(f"           e.g. {_where(h)}: ours [{_side(h.ours, 50)}]"
+                  f" upstream [{_side(h.theirs, 50)}]")
+        if args.hunks:
+            limit = args.width or None
+            for h in explained:
+                print(f"  @@ {_where(h)} ({h.kind})")
+                if h.ours:
+                    print(f"    - ours:     {_side(h.ours, limit)}")
+                if h.theirs:
+                    print(f"    + upstream: {_side(h.theirs, limit)}")
+    return 0
+
+
+def _where(h):
+    at = []
+    if h.ours:
+        at.append(f"ours:{h.ours[0].line}")
+    if h.theirs:
+        at.append(f"upstream:{h.theirs[0].line}")
+    return " ".join(at)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
