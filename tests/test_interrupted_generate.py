@@ -88,7 +88,7 @@ def main():
             wait_status = killed_generate(trial, step)
             if os.WIFEXITED(wait_status) and os.WEXITSTATUS(wait_status) == 0:
                 if snapshot(trial) != new:
-                    failures.append(f"an uninterrupted generate did not write the new tree")
+                    failures.append("an uninterrupted generate did not write the new tree")
                 break
             if not (os.WIFSIGNALED(wait_status) and os.WTERMSIG(wait_status) == signal.SIGKILL):
                 failures.append(f"step {step}: generate was not SIGKILLed (wait status {wait_status})")
