@@ -11,7 +11,9 @@ from typing import Optional
 from .. import model as m
 from ..spec import expr
 
-DOC_WIDTH = 100
+# Comments wrap at 80 columns, as upstream's do; code lines may run to checkpatch's 100.
+COMMENT_WIDTH = 80
+CODE_WIDTH = 100
 
 
 # --- arch conditionals --------------------------------------------------------------------
@@ -70,17 +72,17 @@ def _sentences(doc):
 
 
 def _wrap(prefix, text, indent=" * "):
-    """Kernel-doc lines for `prefix text`, wrapped at DOC_WIDTH."""
+    """Kernel-doc lines for `prefix text`, wrapped at COMMENT_WIDTH."""
     words = " ".join(text.split())
     first = f"{indent}{prefix}{words}".rstrip()
-    if len(first) <= DOC_WIDTH:
+    if len(first) <= COMMENT_WIDTH:
         return [first]
     opts = dict(break_long_words=False, break_on_hyphens=False)
-    head = textwrap.wrap(words, DOC_WIDTH - len(indent) - len(prefix), **opts)[0]
+    head = textwrap.wrap(words, COMMENT_WIDTH - len(indent) - len(prefix), **opts)[0]
     rest = words[len(head):].strip()
     cont = indent + "  "          # kernel-doc continuation: any further indentation
     return [f"{indent}{prefix}{head}"] + [f"{cont}{line}" for line in
-                                          textwrap.wrap(rest, DOC_WIDTH - len(cont), **opts)]
+                                          textwrap.wrap(rest, COMMENT_WIDTH - len(cont), **opts)]
 
 
 def kernel_doc(kind, name, doc, members):
@@ -92,16 +94,16 @@ def kernel_doc(kind, name, doc, members):
         lines += _wrap(f"@{path}: ", " ".join(mdoc.split()))
     if rest:
         lines.append(" *")
-        lines += [f" * {line}" for line in textwrap.wrap(rest, DOC_WIDTH - 3, break_long_words=False)]
+        lines += [f" * {line}" for line in textwrap.wrap(rest, COMMENT_WIDTH - 3, break_long_words=False)]
     lines.append(" */")
     return lines
 
 
 def comment(doc):
     text = " ".join(doc.split())
-    if len(text) + 6 <= DOC_WIDTH:
+    if len(text) + 6 <= COMMENT_WIDTH:
         return [f"/* {text} */"]
-    return ["/*"] + [f" * {line}" for line in textwrap.wrap(text, DOC_WIDTH - 3)] + [" */"]
+    return ["/*"] + [f" * {line}" for line in textwrap.wrap(text, COMMENT_WIDTH - 3)] + [" */"]
 
 
 # --- records ------------------------------------------------------------------------------
@@ -277,11 +279,11 @@ def _columns(text):
 
 def _define(name, value, column):
     """`#define NAME<tabs>VALUE` with VALUE at `column`, or on a continuation line when the
-    result would pass DOC_WIDTH."""
+    result would pass CODE_WIDTH."""
     head = f"#define {name}"
     tabs = max(1, -(-(column - _columns(head)) // 8))
     line = head + "\t" * tabs + value
-    if _columns(line) <= DOC_WIDTH:
+    if _columns(line) <= CODE_WIDTH:
         return line
     return f"{head} \\\n\t{value}"
 

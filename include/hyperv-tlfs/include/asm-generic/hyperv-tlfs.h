@@ -9,7 +9,7 @@
  *   spec/defs/40-hvhdk_mini.yaml
  *   spec/defs/50-hvhdk.yaml
  * Do not edit: change the spec and regenerate.
- * hvabi-stamp: ff6c0b3a10f6e932
+ * hvabi-stamp: eaa2ecf3163b2893
  */
 #ifndef _ASM_GENERIC_HYPERV_TLFS_H
 #define _ASM_GENERIC_HYPERV_TLFS_H
@@ -19,8 +19,8 @@
 #include <linux/time64.h>
 
 /*
- * Hypercall completion status codes. A hypercall returns one of these in bits 15:0 of its result
- * value.
+ * Hypercall completion status codes. A hypercall returns one of these in bits
+ * 15:0 of its result value.
  */
 #define HV_STATUS_SUCCESS			0x0
 #define HV_STATUS_INVALID_HYPERCALL_CODE	0x2
@@ -39,7 +39,10 @@
 /* Rate of the hypervisor reference time, which counts in 100 ns units. */
 #define HV_CLOCK_HZ	(NSEC_PER_SEC / 100)
 
-/* Size of the hypervisor interface pages (4 KiB). It does not depend on the guest page size. */
+/*
+ * Size of the hypervisor interface pages (4 KiB). It does not depend on the
+ * guest page size.
+ */
 #define HV_HYP_PAGE_SHIFT	12
 #define HV_HYP_PAGE_SIZE	BIT(HV_HYP_PAGE_SHIFT)
 #define HV_HYP_PAGE_MASK	(~(HV_HYP_PAGE_SIZE - 1))
@@ -77,12 +80,14 @@ union hv_reference_tsc_msr {
 
 /**
  * struct hv_vpset - A set of virtual processors.
- * @format: Encoding of the set: 0 for sparse banks, 1 for all virtual processors.
+ * @format: Encoding of the set: 0 for sparse banks, 1 for all virtual
+ *   processors.
  * @valid_bank_mask: Which banks are present in bank_contents.
  * @bank_contents: One 64-bit mask of virtual processors per present bank.
  *
- * With the sparse format, virtual processors are grouped in banks of 64; bit N of valid_bank_mask
- * says whether bank N is present, and the present banks follow in order as 64-bit masks.
+ * With the sparse format, virtual processors are grouped in banks of 64; bit N
+ * of valid_bank_mask says whether bank N is present, and the present banks
+ * follow in order as 64-bit masks.
  */
 struct hv_vpset {
 	u64 format;
@@ -91,9 +96,9 @@ struct hv_vpset {
 } __packed;
 
 /**
- * union hv_hypervisor_version_info - Hypervisor version, as returned in the four registers of the
- *   version CPUID leaf or by the hypervisor version register; readable field by field or register
- *   by register.
+ * union hv_hypervisor_version_info - Hypervisor version, as returned in the
+ *   four registers of the version CPUID leaf or by the hypervisor version
+ *   register; readable field by field or register by register.
  * @build_number: Build number of the hypervisor.
  * @minor_version: Minor version number.
  * @major_version: Major version number.
@@ -123,8 +128,8 @@ union hv_hypervisor_version_info {
 };
 
 /*
- * Partition privileges, bits 31:0: access to synthetic registers. Reported in EAX of the features
- * CPUID leaf.
+ * Partition privileges, bits 31:0: access to synthetic registers. Reported in
+ * EAX of the features CPUID leaf.
  */
 #define HV_MSR_VP_RUNTIME_AVAILABLE	BIT(0)
 #define HV_MSR_TIME_REF_COUNT_AVAILABLE	BIT(1)
@@ -142,8 +147,8 @@ union hv_hypervisor_version_info {
 #define HV_ACCESS_TSC_INVARIANT		BIT(15)
 
 /*
- * Partition privileges, bits 63:32: access to hypercalls. Reported in EBX of the features CPUID
- * leaf.
+ * Partition privileges, bits 63:32: access to hypercalls. Reported in EBX of
+ * the features CPUID leaf.
  */
 #define HV_CREATE_PARTITIONS		BIT(0)
 #define HV_ACCESS_PARTITION_ID		BIT(1)
@@ -163,8 +168,8 @@ union hv_hypervisor_version_info {
 #define HV_VP_INDEX_SELF	((u32)-2)
 
 /*
- * Hypercall call codes: the value a caller puts in bits 15:0 of the hypercall input value to select
- * the hypercall.
+ * Hypercall call codes: the value a caller puts in bits 15:0 of the hypercall
+ * input value to select the hypercall.
  */
 #define HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE		0x0002
 #define HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST		0x0003
@@ -197,8 +202,8 @@ union hv_hypervisor_version_info {
 #define HVCALL_MMIO_WRITE				0x0107
 
 /*
- * Fields of the hypercall input and result values. Bits 15:0 carry the call code on input and the
- * status on return.
+ * Fields of the hypercall input and result values. Bits 15:0 carry the call
+ * code on input and the status on return.
  */
 #define HV_HYPERCALL_RESULT_MASK	GENMASK_ULL(15, 0)
 #define HV_HYPERCALL_FAST_BIT		BIT(16)
@@ -217,8 +222,10 @@ union hv_hypervisor_version_info {
 	(HV_HYPERCALL_RSVD0_MASK | HV_HYPERCALL_RSVD1_MASK | HV_HYPERCALL_RSVD2_MASK)
 
 /**
- * struct hv_guest_mapping_flush - Input of the HvCallFlushGuestPhysicalAddressSpace hypercall.
- * @address_space: Second-level address space to flush (its EPT root pointer on Intel).
+ * struct hv_guest_mapping_flush - Input of the
+ *   HvCallFlushGuestPhysicalAddressSpace hypercall.
+ * @address_space: Second-level address space to flush (its EPT root pointer on
+ *   Intel).
  * @flags: Flags of the flush.
  */
 struct hv_guest_mapping_flush {
@@ -273,8 +280,10 @@ union hv_gpa_page_range {
 	((HV_HYP_PAGE_SIZE - 2 * sizeof(u64)) / sizeof(union hv_gpa_page_range))
 
 /**
- * struct hv_guest_mapping_flush_list - Input of the HvCallFlushGuestPhysicalAddressList hypercall.
- * @address_space: Second-level address space to flush (its EPT root pointer on Intel).
+ * struct hv_guest_mapping_flush_list - Input of the
+ *   HvCallFlushGuestPhysicalAddressList hypercall.
+ * @address_space: Second-level address space to flush (its EPT root pointer on
+ *   Intel).
  * @flags: Flags of the flush.
  * @gpa_list: Guest physical page ranges to flush, one per rep.
  */
@@ -285,11 +294,13 @@ struct hv_guest_mapping_flush_list {
 };
 
 /**
- * struct hv_tlb_flush - Input of the virtual address flush hypercalls with a 64-bit processor mask.
+ * struct hv_tlb_flush - Input of the virtual address flush hypercalls with a
+ *   64-bit processor mask.
  * @address_space: Address space to flush (a CR3 value on x86).
  * @flags: Flags of the flush (HV_FLUSH_ALL_PROCESSORS and so on).
  * @processor_mask: Virtual processors 0 to 63 to flush on, one bit each.
- * @gva_list: Virtual address ranges to flush, one per rep; the low 12 bits count extra pages.
+ * @gva_list: Virtual address ranges to flush, one per rep; the low 12 bits
+ *   count extra pages.
  */
 struct hv_tlb_flush {
 	u64 address_space;
@@ -300,7 +311,8 @@ struct hv_tlb_flush {
 
 /**
  * struct ms_hyperv_tsc_page - Start of the reference TSC page.
- * @tsc_sequence: Changes whenever scale or offset change; 0 means the page is not usable.
+ * @tsc_sequence: Changes whenever scale or offset change; 0 means the page is
+ *   not usable.
  * @tsc_scale: Multiplier applied to the TSC value.
  * @tsc_offset: Offset added to the scaled TSC value.
  *
@@ -316,12 +328,14 @@ struct ms_hyperv_tsc_page {
 } __packed;
 
 /**
- * struct hv_tlb_flush_ex - Input of the virtual address flush hypercalls that take a sparse VP set;
- *   the address list shares its start with the VP set's banks.
+ * struct hv_tlb_flush_ex - Input of the virtual address flush hypercalls that
+ *   take a sparse VP set; the address list shares its start with the VP set's
+ *   banks.
  * @address_space: Address space to flush (a CR3 value on x86).
  * @flags: Flags of the flush (HV_FLUSH_ALL_PROCESSORS and so on).
  * @hv_vp_set: Virtual processors to flush on.
- * @gva_list: Virtual address ranges to flush; they follow the banks of the VP set.
+ * @gva_list: Virtual address ranges to flush; they follow the banks of the VP
+ *   set.
  */
 struct hv_tlb_flush_ex {
 	u64 address_space;
@@ -356,12 +370,15 @@ struct hv_get_partition_id {
 #define HV_SYNIC_SINT_VECTOR_MASK	(0xFF)
 
 /**
- * union hv_synic_sint - Layout of a synthetic interrupt source register (SINT0 to SINT15).
+ * union hv_synic_sint - Layout of a synthetic interrupt source register (SINT0
+ *   to SINT15).
  * @as_uint64: Raw register value.
  * @vector: Interrupt vector raised for this source.
  * @masked: The source is masked and raises no interrupt.
- * @auto_eoi: The hypervisor performs an implicit EOI when it delivers the interrupt.
- * @polling: The source is in polling mode; messages are queued but no interrupt is raised.
+ * @auto_eoi: The hypervisor performs an implicit EOI when it delivers the
+ *   interrupt.
+ * @polling: The source is in polling mode; messages are queued but no interrupt
+ *   is raised.
  */
 union hv_synic_sint {
 	u64 as_uint64;
@@ -436,26 +453,32 @@ union hv_port_id {
 /**
  * enum hv_message_type - Types of SynIC messages.
  * @HVMSG_NONE: The message slot is empty.
- * @HVMSG_UNMAPPED_GPA: The virtual processor accessed a guest physical address that is not mapped.
- * @HVMSG_GPA_INTERCEPT: The virtual processor made an access that the mapping of the guest physical
- *   address does not allow.
+ * @HVMSG_UNMAPPED_GPA: The virtual processor accessed a guest physical address
+ *   that is not mapped.
+ * @HVMSG_GPA_INTERCEPT: The virtual processor made an access that the mapping
+ *   of the guest physical address does not allow.
  * @HVMSG_TIMER_EXPIRED: A synthetic timer expired.
- * @HVMSG_INVALID_VP_REGISTER_VALUE: A register of the virtual processor holds a value that cannot
- *   be run.
- * @HVMSG_UNRECOVERABLE_EXCEPTION: The virtual processor hit an exception it cannot recover from
- *   (such as a triple fault).
- * @HVMSG_UNSUPPORTED_FEATURE: The virtual processor used a feature the hypervisor does not support.
+ * @HVMSG_INVALID_VP_REGISTER_VALUE: A register of the virtual processor holds a
+ *   value that cannot be run.
+ * @HVMSG_UNRECOVERABLE_EXCEPTION: The virtual processor hit an exception it
+ *   cannot recover from (such as a triple fault).
+ * @HVMSG_UNSUPPORTED_FEATURE: The virtual processor used a feature the
+ *   hypervisor does not support.
  * @HVMSG_EVENTLOG_BUFFERCOMPLETE: A trace buffer is full.
- * @HVMSG_X64_IOPORT_INTERCEPT: The virtual processor accessed an intercepted I/O port.
+ * @HVMSG_X64_IOPORT_INTERCEPT: The virtual processor accessed an intercepted
+ *   I/O port.
  * @HVMSG_X64_MSR_INTERCEPT: The virtual processor accessed an intercepted MSR.
- * @HVMSG_X64_CPUID_INTERCEPT: The virtual processor executed an intercepted CPUID.
- * @HVMSG_X64_EXCEPTION_INTERCEPT: The virtual processor raised an intercepted exception.
- * @HVMSG_X64_APIC_EOI: The virtual processor signalled end of interrupt for a level-triggered
- *   interrupt.
- * @HVMSG_X64_LEGACY_FP_ERROR: The virtual processor raised a legacy x87 floating-point error.
+ * @HVMSG_X64_CPUID_INTERCEPT: The virtual processor executed an intercepted
+ *   CPUID.
+ * @HVMSG_X64_EXCEPTION_INTERCEPT: The virtual processor raised an intercepted
+ *   exception.
+ * @HVMSG_X64_APIC_EOI: The virtual processor signalled end of interrupt for a
+ *   level-triggered interrupt.
+ * @HVMSG_X64_LEGACY_FP_ERROR: The virtual processor raised a legacy x87
+ *   floating-point error.
  *
- * Types with bit 31 clear are free for guest-to-guest messages; those with bit 31 set are sent by
- * the hypervisor.
+ * Types with bit 31 clear are free for guest-to-guest messages; those with bit
+ * 31 set are sent by the hypervisor.
  */
 enum hv_message_type {
 	HVMSG_NONE = 0x00000000,
@@ -493,8 +516,8 @@ union hv_synic_simp {
 /**
  * union hv_message_flags - Flags in the header of a SynIC message.
  * @asu8: Raw register value.
- * @msg_pending: More messages are queued for this source; write the end-of-message register once
- *   the slot is free.
+ * @msg_pending: More messages are queued for this source; write the
+ *   end-of-message register once the slot is free.
  */
 union hv_message_flags {
 	u8 asu8;
@@ -528,7 +551,8 @@ struct hv_message_header {
 } __packed;
 
 /**
- * struct hv_message - A SynIC message as it appears in a slot of the message page.
+ * struct hv_message - A SynIC message as it appears in a slot of the message
+ *   page.
  * @header: Message header.
  * @u: Message payload, whose layout depends on the message type.
  * @u.payload: Message payload.
@@ -541,7 +565,8 @@ struct hv_message {
 } __packed;
 
 /**
- * struct hv_message_page - The SynIC message page: one message slot per synthetic interrupt source.
+ * struct hv_message_page - The SynIC message page: one message slot per
+ *   synthetic interrupt source.
  * @sint_message: Message slot of each synthetic interrupt source.
  */
 struct hv_message_page {
@@ -549,10 +574,12 @@ struct hv_message_page {
 } __packed;
 
 /**
- * struct hv_timer_message_payload - Payload of the message sent when a synthetic timer expires.
+ * struct hv_timer_message_payload - Payload of the message sent when a
+ *   synthetic timer expires.
  * @timer_index: Which synthetic timer (0 to 3) expired.
  * @expiration_time: Time the timer was due, in 100 ns units of reference time.
- * @delivery_time: Time the message was queued, in 100 ns units of reference time.
+ * @delivery_time: Time the message was queued, in 100 ns units of reference
+ *   time.
  */
 struct hv_timer_message_payload {
 	u32 timer_index;
@@ -564,8 +591,8 @@ struct hv_timer_message_payload {
 } __packed;
 
 /**
- * struct hv_get_vp_registers_output - One 128-bit register value returned by HvCallGetVpRegisters,
- *   seen as 32- or 64-bit words.
+ * struct hv_get_vp_registers_output - One 128-bit register value returned by
+ *   HvCallGetVpRegisters, seen as 32- or 64-bit words.
  * @as32: The value as four 32-bit words, lowest first.
  * @as32.a: Bits 0 to 31.
  * @as32.b: Bits 32 to 63.
@@ -591,8 +618,8 @@ struct hv_get_vp_registers_output {
 };
 
 /**
- * struct hv_set_vp_registers_input - Input of HVCALL_SET_VP_REGISTERS in the documented view, a
- *   fixed part followed by the registers to write.
+ * struct hv_set_vp_registers_input - Input of HVCALL_SET_VP_REGISTERS in the
+ *   documented view, a fixed part followed by the registers to write.
  * @header: Fixed part of the input.
  * @header.partitionid: Partition of the virtual processor.
  * @header.vpindex: Index of the virtual processor.
@@ -623,7 +650,8 @@ struct hv_set_vp_registers_input {
 } __packed;
 
 /**
- * struct hv_send_ipi - Input of HVCALL_SEND_IPI: send a fixed interrupt to up to 64 processors.
+ * struct hv_send_ipi - Input of HVCALL_SEND_IPI: send a fixed interrupt to up
+ *   to 64 processors.
  * @vector: Interrupt vector to deliver.
  * @cpu_mask: Target virtual processors as a bit mask of indexes 0 to 63.
  */
@@ -636,7 +664,8 @@ struct hv_send_ipi {
 } __packed;
 
 /**
- * union hv_ioapic_rte - An I/O APIC redirection table entry, whole or as bit fields.
+ * union hv_ioapic_rte - An I/O APIC redirection table entry, whole or as bit
+ *   fields.
  * @as_uint64: Raw 64-bit value.
  * @vector: Interrupt vector.
  * @delivery_mode: APIC delivery mode.
@@ -674,7 +703,8 @@ union hv_ioapic_rte {
 } __packed;
 
 /**
- * enum hv_interrupt_source - Kinds of source a device interrupt entry describes.
+ * enum hv_interrupt_source - Kinds of source a device interrupt entry
+ *   describes.
  * @HV_INTERRUPT_SOURCE_MSI: An MSI or MSI-X interrupt.
  * @HV_INTERRUPT_SOURCE_IOAPIC: An I/O APIC interrupt.
  */
@@ -684,7 +714,8 @@ enum hv_interrupt_source {
 };
 
 /**
- * struct hv_interrupt_entry - A device interrupt: its source kind and its MSI or I/O APIC data.
+ * struct hv_interrupt_entry - A device interrupt: its source kind and its MSI
+ *   or I/O APIC data.
  * @source: Kind of source, one of enum hv_interrupt_source.
  * @msi_entry: MSI address and data, for an MSI source.
  * @ioapic_rte: Redirection entry, for an I/O APIC source.
@@ -705,7 +736,8 @@ struct hv_interrupt_entry {
 #define HV_DEVICE_INTERRUPT_TARGET_PROCESSOR_SET	2
 
 /**
- * struct hv_device_interrupt_target - The vector and virtual processors a device interrupt goes to.
+ * struct hv_device_interrupt_target - The vector and virtual processors a
+ *   device interrupt goes to.
  * @vector: Interrupt vector to deliver.
  * @flags: Combination of the HV_DEVICE_INTERRUPT_TARGET_ flag values.
  * @vp_mask: Target virtual processors as a bit mask of indexes 0 to 63.
@@ -721,8 +753,8 @@ struct hv_device_interrupt_target {
 } __packed;
 
 /**
- * struct hv_retarget_device_interrupt - Input of HVCALL_RETARGET_INTERRUPT: move a device interrupt
- *   to other VPs.
+ * struct hv_retarget_device_interrupt - Input of HVCALL_RETARGET_INTERRUPT:
+ *   move a device interrupt to other VPs.
  * @partition_id: Partition that owns the device (self for the caller).
  * @device_id: Logical device identifier assigned by the host.
  * @int_entry: The interrupt to retarget.
@@ -739,8 +771,8 @@ struct hv_retarget_device_interrupt {
 } __packed __aligned(8);
 
 /*
- * Names of the synthetic registers the documented view lists, for use with the VP register
- * hypercalls.
+ * Names of the synthetic registers the documented view lists, for use with the
+ * VP register hypercalls.
  */
 #define HV_REGISTER_HYPERVISOR_VERSION	0x00000100
 #define HV_REGISTER_FEATURES		0x00000200
@@ -764,7 +796,8 @@ struct hv_retarget_device_interrupt {
 #define HV_REGISTER_GUEST_CRASH_P4	0x00000214
 
 /**
- * struct input - One register name of the TLFS-style GetVpRegisters input, as two 32-bit halves.
+ * struct input - One register name of the TLFS-style GetVpRegisters input, as
+ *   two 32-bit halves.
  * @name0: Low half of the register name.
  * @name1: High half of the register name (zero).
  */
@@ -774,7 +807,8 @@ struct input {
 };
 
 /**
- * struct hv_get_vp_registers_input - Input of HVCALL_GET_VP_REGISTERS in the documented view.
+ * struct hv_get_vp_registers_input - Input of HVCALL_GET_VP_REGISTERS in the
+ *   documented view.
  * @header: Fixed part of the input.
  * @header.partitionid: Partition of the virtual processor.
  * @header.vpindex: Index of the virtual processor.
@@ -797,7 +831,8 @@ struct hv_get_vp_registers_input {
 #define HV_HYPERCALL_MMIO_MAX_DATA_LENGTH	64
 
 /**
- * struct hv_mmio_read_input - Input of HVCALL_MMIO_READ: read from a guest physical MMIO address.
+ * struct hv_mmio_read_input - Input of HVCALL_MMIO_READ: read from a guest
+ *   physical MMIO address.
  * @gpa: Guest physical address to read.
  * @size: Number of bytes to read.
  */
@@ -817,7 +852,8 @@ struct hv_mmio_read_output {
 } __packed;
 
 /**
- * struct hv_mmio_write_input - Input of HVCALL_MMIO_WRITE: write to a guest physical MMIO address.
+ * struct hv_mmio_write_input - Input of HVCALL_MMIO_WRITE: write to a guest
+ *   physical MMIO address.
  * @gpa: Guest physical address to write.
  * @size: Number of bytes to write.
  * @data: The bytes to write.
@@ -831,7 +867,10 @@ struct hv_mmio_write_input {
 	u8 data[HV_HYPERCALL_MMIO_MAX_DATA_LENGTH];
 } __packed;
 
-/* Call codes of the extended hypercalls, which the hypervisor forwards to the host. */
+/*
+ * Call codes of the extended hypercalls, which the hypervisor forwards to the
+ * host.
+ */
 #define HV_EXT_CALL_QUERY_CAPABILITIES	0x8001
 #define HV_EXT_CALL_MEMORY_HEAT_HINT	0x8003
 
@@ -839,7 +878,8 @@ struct hv_mmio_write_input {
 #define HV_EXT_CAPABILITY_MEMORY_COLD_DISCARD_HINT	BIT(8)
 
 /**
- * enum HV_GENERIC_SET_FORMAT - Formats of a generic set, such as a set of virtual processors.
+ * enum HV_GENERIC_SET_FORMAT - Formats of a generic set, such as a set of
+ *   virtual processors.
  * @HV_GENERIC_SET_SPARSE_4K: A sparse set, given as banks of 64 members.
  * @HV_GENERIC_SET_ALL: The set holds every member (every VP of the partition).
  */
@@ -856,8 +896,8 @@ enum HV_GENERIC_SET_FORMAT {
 #define HV_EXT_MEMORY_HEAT_HINT_TYPE_COLD_DISCARD	2
 
 /**
- * struct hv_memory_hint - Input of HV_EXT_CALL_MEMORY_HEAT_HINT: guest memory ranges and their
- *   heat.
+ * struct hv_memory_hint - Input of HV_EXT_CALL_MEMORY_HEAT_HINT: guest memory
+ *   ranges and their heat.
  * @type: Heat type, one of the HV_EXTMEM_HEAT_HINT_ values.
  * @ranges: Guest physical page ranges the hint covers.
  */
@@ -873,8 +913,10 @@ struct hv_memory_hint {
 #define HV_LINUX_VENDOR_ID	0x8100
 
 /**
- * struct hv_proximity_domain_flags - Flags telling how a proximity domain ID is applied.
- * @proximity_preferred: The domain is preferred; other domains may be used when it runs short.
+ * struct hv_proximity_domain_flags - Flags telling how a proximity domain ID is
+ *   applied.
+ * @proximity_preferred: The domain is preferred; other domains may be used when
+ *   it runs short.
  * @proximity_info_valid: The domain ID is valid and applies.
  */
 struct hv_proximity_domain_flags {
@@ -886,7 +928,8 @@ struct hv_proximity_domain_flags {
 } __packed;
 
 /**
- * struct hv_proximity_domain_info - NUMA proximity domain to allocate resources from.
+ * struct hv_proximity_domain_info - NUMA proximity domain to allocate resources
+ *   from.
  * @domain_id: Proximity domain identifier.
  * @flags: How the domain ID is applied.
  */
@@ -898,7 +941,8 @@ struct hv_proximity_domain_info {
 /**
  * struct hv_deposit_memory - Input for the HvCallDepositMemory hypercall.
  * @partition_id: Partition that receives the pages.
- * @gpa_page_list: Page frame numbers of the deposited pages, one per repetition.
+ * @gpa_page_list: Page frame numbers of the deposited pages, one per
+ *   repetition.
  */
 struct hv_deposit_memory {
 	u64 partition_id;
@@ -926,7 +970,8 @@ struct hv_lp_startup_status {
 } __packed;
 
 /**
- * struct hv_input_add_logical_processor - Input for adding a logical processor to the hypervisor.
+ * struct hv_input_add_logical_processor - Input for adding a logical processor
+ *   to the hypervisor.
  * @lp_index: Index of the new logical processor.
  * @apic_id: APIC ID of the new logical processor.
  * @proximity_domain_info: NUMA domain of the logical processor.
@@ -938,7 +983,8 @@ struct hv_input_add_logical_processor {
 } __packed;
 
 /**
- * struct hv_output_add_logical_processor - Output of adding a logical processor.
+ * struct hv_output_add_logical_processor - Output of adding a logical
+ *   processor.
  * @startup_status: Startup result of the logical processor.
  */
 struct hv_output_add_logical_processor {
@@ -946,7 +992,8 @@ struct hv_output_add_logical_processor {
 } __packed;
 
 /**
- * enum HV_SUBNODE_TYPE - Kinds of NUMA subnode a new virtual processor can be placed in.
+ * enum HV_SUBNODE_TYPE - Kinds of NUMA subnode a new virtual processor can be
+ *   placed in.
  * @HvSubnodeAny: No subnode preference.
  * @HvSubnodeSocket: The subnode is a processor socket.
  * @HvSubnodeAmdNode: The subnode is an AMD node within a socket.
@@ -995,7 +1042,8 @@ enum hv_interrupt_trigger_mode {
 };
 
 /**
- * struct hv_device_interrupt_descriptor - Describes a device interrupt and where it is delivered.
+ * struct hv_device_interrupt_descriptor - Describes a device interrupt and
+ *   where it is delivered.
  * @interrupt_type: Interrupt type, an hv_interrupt_type value.
  * @trigger_mode: Trigger mode, an hv_interrupt_trigger_mode value.
  * @vector_count: Number of vectors the interrupt uses.
@@ -1012,7 +1060,8 @@ struct hv_device_interrupt_descriptor {
 } __packed;
 
 /**
- * struct hv_input_map_device_interrupt - Input for mapping an interrupt of a device.
+ * struct hv_input_map_device_interrupt - Input for mapping an interrupt of a
+ *   device.
  * @partition_id: Partition that owns the device.
  * @device_id: Device identifier, an hv_device_id value.
  * @flags: Mapping flags.
@@ -1028,7 +1077,8 @@ struct hv_input_map_device_interrupt {
 } __packed;
 
 /**
- * struct hv_output_map_device_interrupt - Output of mapping an interrupt of a device.
+ * struct hv_output_map_device_interrupt - Output of mapping an interrupt of a
+ *   device.
  * @interrupt_entry: Interrupt entry to program into the device.
  */
 struct hv_output_map_device_interrupt {
@@ -1036,7 +1086,8 @@ struct hv_output_map_device_interrupt {
 } __packed;
 
 /**
- * struct hv_input_unmap_device_interrupt - Input for unmapping an interrupt of a device.
+ * struct hv_input_unmap_device_interrupt - Input for unmapping an interrupt of
+ *   a device.
  * @partition_id: Partition that owns the device.
  * @device_id: Device identifier, an hv_device_id value.
  * @interrupt_entry: Interrupt entry returned when the interrupt was mapped.
@@ -1052,7 +1103,8 @@ struct hv_input_unmap_device_interrupt {
 #define HV_SOURCE_SHADOW_BRIDGE_BUS_RANGE	0x1
 
 /**
- * struct hv_send_ipi_ex - Input for the HvCallSendSyntheticClusterIpiEx hypercall.
+ * struct hv_send_ipi_ex - Input for the HvCallSendSyntheticClusterIpiEx
+ *   hypercall.
  * @vector: Interrupt vector to send.
  * @vp_set: Virtual processors that receive the IPI.
  */
@@ -1065,7 +1117,8 @@ struct hv_send_ipi_ex {
 } __packed;
 
 /**
- * typedef hv_pci_rid - PCI requester ID, with bus, device and function in 16 bits.
+ * typedef hv_pci_rid - PCI requester ID, with bus, device and function in 16
+ *   bits.
  */
 typedef u16 hv_pci_rid;
 
@@ -1198,7 +1251,8 @@ union hv_device_id {
 #define HV_EVENT_FLAGS_LONG_COUNT	(256 / sizeof(unsigned long))
 
 /**
- * union hv_synic_event_flags - SynIC event flags of one synthetic interrupt source.
+ * union hv_synic_event_flags - SynIC event flags of one synthetic interrupt
+ *   source.
  * @flags: Event flags as unsigned longs, for the kernel bit operations.
  *
  * Each flag is one bit of the 256-byte array.

@@ -6,7 +6,7 @@
  *   spec/defs/10-hvgdk_mini.yaml
  *   spec/defs/30-hvgdk.yaml
  * Do not edit: change the spec and regenerate.
- * hvabi-stamp: 5124dcf4ccc1066f
+ * hvabi-stamp: a3fbbe67970c203d
  */
 #ifndef _ASM_X86_HYPERV_TLFS_H
 #define _ASM_X86_HYPERV_TLFS_H
@@ -14,7 +14,10 @@
 #include <linux/types.h>
 #include <asm/page.h>
 
-/* Numbers of the synthetic MSRs for guest identity, hypercalls, VP identity and time. */
+/*
+ * Numbers of the synthetic MSRs for guest identity, hypercalls, VP identity and
+ * time.
+ */
 #define HV_X64_MSR_GUEST_OS_ID		0x40000000
 #define HV_X64_MSR_HYPERCALL		0x40000001
 #define HV_X64_MSR_VP_INDEX		0x40000002
@@ -25,7 +28,10 @@
 #define HV_X64_MSR_TSC_FREQUENCY	0x40000022
 #define HV_X64_MSR_APIC_FREQUENCY	0x40000023
 
-/* Numbers of the synthetic MSRs for fast access to the virtual APIC and for the VP assist page. */
+/*
+ * Numbers of the synthetic MSRs for fast access to the virtual APIC and for the
+ * VP assist page.
+ */
 #define HV_X64_MSR_EOI				0x40000070
 #define HV_X64_MSR_ICR				0x40000071
 #define HV_X64_MSR_TPR				0x40000072
@@ -59,8 +65,8 @@
 #define HV_X64_MSR_SINT15	0x4000009F
 
 /*
- * Numbers of the SynIC MSRs that a nested hypervisor uses to reach the SynIC of the hypervisor
- * below it.
+ * Numbers of the SynIC MSRs that a nested hypervisor uses to reach the SynIC of
+ * the hypervisor below it.
  */
 #define HV_X64_MSR_NESTED_SCONTROL	0x40001080
 #define HV_X64_MSR_NESTED_SVERSION	0x40001081
@@ -70,7 +76,8 @@
 #define HV_X64_MSR_NESTED_SINT0		0x40001090
 
 /*
- * Numbers of the synthetic timer MSRs; each of the four timers has a configuration and a count MSR.
+ * Numbers of the synthetic timer MSRs; each of the four timers has a
+ * configuration and a count MSR.
  */
 #define HV_X64_MSR_STIMER0_CONFIG	0x400000B0
 #define HV_X64_MSR_STIMER0_COUNT	0x400000B1
@@ -91,7 +98,8 @@
 #define HV_X64_MSR_CRASH_CTL	0x40000105
 
 /*
- * Bits and masks of the hypercall and reference TSC MSRs, and the number of crash parameter MSRs.
+ * Bits and masks of the hypercall and reference TSC MSRs, and the number of
+ * crash parameter MSRs.
  */
 #define HV_X64_MSR_HYPERCALL_ENABLE		0x00000001
 #define HV_X64_MSR_HYPERCALL_PAGE_ADDRESS_SHIFT	12
@@ -112,12 +120,14 @@
 #define HV_HYPERCALL_MAX_XMM_REGISTERS	6
 
 /**
- * struct hv_reenlightenment_control - Layout of the reenlightenment control MSR.
+ * struct hv_reenlightenment_control - Layout of the reenlightenment control
+ *   MSR.
  * @vector: Interrupt vector raised after a migration.
  * @enabled: The notification is enabled.
  * @target_vp: Virtual processor that receives the interrupt.
  *
- * It asks the hypervisor for an interrupt after the partition has been migrated.
+ * It asks the hypervisor for an interrupt after the partition has been
+ * migrated.
  */
 struct hv_reenlightenment_control {
 	u64 vector:8;
@@ -151,7 +161,10 @@ struct hv_tsc_emulation_control {
 	u64 reserved:63;
 } __packed;
 
-/* Numbers of the MSRs that control TSC emulation after live migration and the invariant TSC. */
+/*
+ * Numbers of the MSRs that control TSC emulation after live migration and the
+ * invariant TSC.
+ */
 #define HV_X64_MSR_REENLIGHTENMENT_CONTROL	0x40000106
 #define HV_X64_MSR_TSC_EMULATION_CONTROL	0x40000107
 #define HV_X64_MSR_TSC_EMULATION_STATUS		0x40000108
@@ -199,7 +212,9 @@ struct hv_tsc_emulation_control {
 #define HV_FEATURE_DEBUG_MSRS_AVAILABLE		BIT(11)
 #define HV_FEATURE_EXT_GVA_RANGES_FLUSH		BIT(14)
 
-/* Feature bit for direct-mode synthetic timers; its position differs per arch. */
+/*
+ * Feature bit for direct-mode synthetic timers; its position differs per arch.
+ */
 #define HV_STIMER_DIRECT_MODE_AVAILABLE	BIT(19)
 
 /* Recommendation bits in EAX of the enlightenment information CPUID leaf. */
@@ -233,7 +248,10 @@ struct hv_tsc_emulation_control {
 /* Feature bits in EBX of the nested features CPUID leaf. */
 #define HV_X64_NESTED_EVMCS1_PERF_GLOBAL_CTRL	BIT(0)
 
-/* Feature bit for the enlightened TLB on AMD, in the nested features CPUID leaf. */
+/*
+ * Feature bit for the enlightened TLB on AMD, in the nested features CPUID
+ * leaf.
+ */
 #define HV_X64_NESTED_ENLIGHTENED_TLB	BIT(22)
 
 /* Bits in EAX of the isolation configuration CPUID leaf. */
@@ -259,7 +277,8 @@ enum hv_isolation_type {
 };
 
 /**
- * union hv_x64_msr_hypercall_contents - Layout of the hypercall MSR (HV_X64_MSR_HYPERCALL).
+ * union hv_x64_msr_hypercall_contents - Layout of the hypercall MSR
+ *   (HV_X64_MSR_HYPERCALL).
  * @as_uint64: Raw register value.
  * @enable: The hypercall page is enabled.
  * @guest_physical_address: Guest page frame number of the hypercall page.
@@ -276,7 +295,8 @@ union hv_x64_msr_hypercall_contents {
 };
 
 /**
- * union hv_vp_assist_msr_contents - Layout of the VP assist page MSR (HV_X64_MSR_VP_ASSIST_PAGE).
+ * union hv_vp_assist_msr_contents - Layout of the VP assist page MSR
+ *   (HV_X64_MSR_VP_ASSIST_PAGE).
  * @as_uint64: Raw register value.
  * @enable: The VP assist page is enabled.
  * @pfn: Guest page frame number of the VP assist page.
@@ -293,19 +313,23 @@ union hv_vp_assist_msr_contents {
 };
 
 /**
- * enum hv_interrupt_type - Interrupt delivery types for virtual interrupt hypercalls.
- * @HV_X64_INTERRUPT_TYPE_FIXED: Deliver the given vector to the target processors.
- * @HV_X64_INTERRUPT_TYPE_LOWESTPRIORITY: Deliver the given vector to the lowest-priority processor
- *   of the targets.
+ * enum hv_interrupt_type - Interrupt delivery types for virtual interrupt
+ *   hypercalls.
+ * @HV_X64_INTERRUPT_TYPE_FIXED: Deliver the given vector to the target
+ *   processors.
+ * @HV_X64_INTERRUPT_TYPE_LOWESTPRIORITY: Deliver the given vector to the
+ *   lowest-priority processor of the targets.
  * @HV_X64_INTERRUPT_TYPE_SMI: System management interrupt.
  * @HV_X64_INTERRUPT_TYPE_REMOTEREAD: Remote read request.
  * @HV_X64_INTERRUPT_TYPE_NMI: Non-maskable interrupt.
  * @HV_X64_INTERRUPT_TYPE_INIT: INIT signal.
  * @HV_X64_INTERRUPT_TYPE_SIPI: Startup IPI.
- * @HV_X64_INTERRUPT_TYPE_EXTINT: External interrupt, as from an 8259-style controller.
+ * @HV_X64_INTERRUPT_TYPE_EXTINT: External interrupt, as from an 8259-style
+ *   controller.
  * @HV_X64_INTERRUPT_TYPE_LOCALINT0: Local APIC LINT0 input.
  * @HV_X64_INTERRUPT_TYPE_LOCALINT1: Local APIC LINT1 input.
- * @HV_X64_INTERRUPT_TYPE_MAXIMUM: One past the last x64 interrupt type; not a type itself.
+ * @HV_X64_INTERRUPT_TYPE_MAXIMUM: One past the last x64 interrupt type; not a
+ *   type itself.
  *
  * The x64 types follow the delivery modes of the local APIC.
  */
@@ -324,7 +348,8 @@ enum hv_interrupt_type {
 };
 
 /**
- * struct hv_x64_segment_register - An x86 segment register with its hidden descriptor state.
+ * struct hv_x64_segment_register - An x86 segment register with its hidden
+ *   descriptor state.
  * @base: Segment base address.
  * @limit: Segment limit.
  * @selector: Segment selector.
@@ -361,7 +386,8 @@ struct hv_x64_segment_register {
 } __packed;
 
 /**
- * struct hv_x64_table_register - An x86 descriptor table register (GDTR or IDTR).
+ * struct hv_x64_table_register - An x86 descriptor table register (GDTR or
+ *   IDTR).
  * @limit: Table limit.
  * @base: Table base address.
  */
@@ -391,7 +417,8 @@ union hv_input_vtl {
 } __packed;
 
 /**
- * struct hv_init_vp_context - Initial x64 register state of a virtual processor.
+ * struct hv_init_vp_context - Initial x64 register state of a virtual
+ *   processor.
  * @rip: Instruction pointer.
  * @rsp: Stack pointer.
  * @rflags: Flags register.
@@ -439,7 +466,8 @@ struct hv_init_vp_context {
  * @partition_id: Partition that owns the virtual processor.
  * @vp_index: Index of the virtual processor to enable the VTL on.
  * @target_vtl: The VTL to enable.
- * @vp_context: Register state the virtual processor has on its first entry to the VTL.
+ * @vp_context: Register state the virtual processor has on its first entry to
+ *   the VTL.
  */
 struct hv_enable_vp_vtl {
 	u64 partition_id;
@@ -453,8 +481,8 @@ struct hv_enable_vp_vtl {
 } __packed;
 
 /**
- * struct hv_get_vp_from_apic_id_in - Input of the hypercall that finds VP indexes from APIC
- *   identifiers.
+ * struct hv_get_vp_from_apic_id_in - Input of the hypercall that finds VP
+ *   indexes from APIC identifiers.
  * @partition_id: Partition whose virtual processors are looked up.
  * @target_vtl: VTL the lookup applies to.
  * @apic_ids: APIC identifiers to look up, one per rep.
@@ -469,14 +497,14 @@ struct hv_get_vp_from_apic_id_in {
 } __packed;
 
 /**
- * struct hv_nested_enlightenments_control - Nested enlightenments granted to the current nested
- *   guest.
+ * struct hv_nested_enlightenments_control - Nested enlightenments granted to
+ *   the current nested guest.
  * @features: Nested features enabled for the guest.
- * @features.directhypercall: The nested guest may make hypercalls directly to the parent
- *   hypervisor.
+ * @features.directhypercall: The nested guest may make hypercalls directly to
+ *   the parent hypervisor.
  * @hypercallControls: Hypercalls the guest may make directly.
- * @hypercallControls.inter_partition_comm: The nested guest may use the inter-partition
- *   communication hypercalls directly.
+ * @hypercallControls.inter_partition_comm: The nested guest may use the
+ *   inter-partition communication hypercalls directly.
  *
  * A nested hypervisor sets it in its VP assist page.
  */
@@ -496,20 +524,26 @@ struct hv_nested_enlightenments_control {
 } __packed;
 
 /**
- * struct hv_vp_assist_page - Layout of the VP assist page shared by a virtual processor and the
- *   hypervisor.
+ * struct hv_vp_assist_page - Layout of the VP assist page shared by a virtual
+ *   processor and the hypervisor.
  * @apic_assist: APIC assist word for cheaper end-of-interrupt handling.
- * @vtl_entry_reason: Why the current VTL was entered (VTL call, interrupt or intercept).
+ * @vtl_entry_reason: Why the current VTL was entered (VTL call, interrupt or
+ *   intercept).
  * @vtl_reserved: VINA status byte and padding, not broken out here.
  * @vtl_ret_x64rax: Value loaded into RAX on VTL return.
  * @vtl_ret_x64rcx: Value loaded into RCX on VTL return.
  * @nested_control: Nested enlightenments granted to the current nested guest.
- * @enlighten_vmentry: VM entries of the nested hypervisor use the enlightened VMCS.
+ * @enlighten_vmentry: VM entries of the nested hypervisor use the enlightened
+ *   VMCS.
  * @current_nested_vmcs: Guest physical address of the current enlightened VMCS.
- * @synthetic_time_unhalted_timer_expired: The synthetic time-unhalted timer has expired.
- * @virtualization_fault_information: Details of the last virtualization fault, as raw bytes.
- * @intercept_message: Intercept message area, used when intercepts go through the intercept page.
- * @vtl_ret_actions: Actions the hypervisor performs on VTL return, as raw bytes.
+ * @synthetic_time_unhalted_timer_expired: The synthetic time-unhalted timer has
+ *   expired.
+ * @virtualization_fault_information: Details of the last virtualization fault,
+ *   as raw bytes.
+ * @intercept_message: Intercept message area, used when intercepts go through
+ *   the intercept page.
+ * @vtl_ret_actions: Actions the hypervisor performs on VTL return, as raw
+ *   bytes.
  *
  * It holds APIC assist, VTL control and nested virtualization state.
  */
@@ -541,8 +575,9 @@ struct hv_vp_assist_page {
 } __packed;
 
 /*
- * Architecture-neutral names of synthetic registers, for code shared by all architectures; on x86
- * they are the MSR numbers, accessed with RDMSR and WRMSR.
+ * Architecture-neutral names of synthetic registers, for code shared by all
+ * architectures; on x86 they are the MSR numbers, accessed with RDMSR and
+ * WRMSR.
  */
 #define HV_MSR_CRASH_P0		(HV_X64_MSR_CRASH_P0)
 #define HV_MSR_CRASH_P1		(HV_X64_MSR_CRASH_P1)
@@ -568,7 +603,10 @@ struct hv_vp_assist_page {
 #define HV_MSR_STIMER0_CONFIG	(HV_X64_MSR_STIMER0_CONFIG)
 #define HV_MSR_STIMER0_COUNT	(HV_X64_MSR_STIMER0_COUNT)
 
-/* x86 registers that have no MSR and are reached only through the VP register hypercalls. */
+/*
+ * x86 registers that have no MSR and are reached only through the VP register
+ * hypercalls.
+ */
 #define HV_X64_REGISTER_VSM_VP_STATUS	0x000D0003
 #define HV_X64_VTL_MASK			GENMASK(3, 0)
 
@@ -591,7 +629,8 @@ enum hv_mem_host_visibility {
 #define HV_MAX_MODIFY_GPA_REP_COUNT	((PAGE_SIZE / sizeof(u64)) - 2)
 
 /**
- * struct hv_gpa_range_for_visibility - Input of HVCALL_MODIFY_SPARSE_GPA_PAGE_HOST_VISIBILITY.
+ * struct hv_gpa_range_for_visibility - Input of
+ *   HVCALL_MODIFY_SPARSE_GPA_PAGE_HOST_VISIBILITY.
  * @partition_id: Partition that owns the pages (self for the caller).
  * @host_visibility: New host access, one of enum hv_mem_host_visibility.
  * @gpa_page_list: Guest physical page numbers to change.
@@ -612,7 +651,8 @@ struct hv_gpa_range_for_visibility {
  * union hv_msi_address_register - Address part of an x86 MSI.
  * @as_uint32: Raw register value.
  * @destination_mode: Destination mode: 0 physical, 1 logical.
- * @redirection_hint: The interrupt may go to the lowest-priority processor of the destination.
+ * @redirection_hint: The interrupt may go to the lowest-priority processor of
+ *   the destination.
  * @destination_id: APIC identifier of the destination.
  * @msi_base: Fixed MSI address prefix (0xFEE).
  */
@@ -671,8 +711,8 @@ union hv_msi_entry {
 };
 
 /**
- * struct hv_enlightened_vmcs - Enlightened VMCS, a VMX control structure kept in ordinary guest
- *   memory.
+ * struct hv_enlightened_vmcs - Enlightened VMCS, a VMX control structure kept
+ *   in ordinary guest memory.
  * @revision_id: Enlightened VMCS version number.
  * @abort: VMX abort indicator.
  * @host_es_selector: Host ES selector.
@@ -777,7 +817,8 @@ union hv_msi_entry {
  * @host_rsp: Host RSP loaded on VM exit.
  * @ept_pointer: Extended page table pointer (EPTP).
  * @virtual_processor_id: Virtual processor identifier (VPID).
- * @guest_physical_address: Guest physical address reported by EPT-related VM exits.
+ * @guest_physical_address: Guest physical address reported by EPT-related VM
+ *   exits.
  * @vm_instruction_error: VM-instruction error number.
  * @vm_exit_reason: Exit reason of the last VM exit.
  * @vm_exit_intr_info: VM-exit interruption information.
@@ -803,11 +844,13 @@ union hv_msi_entry {
  * @vm_entry_instruction_len: VM-entry instruction length.
  * @tpr_threshold: TPR threshold.
  * @guest_rip: Guest RIP.
- * @hv_clean_fields: Clean-field bits; a set bit lets L0 reuse its cached copy of that field group.
- * @hv_synthetic_controls: Synthetic execution controls defined by the hypervisor.
+ * @hv_clean_fields: Clean-field bits; a set bit lets L0 reuse its cached copy
+ *   of that field group.
+ * @hv_synthetic_controls: Synthetic execution controls defined by the
+ *   hypervisor.
  * @hv_enlightenments_control: Nested enlightenments enabled for this VMCS.
- * @hv_enlightenments_control.nested_flush_hypercall: L0 handles virtual TLB flush hypercalls of the
- *   L2 guest directly.
+ * @hv_enlightenments_control.nested_flush_hypercall: L0 handles virtual TLB
+ *   flush hypercalls of the L2 guest directly.
  * @hv_enlightenments_control.msr_bitmap: The enlightened MSR bitmap is in use.
  * @hv_vp_id: Identifier of the virtual processor this VMCS controls.
  * @hv_vm_id: Identifier of the virtual machine this VMCS belongs to.
@@ -826,8 +869,8 @@ union hv_msi_entry {
  * @host_ssp: Host shadow stack pointer.
  * @host_ia32_int_ssp_table_addr: Host IA32_INTERRUPT_SSP_TABLE_ADDR value.
  *
- * An L1 hypervisor edits it with plain loads and stores instead of VMREAD and VMWRITE; most fields
- * match an Intel VMCS field, the rest are synthetic.
+ * An L1 hypervisor edits it with plain loads and stores instead of VMREAD and
+ * VMWRITE; most fields match an Intel VMCS field, the rest are synthetic.
  */
 struct hv_enlightened_vmcs {
 	u32 revision_id;
@@ -1015,8 +1058,9 @@ struct hv_enlightened_vmcs {
 #define HV_VMX_ENLIGHTENED_CLEAN_FIELD_NONE	0
 
 /*
- * Enlightened VMCS clean-field bits, one per group of fields. A set bit tells the L0 hypervisor
- * that the L1 hypervisor has not changed that group since the last VM entry.
+ * Enlightened VMCS clean-field bits, one per group of fields. A set bit tells
+ * the L0 hypervisor that the L1 hypervisor has not changed that group since the
+ * last VM entry.
  */
 #define HV_VMX_ENLIGHTENED_CLEAN_FIELD_IO_BITMAP		BIT(0)
 #define HV_VMX_ENLIGHTENED_CLEAN_FIELD_MSR_BITMAP		BIT(1)
@@ -1042,12 +1086,13 @@ struct hv_enlightened_vmcs {
 #define HV_VMX_SYNTHETIC_EXIT_REASON_TRAP_AFTER_FLUSH	0x10000031
 
 /**
- * struct hv_enlightenments_control - Nested enlightenments an L1 hypervisor enables in the
- *   enlightened VMCB area.
- * @nested_flush_hypercall: L0 handles virtual TLB flush hypercalls of the L2 guest directly.
+ * struct hv_enlightenments_control - Nested enlightenments an L1 hypervisor
+ *   enables in the enlightened VMCB area.
+ * @nested_flush_hypercall: L0 handles virtual TLB flush hypercalls of the L2
+ *   guest directly.
  * @msr_bitmap: The enlightened MSR bitmap is in use.
- * @enlightened_npt_tlb: ASID flushes keep TLB entries derived from the NPT; only hypercalls flush
- *   them.
+ * @enlightened_npt_tlb: ASID flushes keep TLB entries derived from the NPT;
+ *   only hypercalls flush them.
  */
 struct hv_enlightenments_control {
 	u32 nested_flush_hypercall:1;
@@ -1058,8 +1103,8 @@ struct hv_enlightenments_control {
 } __packed;
 
 /**
- * struct hv_vmcb_enlightenments - Enlightenment fields in the hypervisor-reserved area of the AMD
- *   VMCB.
+ * struct hv_vmcb_enlightenments - Enlightenment fields in the
+ *   hypervisor-reserved area of the AMD VMCB.
  * @hv_enlightenments_control: Nested enlightenments enabled for this VMCB.
  * @hv_vp_id: Identifier of the virtual processor this VMCB controls.
  * @hv_vm_id: Identifier of the virtual machine this VMCB belongs to.
@@ -1084,9 +1129,10 @@ struct hv_vmcb_enlightenments {
 #define HV_SVM_ENL_EXITCODE_TRAP_AFTER_FLUSH	(1)
 
 /**
- * struct hv_partition_assist_pg - Partition assist page that an L1 hypervisor shares with the L0
- *   hypervisor.
- * @tlb_lock_count: While non-zero, a direct virtual flush ends with a synthetic VM exit to L1.
+ * struct hv_partition_assist_pg - Partition assist page that an L1 hypervisor
+ *   shares with the L0 hypervisor.
+ * @tlb_lock_count: While non-zero, a direct virtual flush ends with a synthetic
+ *   VM exit to L1.
  */
 struct hv_partition_assist_pg {
 	u32 tlb_lock_count;
