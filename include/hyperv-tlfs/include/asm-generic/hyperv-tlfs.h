@@ -9,7 +9,7 @@
  *   spec/defs/40-hvhdk_mini.yaml
  *   spec/defs/50-hvhdk.yaml
  * Do not edit: change the spec and regenerate.
- * hvabi-stamp: ff6c0b3a10f6e932
+ * hvabi-stamp: 3eb8b75bc0506d95
  */
 #ifndef _ASM_GENERIC_HYPERV_TLFS_H
 #define _ASM_GENERIC_HYPERV_TLFS_H
@@ -166,16 +166,23 @@ union hv_hypervisor_version_info {
  * Hypercall call codes: the value a caller puts in bits 15:0 of the hypercall input value to select
  * the hypercall.
  */
+#define HVCALL_SWITCH_VIRTUAL_ADDRESS_SPACE		0x0001
 #define HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE		0x0002
 #define HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST		0x0003
 #define HVCALL_NOTIFY_LONG_SPIN_WAIT			0x0008
 #define HVCALL_SEND_IPI					0x000b
+#define HVCALL_MODIFY_VTL_PROTECTION_MASK		0x000c
+#define HVCALL_ENABLE_PARTITION_VTL			0x000d
 #define HVCALL_ENABLE_VP_VTL				0x000f
+#define HVCALL_VTL_CALL					0x0011
+#define HVCALL_VTL_RETURN				0x0012
 #define HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE_EX		0x0013
 #define HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX		0x0014
 #define HVCALL_SEND_IPI_EX				0x0015
 #define HVCALL_GET_PARTITION_ID				0x0046
+#define HVCALL_GET_NEXT_CHILD_PARTITION			0x0047
 #define HVCALL_DEPOSIT_MEMORY				0x0048
+#define HVCALL_GET_MEMORY_BALANCE			0x004a
 #define HVCALL_CREATE_VP				0x004e
 #define HVCALL_GET_VP_REGISTERS				0x0050
 #define HVCALL_SET_VP_REGISTERS				0x0051
@@ -184,17 +191,26 @@ union hv_hypervisor_version_info {
 #define HVCALL_POST_DEBUG_DATA				0x0069
 #define HVCALL_RETRIEVE_DEBUG_DATA			0x006a
 #define HVCALL_RESET_DEBUG_SESSION			0x006b
+#define HVCALL_MAP_SPARSE_GPA_PAGES			0x006e
 #define HVCALL_ADD_LOGICAL_PROCESSOR			0x0076
 #define HVCALL_MAP_DEVICE_INTERRUPT			0x007c
 #define HVCALL_UNMAP_DEVICE_INTERRUPT			0x007d
 #define HVCALL_RETARGET_INTERRUPT			0x007e
+#define HVCALL_MODIFY_SPARSE_GPA_PAGES			0x0090
+#define HVCALL_UNREGISTER_INTERCEPT_RESULT		0x0092
 #define HVCALL_START_VP					0x0099
 #define HVCALL_GET_VP_ID_FROM_APIC_ID			0x009a
+#define HVCALL_TRANSLATE_VIRTUAL_ADDRESS_EX		0x00ac
+#define HVCALL_CHECK_FOR_IO_INTERCEPT			0x00ad
 #define HVCALL_FLUSH_GUEST_PHYSICAL_ADDRESS_SPACE	0x00af
 #define HVCALL_FLUSH_GUEST_PHYSICAL_ADDRESS_LIST	0x00b0
 #define HVCALL_MODIFY_SPARSE_GPA_PAGE_HOST_VISIBILITY	0x00db
+#define HVCALL_GET_VP_SET_FROM_MDA			0x00e5
 #define HVCALL_MMIO_READ				0x0106
 #define HVCALL_MMIO_WRITE				0x0107
+#define HVCALL_SET_PARTITION_PROPERTY_EX		0x010a
+#define HVCALL_INSTALL_INTERCEPT_EX			0x0110
+#define HVCALL_SET_VIRTUAL_INTERRUPT_TARGET		0x011f
 
 /*
  * Fields of the hypercall input and result values. Bits 15:0 carry the call code on input and the
@@ -432,6 +448,7 @@ union hv_port_id {
 #define HV_MESSAGE_SIZE			(256)
 #define HV_MESSAGE_PAYLOAD_BYTE_COUNT	(240)
 #define HV_MESSAGE_PAYLOAD_QWORD_COUNT	(30)
+#define HV_MESSAGE_TYPE_HYPERVISOR_MASK	0x80000000
 
 /**
  * enum hv_message_type - Types of SynIC messages.
@@ -562,6 +579,11 @@ struct hv_timer_message_payload {
 	u64 expiration_time;
 	u64 delivery_time;
 } __packed;
+
+/* Virtual trust level numbers with a meaning of their own. */
+#define HV_NUM_VTLS	2
+#define HV_INVALID_VTL	((u8)-1)
+#define HV_VTL_ALL	0xF
 
 /**
  * struct hv_get_vp_registers_output - One 128-bit register value returned by HvCallGetVpRegisters,
@@ -832,8 +854,11 @@ struct hv_mmio_write_input {
 } __packed;
 
 /* Call codes of the extended hypercalls, which the hypervisor forwards to the host. */
-#define HV_EXT_CALL_QUERY_CAPABILITIES	0x8001
-#define HV_EXT_CALL_MEMORY_HEAT_HINT	0x8003
+#define HV_EXT_CALL_QUERY_CAPABILITIES		0x8001
+#define HV_EXT_CALL_GET_BOOT_ZEROED_MEMORY	0x8002
+#define HV_EXT_CALL_MEMORY_HEAT_HINT		0x8003
+#define HV_EXT_CALL_EPF_SETUP			0x8004
+#define HV_EXT_CALL_MEMORY_HEAT_HINT_ASYNC	0x8006
 
 /* Capability bits reported by HV_EXT_CALL_QUERY_CAPABILITIES. */
 #define HV_EXT_CAPABILITY_MEMORY_COLD_DISCARD_HINT	BIT(8)
@@ -904,6 +929,13 @@ struct hv_deposit_memory {
 	u64 partition_id;
 	u64 gpa_page_list[];
 } __packed;
+
+/*
+ * GPA mapping flags that back the pages with a fill pattern instead of memory; combined with
+ * reduced permissions they limit access to it.
+ */
+#define HV_MAP_GPA_ZEROED	0x20000
+#define HV_MAP_GPA_ONES		0x30000
 
 /**
  * struct hv_lp_startup_status - Result of starting a logical processor.
@@ -1190,6 +1222,18 @@ union hv_device_id {
 		u32 device_type:2;
 	} acpi;
 } __packed;
+
+/* Further flags of the HvCallCreatePartition hypercall that the TLFS documents. */
+#define HV_PARTITION_CREATION_FLAG_VTL1_OVERRIDE			BIT_ULL(9)
+#define HV_PARTITION_CREATION_FLAG_VTL2_OVERRIDE			BIT_ULL(10)
+#define HV_PARTITION_CREATION_FLAG_ENABLE_PERFMON_PMU			BIT_ULL(15)
+#define HV_PARTITION_CREATION_FLAG_ENABLE_PERFMON_LBR			BIT_ULL(16)
+#define HV_PARTITION_CREATION_FLAG_HYPERCALL_DOORBELL_PAGE_ENABLED	BIT_ULL(20)
+
+/*
+ * Field of the address translation control flags that selects the VTL whose page tables are walked.
+ */
+#define HV_TRANSLATE_GVA_INPUT_VTL_MASK	GENMASK_ULL(63, 56)
 
 /* Number of SynIC event flags per synthetic interrupt source. */
 #define HV_EVENT_FLAGS_COUNT	(256 * 8)

@@ -6,13 +6,20 @@
  *   spec/defs/10-hvgdk_mini.yaml
  *   spec/defs/30-hvgdk.yaml
  * Do not edit: change the spec and regenerate.
- * hvabi-stamp: 5124dcf4ccc1066f
+ * hvabi-stamp: 2f30d9f5d13d9b18
  */
 #ifndef _ASM_X86_HYPERV_TLFS_H
 #define _ASM_X86_HYPERV_TLFS_H
 
 #include <linux/types.h>
 #include <asm/page.h>
+
+/* Page sizes of the documented memory address types on x64, where the smallest page is 4 KiB. */
+#define X64_PAGE_SIZE		0x1000
+#define HV_X64_MAX_PAGE_NUMBER	(((u64)-1) / X64_PAGE_SIZE)
+#define HV_PAGE_SIZE		X64_PAGE_SIZE
+#define HV_LARGE_PAGE_SIZE	0x200000
+#define HV_PAGE_MASK		(HV_PAGE_SIZE - 1)
 
 /* Numbers of the synthetic MSRs for guest identity, hypercalls, VP identity and time. */
 #define HV_X64_MSR_GUEST_OS_ID		0x40000000
@@ -59,6 +66,12 @@
 #define HV_X64_MSR_SINT15	0x4000009F
 
 /*
+ * Number of the MSR that tells a nested root partition which processor of the hypervisor below it
+ * is running.
+ */
+#define HV_X64_MSR_NESTED_VP_INDEX	0x40001002
+
+/*
  * Numbers of the SynIC MSRs that a nested hypervisor uses to reach the SynIC of the hypervisor
  * below it.
  */
@@ -68,18 +81,35 @@
 #define HV_X64_MSR_NESTED_SIMP		0x40001083
 #define HV_X64_MSR_NESTED_EOM		0x40001084
 #define HV_X64_MSR_NESTED_SINT0		0x40001090
+#define HV_X64_MSR_NESTED_SINT1		0x40001091
+#define HV_X64_MSR_NESTED_SINT2		0x40001092
+#define HV_X64_MSR_NESTED_SINT3		0x40001093
+#define HV_X64_MSR_NESTED_SINT4		0x40001094
+#define HV_X64_MSR_NESTED_SINT5		0x40001095
+#define HV_X64_MSR_NESTED_SINT6		0x40001096
+#define HV_X64_MSR_NESTED_SINT7		0x40001097
+#define HV_X64_MSR_NESTED_SINT8		0x40001098
+#define HV_X64_MSR_NESTED_SINT9		0x40001099
+#define HV_X64_MSR_NESTED_SINT10	0x4000109A
+#define HV_X64_MSR_NESTED_SINT11	0x4000109B
+#define HV_X64_MSR_NESTED_SINT12	0x4000109C
+#define HV_X64_MSR_NESTED_SINT13	0x4000109D
+#define HV_X64_MSR_NESTED_SINT14	0x4000109E
+#define HV_X64_MSR_NESTED_SINT15	0x4000109F
 
 /*
  * Numbers of the synthetic timer MSRs; each of the four timers has a configuration and a count MSR.
  */
-#define HV_X64_MSR_STIMER0_CONFIG	0x400000B0
-#define HV_X64_MSR_STIMER0_COUNT	0x400000B1
-#define HV_X64_MSR_STIMER1_CONFIG	0x400000B2
-#define HV_X64_MSR_STIMER1_COUNT	0x400000B3
-#define HV_X64_MSR_STIMER2_CONFIG	0x400000B4
-#define HV_X64_MSR_STIMER2_COUNT	0x400000B5
-#define HV_X64_MSR_STIMER3_CONFIG	0x400000B6
-#define HV_X64_MSR_STIMER3_COUNT	0x400000B7
+#define HV_X64_MSR_STIMER0_CONFIG		0x400000B0
+#define HV_X64_MSR_STIMER0_COUNT		0x400000B1
+#define HV_X64_MSR_STIMER1_CONFIG		0x400000B2
+#define HV_X64_MSR_STIMER1_COUNT		0x400000B3
+#define HV_X64_MSR_STIMER2_CONFIG		0x400000B4
+#define HV_X64_MSR_STIMER2_COUNT		0x400000B5
+#define HV_X64_MSR_STIMER3_CONFIG		0x400000B6
+#define HV_X64_MSR_STIMER3_COUNT		0x400000B7
+#define HV_X64_MSR_STIME_UNHALTED_TIMER_CONFIG	0x40000114
+#define HV_X64_MSR_STIME_UNHALTED_TIMER_COUNT	0x40000115
 
 /* Numbers of the guest idle MSR and of the guest crash notification MSRs. */
 #define HV_X64_MSR_GUEST_IDLE	0x400000F0
