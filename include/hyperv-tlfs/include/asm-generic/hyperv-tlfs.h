@@ -9,7 +9,7 @@
  *   spec/defs/40-hvhdk_mini.yaml
  *   spec/defs/50-hvhdk.yaml
  * Do not edit: change the spec and regenerate.
- * hvabi-stamp: 3c7321f8c773673a
+ * hvabi-stamp: 9290acb9b5a4eb8c
  */
 #ifndef _ASM_GENERIC_HYPERV_TLFS_H
 #define _ASM_GENERIC_HYPERV_TLFS_H
@@ -17,6 +17,108 @@
 #include <linux/types.h>
 #include <linux/bits.h>
 #include <linux/time64.h>
+
+/**
+ * typedef hv_status - Status code a hypercall returns; HV_STATUS_SUCCESS and the other HV_STATUS_*
+ *   values.
+ */
+typedef u16 hv_status;
+
+/**
+ * typedef hv_spa - A system physical address: an address of the machine as its processors see it.
+ */
+typedef u64 hv_spa;
+
+/**
+ * typedef hv_gpa - A guest physical address: an address of a partition's physical address space.
+ */
+typedef u64 hv_gpa;
+
+/**
+ * typedef hv_gva - A guest virtual address: an address the guest translates with its own page
+ *   tables.
+ */
+typedef u64 hv_gva;
+
+/**
+ * typedef hv_spa_page_number - A system physical page number: a system physical address divided by
+ *   the page size.
+ */
+typedef u64 hv_spa_page_number;
+
+/**
+ * typedef hv_gpa_page_number - A guest physical page number: a guest physical address divided by
+ *   the page size.
+ */
+typedef u64 hv_gpa_page_number;
+
+/**
+ * typedef hv_gva_page_number - A guest virtual page number: a guest virtual address divided by the
+ *   page size.
+ */
+typedef u64 hv_gva_page_number;
+
+/**
+ * typedef hv_spa_page_offset - An offset in bytes within a system physical page.
+ */
+typedef u32 hv_spa_page_offset;
+
+/**
+ * typedef hv_partition_id - Identifier of a partition.
+ */
+typedef u64 hv_partition_id;
+
+/**
+ * typedef hv_vp_index - Index of a virtual processor within its partition.
+ */
+typedef u32 hv_vp_index;
+
+/**
+ * typedef hv_vtl - A virtual trust level number.
+ */
+typedef u8 hv_vtl;
+
+/**
+ * typedef hv_interrupt_vector - An interrupt vector number.
+ */
+typedef u32 hv_interrupt_vector;
+
+/**
+ * typedef hv_io_port - An x64 I/O port number.
+ */
+typedef u16 hv_io_port;
+
+/**
+ * typedef hv_synic_sint_index - Index of a synthetic interrupt source (SINT) of the SynIC.
+ */
+typedef u32 hv_synic_sint_index;
+
+/**
+ * typedef hv_proximity_domain_id - Identifier of a NUMA proximity domain.
+ */
+typedef u32 hv_proximity_domain_id;
+
+/**
+ * typedef hv_intercept_access_type_mask - Mask of the access types (read, write, execute) an
+ *   intercept applies to.
+ */
+typedef u32 hv_intercept_access_type_mask;
+
+/**
+ * typedef hv_map_gpa_flags - Access and mapping flags of the GPA mapping hypercalls (HV_MAP_GPA_*).
+ */
+typedef u32 hv_map_gpa_flags;
+
+/**
+ * typedef hv_unmap_gpa_flags - Flags of the GPA unmapping hypercall (HV_UNMAP_GPA_*).
+ */
+typedef u32 hv_unmap_gpa_flags;
+
+/**
+ * typedef hv_translate_gva_control_flags - Control flags of the address translation hypercalls
+ *   (HV_TRANSLATE_GVA_*).
+ */
+typedef u64 hv_translate_gva_control_flags;
 
 /*
  * Hypercall completion status codes. A hypercall returns one of these in bits 15:0 of its result
