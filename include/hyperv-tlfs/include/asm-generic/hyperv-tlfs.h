@@ -9,7 +9,7 @@
  *   spec/defs/40-hvhdk_mini.yaml
  *   spec/defs/50-hvhdk.yaml
  * Do not edit: change the spec and regenerate.
- * hvabi-stamp: 9290acb9b5a4eb8c
+ * hvabi-stamp: 0686f4b67cc29103
  */
 #ifndef _ASM_GENERIC_HYPERV_TLFS_H
 #define _ASM_GENERIC_HYPERV_TLFS_H
@@ -152,6 +152,116 @@ typedef u64 hv_translate_gva_control_flags;
 /* Bits of the guest crash control register. */
 #define HV_CRASH_CTL_CRASH_NOTIFY_MSG	BIT_ULL(62)
 #define HV_CRASH_CTL_CRASH_NOTIFY	BIT_ULL(63)
+
+/**
+ * union hv_crash_ctl_reg_contents - Value of the guest crash control register, as bits: what the
+ *   guest reports with the crash parameters.
+ * @as_uint64: Raw register value.
+ * @pre_os_id: Which pre-OS environment (if any) reported the crash.
+ * @no_crash_dump: No crash dump will be written.
+ * @crash_message: Parameters 3 and 4 give the address and size of a crash message.
+ * @crash_notify: Writing it set reports the crash.
+ */
+union hv_crash_ctl_reg_contents {
+	u64 as_uint64;
+	struct {
+		/* private: */
+		u64 reserved:58;
+		/* public: */
+		u64 pre_os_id:3;
+		u64 no_crash_dump:1;
+		u64 crash_message:1;
+		u64 crash_notify:1;
+	} __packed;
+};
+
+/**
+ * union hv_partition_privilege_mask - Privileges of a partition, as bits; the same bits as the
+ *   HV_ACCESS_* and HV_MSR_*_AVAILABLE masks.
+ * @as_uint64: Raw register value.
+ * @access_vp_run_time_reg: The VP runtime register may be read.
+ * @access_partition_reference_counter: The partition reference counter may be read.
+ * @access_synic_regs: The SynIC registers may be used.
+ * @access_synthetic_timer_regs: The synthetic timer registers may be used.
+ * @access_intr_ctrl_regs: The virtual APIC fast-access registers may be used.
+ * @access_hypercall_msrs: The guest OS identity and hypercall registers may be used.
+ * @access_vp_index: The VP index register may be read.
+ * @access_reset_reg: The reset register may be used.
+ * @access_stats_reg: The statistics page registers may be used.
+ * @access_partition_reference_tsc: The reference TSC page may be used.
+ * @access_guest_idle_reg: The guest idle register may be used.
+ * @access_frequency_regs: The TSC and APIC frequency registers may be read.
+ * @access_reenlightenment_controls: The reenlightenment control registers may be used.
+ * @create_partitions: The partition may create child partitions.
+ * @access_partition_id: The partition may read its partition identifier.
+ * @access_memory_pool: The partition may deposit and withdraw memory.
+ * @post_messages: The partition may post messages.
+ * @signal_events: The partition may signal events.
+ * @create_port: The partition may create ports.
+ * @connect_port: The partition may connect to ports.
+ * @access_stats: The partition may map statistics pages.
+ * @debugging: The partition may use the debugging hypercalls.
+ * @cpu_management: The partition may manage processors.
+ * @access_vsm: The partition may use virtual secure mode.
+ * @access_vp_registers: The partition may read and write VP registers with hypercalls.
+ * @enable_extended_hypercalls: The partition may use the extended hypercalls.
+ * @start_virtual_processor: The partition may start virtual processors.
+ *
+ * The TLFS gives the bitfields without a raw view; as_uint64 is added here as for every register.
+ */
+union hv_partition_privilege_mask {
+	u64 as_uint64;
+	struct {
+		u64 access_vp_run_time_reg:1;
+		u64 access_partition_reference_counter:1;
+		u64 access_synic_regs:1;
+		u64 access_synthetic_timer_regs:1;
+		u64 access_intr_ctrl_regs:1;
+		u64 access_hypercall_msrs:1;
+		u64 access_vp_index:1;
+		u64 access_reset_reg:1;
+		u64 access_stats_reg:1;
+		u64 access_partition_reference_tsc:1;
+		u64 access_guest_idle_reg:1;
+		u64 access_frequency_regs:1;
+		/* private: */
+		u64 reserved0:1;
+		/* public: */
+		u64 access_reenlightenment_controls:1;
+		/* private: */
+		u64 reserved1:18;
+		/* public: */
+		u64 create_partitions:1;
+		u64 access_partition_id:1;
+		u64 access_memory_pool:1;
+		/* private: */
+		u64 reserved2:1;
+		/* public: */
+		u64 post_messages:1;
+		u64 signal_events:1;
+		u64 create_port:1;
+		u64 connect_port:1;
+		u64 access_stats:1;
+		/* private: */
+		u64 reserved3:2;
+		/* public: */
+		u64 debugging:1;
+		u64 cpu_management:1;
+		/* private: */
+		u64 reserved4:3;
+		/* public: */
+		u64 access_vsm:1;
+		u64 access_vp_registers:1;
+		/* private: */
+		u64 reserved5:2;
+		/* public: */
+		u64 enable_extended_hypercalls:1;
+		u64 start_virtual_processor:1;
+		/* private: */
+		u64 reserved6:10;
+		/* public: */
+	} __packed;
+};
 
 /**
  * union hv_reference_tsc_msr - Layout of the reference TSC page register
@@ -384,6 +494,16 @@ union hv_gpa_page_range {
 		/* public: */
 		u64 base_large_pfn:43;
 	};
+};
+
+/**
+ * struct hv_gpa_mapping - One entry of HVCALL_MAP_SPARSE_GPA_PAGES.
+ * @target_gpa_page_number: Page of the target partition to map.
+ * @source_gpa_page_number: Page of the caller that backs it.
+ */
+struct hv_gpa_mapping {
+	hv_gpa_page_number target_gpa_page_number;
+	hv_gpa_page_number source_gpa_page_number;
 };
 
 /* Number of GPA range entries that fit in one hypercall input page. */
@@ -688,6 +808,209 @@ struct hv_timer_message_payload {
 #define HV_VTL_ALL	0xF
 
 /**
+ * union hv_enable_partition_vtl_flags - Flags of HVCALL_ENABLE_PARTITION_VTL.
+ * @as_uint8: Raw register value.
+ * @enable_mbec: Enable mode-based execution control in the new VTL.
+ */
+union hv_enable_partition_vtl_flags {
+	u8 as_uint8;
+	struct {
+		u8 enable_mbec:1;
+		/* private: */
+		u8 reserved:7;
+		/* public: */
+	} __packed;
+};
+
+/**
+ * union hv_register_vsm_partition_status - Value of the VSM partition status register (read only).
+ * @as_uint64: Raw register value.
+ * @enabled_vtl_set: One bit per VTL that is enabled for the partition.
+ * @maximum_vtl: Highest VTL the partition may enable.
+ * @mbec_enabled_vtl_set: One bit per VTL that has mode-based execution control enabled.
+ */
+union hv_register_vsm_partition_status {
+	u64 as_uint64;
+	struct {
+		u64 enabled_vtl_set:16;
+		u64 maximum_vtl:4;
+		u64 mbec_enabled_vtl_set:16;
+		/* private: */
+		u64 reserved_z:28;
+		/* public: */
+	} __packed;
+};
+
+/**
+ * union hv_register_vsm_vp_status - Value of the VSM VP status register (read only).
+ * @as_uint64: Raw register value.
+ * @active_vtl: The VTL the virtual processor is running in.
+ * @active_mbec_enabled: Mode-based execution control is enabled in the active VTL.
+ * @enabled_vtl_set: One bit per VTL that is enabled on the virtual processor.
+ */
+union hv_register_vsm_vp_status {
+	u64 as_uint64;
+	struct {
+		u64 active_vtl:4;
+		u64 active_mbec_enabled:1;
+		/* private: */
+		u64 reserved_z0:11;
+		/* public: */
+		u64 enabled_vtl_set:16;
+		/* private: */
+		u64 reserved_z1:32;
+		/* public: */
+	} __packed;
+};
+
+/**
+ * union hv_register_vsm_vp_secure_vtl_config - Value of a VSM VP secure configuration register,
+ *   which a higher VTL uses to configure a lower VTL of the same virtual processor.
+ * @as_uint64: Raw register value.
+ * @mbec_enabled: Enable mode-based execution control for the lower VTL.
+ * @tlb_locked: Lock the TLB of the lower VTL.
+ */
+union hv_register_vsm_vp_secure_vtl_config {
+	u64 as_uint64;
+	struct {
+		u64 mbec_enabled:1;
+		u64 tlb_locked:1;
+		/* private: */
+		u64 reserved_z:62;
+		/* public: */
+	} __packed;
+};
+
+/**
+ * union hv_register_vsm_vina - Value of the VSM virtual interrupt notification assist (VINA)
+ *   register, which configures the interrupt a higher VTL gets when an interrupt for it arrives
+ *   while a lower VTL runs.
+ * @as_uint64: Raw register value.
+ * @vector: Interrupt vector to deliver.
+ * @enabled: The notification is enabled.
+ * @auto_reset: Clear the asserted state automatically when the higher VTL is entered.
+ * @auto_eoi: Deliver the interrupt with an implicit end of interrupt.
+ */
+union hv_register_vsm_vina {
+	u64 as_uint64;
+	struct {
+		u64 vector:8;
+		u64 enabled:1;
+		u64 auto_reset:1;
+		u64 auto_eoi:1;
+		/* private: */
+		u64 reserved_p:53;
+		/* public: */
+	} __packed;
+};
+
+/**
+ * enum hv_vtl_entry_reason - Why a virtual processor entered a higher VTL.
+ * @HV_VTL_ENTRY_RESERVED: Not used.
+ * @HV_VTL_ENTRY_VTL_CALL: A lower VTL made a VTL call.
+ * @HV_VTL_ENTRY_INTERRUPT: An interrupt for this VTL arrived.
+ * @HV_VTL_ENTRY_INTERCEPT: An intercept was delivered through the intercept page.
+ */
+enum hv_vtl_entry_reason {
+	HV_VTL_ENTRY_RESERVED = 0,
+	HV_VTL_ENTRY_VTL_CALL = 1,
+	HV_VTL_ENTRY_INTERRUPT = 2,
+	HV_VTL_ENTRY_INTERCEPT = 3,
+};
+
+#if defined(CONFIG_X86)
+/**
+ * struct hv_vp_vtl_control - The VTL control area at the start of the VP assist page, through which
+ *   the hypervisor and a higher VTL exchange the state of VTL entries and returns.
+ * @entry_reason: Why the VTL was entered; written by the hypervisor.
+ * @vina_status: State of the VINA interrupt line.
+ * @vina_status.as_uint8: Raw 8-bit value.
+ * @vina_status.vina_asserted: The VINA interrupt is asserted.
+ * @vtl_return_x64_rax: RAX to load on return to a 64-bit lower VTL.
+ * @vtl_return_x64_rcx: RCX to load on return to a 64-bit lower VTL.
+ * @vtl_return_x86_eax: EAX to load on return to a 32-bit lower VTL.
+ * @vtl_return_x86_ecx: ECX to load on return to a 32-bit lower VTL.
+ * @vtl_return_x86_edx: EDX to load on return to a 32-bit lower VTL.
+ */
+struct hv_vp_vtl_control {
+	enum hv_vtl_entry_reason entry_reason;
+	union {
+		u8 as_uint8;
+		struct {
+			u8 vina_asserted:1;
+			/* private: */
+			u8 vina_reserved_z:7;
+			/* public: */
+		};
+	} vina_status;
+	/* private: */
+	u8 reserved_z00;
+	u16 reserved_z01;
+	/* public: */
+	union {
+		struct {
+			u64 vtl_return_x64_rax;
+			u64 vtl_return_x64_rcx;
+		};
+		struct {
+			u32 vtl_return_x86_eax;
+			u32 vtl_return_x86_ecx;
+			u32 vtl_return_x86_edx;
+			/* private: */
+			u32 reserved_z1;
+			/* public: */
+		};
+	};
+};
+#elif defined(CONFIG_ARM64)
+/**
+ * struct hv_vp_vtl_control - The VTL control area at the start of the VP assist page, through which
+ *   the hypervisor and a higher VTL exchange the state of VTL entries and returns.
+ * @entry_reason: Why the VTL was entered; written by the hypervisor.
+ * @vina_status: State of the VINA interrupt line.
+ * @vina_status.as_uint8: Raw 8-bit value.
+ * @vina_status.vina_asserted: The VINA interrupt is asserted.
+ */
+struct hv_vp_vtl_control {
+	enum hv_vtl_entry_reason entry_reason;
+	union {
+		u8 as_uint8;
+		struct {
+			u8 vina_asserted:1;
+			/* private: */
+			u8 vina_reserved_z:7;
+			/* public: */
+		};
+	} vina_status;
+	/* private: */
+	u8 reserved_z00;
+	u16 reserved_z01;
+	u64 reserved_z2;
+	u64 reserved_z3;
+};
+#endif
+
+/**
+ * union hv_virtualization_fault_information - Details of a virtualization fault (#VE) that the
+ *   hypervisor reports to the guest.
+ * @parameter0: First fault-specific parameter.
+ * @code: Fault code.
+ * @parameter1: Second fault-specific parameter.
+ *
+ * The TLFS gives a union of one untagged struct.
+ */
+union hv_virtualization_fault_information {
+	struct {
+		u16 parameter0;
+		/* private: */
+		u16 reserved0;
+		/* public: */
+		u32 code;
+		u64 parameter1;
+	};
+};
+
+/**
  * struct hv_get_vp_registers_output - One 128-bit register value returned by HvCallGetVpRegisters,
  *   seen as 32- or 64-bit words.
  * @as32: The value as four 32-bit words, lowest first.
@@ -861,6 +1184,27 @@ struct hv_retarget_device_interrupt {
 	/* public: */
 	struct hv_device_interrupt_target int_target;
 } __packed __aligned(8);
+
+/**
+ * union hv_intercept_parameters_ex - Extended type-specific parameter block of an intercept, for
+ *   HVCALL_INSTALL_INTERCEPT_EX.
+ * @register_intercept_params: Parameters of a register intercept.
+ * @register_intercept_params.register_name: Register to intercept (an HV_REGISTER_NAME value, 32
+ *   bits in the TLFS).
+ * @register_intercept_params.access_type_mask: Accesses to intercept.
+ * @register_intercept_params.write_intercept_mask: Bits of the register whose change by a write is
+ *   intercepted.
+ */
+union hv_intercept_parameters_ex {
+	struct {
+		u32 register_name;
+		hv_intercept_access_type_mask access_type_mask;
+		u64 write_intercept_mask;
+		/* private: */
+		u64 reserved[14];
+		/* public: */
+	} register_intercept_params;
+};
 
 /*
  * Names of the synthetic registers the documented view lists, for use with the VP register
@@ -1334,6 +1678,24 @@ union hv_device_id {
 #define HV_PARTITION_CREATION_FLAG_ENABLE_PERFMON_PMU			BIT_ULL(15)
 #define HV_PARTITION_CREATION_FLAG_ENABLE_PERFMON_LBR			BIT_ULL(16)
 #define HV_PARTITION_CREATION_FLAG_HYPERCALL_DOORBELL_PAGE_ENABLED	BIT_ULL(20)
+
+/**
+ * union hv_cpuid_result - The four registers a CPUID instruction returns.
+ * @as_uint32: The registers as an array, EAX first.
+ * @eax: EAX.
+ * @ebx: EBX.
+ * @ecx: ECX.
+ * @edx: EDX.
+ */
+union hv_cpuid_result {
+	u32 as_uint32[4];
+	struct {
+		u32 eax;
+		u32 ebx;
+		u32 ecx;
+		u32 edx;
+	};
+};
 
 /*
  * Field of the address translation control flags that selects the VTL whose page tables are walked.

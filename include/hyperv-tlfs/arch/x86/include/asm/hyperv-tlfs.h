@@ -6,7 +6,7 @@
  *   spec/defs/10-hvgdk_mini.yaml
  *   spec/defs/30-hvgdk.yaml
  * Do not edit: change the spec and regenerate.
- * hvabi-stamp: 5f1fb894376609bb
+ * hvabi-stamp: 36cc27f365720caa
  */
 #ifndef _ASM_X86_HYPERV_TLFS_H
 #define _ASM_X86_HYPERV_TLFS_H
@@ -499,6 +499,70 @@ struct hv_get_vp_from_apic_id_in {
 } __packed;
 
 /**
+ * union hv_register_cr_intercept_control - Value of the register in which a higher VTL selects the
+ *   control register and MSR accesses of a lower VTL it intercepts.
+ * @as_uint64: Raw register value.
+ * @cr0_write: Writes to CR0.
+ * @cr4_write: Writes to CR4.
+ * @xcr0_write: Writes to XCR0.
+ * @ia32_misc_enable_read: Reads of IA32_MISC_ENABLE.
+ * @ia32_misc_enable_write: Writes to IA32_MISC_ENABLE.
+ * @msr_lstar_read: Reads of the LSTAR MSR.
+ * @msr_lstar_write: Writes to the LSTAR MSR.
+ * @msr_star_read: Reads of the STAR MSR.
+ * @msr_star_write: Writes to the STAR MSR.
+ * @msr_cstar_read: Reads of the CSTAR MSR.
+ * @msr_cstar_write: Writes to the CSTAR MSR.
+ * @apic_base_msr_read: Reads of the APIC base MSR.
+ * @apic_base_msr_write: Writes to the APIC base MSR.
+ * @msr_efer_read: Reads of the EFER MSR.
+ * @msr_efer_write: Writes to the EFER MSR.
+ * @gdtr_write: Writes to GDTR.
+ * @idtr_write: Writes to IDTR.
+ * @ldtr_write: Writes to LDTR.
+ * @tr_write: Writes to TR.
+ * @msr_sysenter_cs_write: Writes to the SYSENTER_CS MSR.
+ * @msr_sysenter_eip_write: Writes to the SYSENTER_EIP MSR.
+ * @msr_sysenter_esp_write: Writes to the SYSENTER_ESP MSR.
+ * @msr_sfmask_write: Writes to the SFMASK MSR.
+ * @msr_tsc_aux_write: Writes to the TSC_AUX MSR.
+ * @msr_sgx_launch_control_write: Writes to the SGX launch control MSRs.
+ */
+union hv_register_cr_intercept_control {
+	u64 as_uint64;
+	struct {
+		u64 cr0_write:1;
+		u64 cr4_write:1;
+		u64 xcr0_write:1;
+		u64 ia32_misc_enable_read:1;
+		u64 ia32_misc_enable_write:1;
+		u64 msr_lstar_read:1;
+		u64 msr_lstar_write:1;
+		u64 msr_star_read:1;
+		u64 msr_star_write:1;
+		u64 msr_cstar_read:1;
+		u64 msr_cstar_write:1;
+		u64 apic_base_msr_read:1;
+		u64 apic_base_msr_write:1;
+		u64 msr_efer_read:1;
+		u64 msr_efer_write:1;
+		u64 gdtr_write:1;
+		u64 idtr_write:1;
+		u64 ldtr_write:1;
+		u64 tr_write:1;
+		u64 msr_sysenter_cs_write:1;
+		u64 msr_sysenter_eip_write:1;
+		u64 msr_sysenter_esp_write:1;
+		u64 msr_sfmask_write:1;
+		u64 msr_tsc_aux_write:1;
+		u64 msr_sgx_launch_control_write:1;
+		/* private: */
+		u64 rsvd_z:39;
+		/* public: */
+	} __packed;
+};
+
+/**
  * struct hv_nested_enlightenments_control - Nested enlightenments granted to the current nested
  *   guest.
  * @features: Nested features enabled for the guest.
@@ -597,6 +661,24 @@ struct hv_vp_assist_page {
 #define HV_MSR_NESTED_SINT0	(HV_X64_MSR_NESTED_SINT0)
 #define HV_MSR_STIMER0_CONFIG	(HV_X64_MSR_STIMER0_CONFIG)
 #define HV_MSR_STIMER0_COUNT	(HV_X64_MSR_STIMER0_COUNT)
+
+/**
+ * union hv_x64_register_sev_gpa_page - Value of an SEV register that names a guest physical page,
+ *   such as HV_X64_REGISTER_SEV_AVIC_GPA.
+ * @as_uint64: Raw register value.
+ * @enabled: The page is in use.
+ * @page_number: Guest physical page number of the page.
+ */
+union hv_x64_register_sev_gpa_page {
+	u64 as_uint64;
+	struct {
+		u64 enabled:1;
+		/* private: */
+		u64 reserved_z:11;
+		/* public: */
+		u64 page_number:52;
+	} __packed;
+};
 
 /* x86 registers that have no MSR and are reached only through the VP register hypercalls. */
 #define HV_X64_REGISTER_VSM_VP_STATUS	0x000D0003
