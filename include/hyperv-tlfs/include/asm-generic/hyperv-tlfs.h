@@ -9,7 +9,7 @@
  *   spec/defs/40-hvhdk_mini.yaml
  *   spec/defs/50-hvhdk.yaml
  * Do not edit: change the spec and regenerate.
- * hvabi-stamp: 0686f4b67cc29103
+ * hvabi-stamp: fc8f57bc7c419998
  */
 #ifndef _ASM_GENERIC_HYPERV_TLFS_H
 #define _ASM_GENERIC_HYPERV_TLFS_H
@@ -685,6 +685,7 @@ union hv_port_id {
  *   (such as a triple fault).
  * @HVMSG_UNSUPPORTED_FEATURE: The virtual processor used a feature the hypervisor does not support.
  * @HVMSG_EVENTLOG_BUFFERCOMPLETE: A trace buffer is full.
+ * @HVMSG_INSUFFICIENT_MEMORY: The hypervisor ran out of memory deposited for the partition.
  * @HVMSG_X64_IOPORT_INTERCEPT: The virtual processor accessed an intercepted I/O port.
  * @HVMSG_X64_MSR_INTERCEPT: The virtual processor accessed an intercepted MSR.
  * @HVMSG_X64_CPUID_INTERCEPT: The virtual processor executed an intercepted CPUID.
@@ -692,6 +693,15 @@ union hv_port_id {
  * @HVMSG_X64_APIC_EOI: The virtual processor signalled end of interrupt for a level-triggered
  *   interrupt.
  * @HVMSG_X64_LEGACY_FP_ERROR: The virtual processor raised a legacy x87 floating-point error.
+ * @HVMSG_X64_RDTSC_INTERCEPT: The virtual processor executed RDTSC or RDTSCP.
+ * @HVMSG_X64_APIC_SMI_INTERCEPT: The virtual processor sent an SMI through its APIC.
+ * @HVMSG_X64_APIC_INIT_SIPI_INTERCEPT: The virtual processor sent an INIT or startup IPI through
+ *   its APIC.
+ * @HVMSG_X64_APIC_WRITE_INTERCEPT: The virtual processor wrote an intercepted APIC register.
+ * @HVMSG_X64_SNP_GUEST_REQUEST_INTERCEPT: An SEV-SNP guest made a guest request to the platform
+ *   security processor.
+ * @HVMSG_X64_EXCEPTION_TRAP_INTERCEPT: An intercepted exception of the trap kind occurred.
+ * @HVMSG_X64_MSR_LIST_INTERCEPT: The virtual processor accessed an MSR of the intercepted MSR list.
  *
  * Types with bit 31 clear are free for guest-to-guest messages; those with bit 31 set are sent by
  * the hypervisor.
@@ -705,12 +715,20 @@ enum hv_message_type {
 	HVMSG_UNRECOVERABLE_EXCEPTION = 0x80000021,
 	HVMSG_UNSUPPORTED_FEATURE = 0x80000022,
 	HVMSG_EVENTLOG_BUFFERCOMPLETE = 0x80000040,
+	HVMSG_INSUFFICIENT_MEMORY = 0x80000071,
 	HVMSG_X64_IOPORT_INTERCEPT = 0x80010000,
 	HVMSG_X64_MSR_INTERCEPT = 0x80010001,
 	HVMSG_X64_CPUID_INTERCEPT = 0x80010002,
 	HVMSG_X64_EXCEPTION_INTERCEPT = 0x80010003,
 	HVMSG_X64_APIC_EOI = 0x80010004,
 	HVMSG_X64_LEGACY_FP_ERROR = 0x80010005,
+	HVMSG_X64_RDTSC_INTERCEPT = 0x8001000A,
+	HVMSG_X64_APIC_SMI_INTERCEPT = 0x8001000B,
+	HVMSG_X64_APIC_INIT_SIPI_INTERCEPT = 0x8001000D,
+	HVMSG_X64_APIC_WRITE_INTERCEPT = 0x8001000E,
+	HVMSG_X64_SNP_GUEST_REQUEST_INTERCEPT = 0x80010011,
+	HVMSG_X64_EXCEPTION_TRAP_INTERCEPT = 0x80010012,
+	HVMSG_X64_MSR_LIST_INTERCEPT = 0x80010015,
 };
 
 /**
