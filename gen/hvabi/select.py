@@ -181,6 +181,10 @@ class Abi:
                                  lambda t, member: offsetof(self, t, member, pos))
         except ZeroDivisionError:
             raise HvabiError("division by zero in a constant expression", pos)
+        except HvabiError as e:
+            if e.pos is None:       # expr's own checks (shifts, overflow) know no position
+                e.pos = pos
+            raise
 
     def sel_text(self):
         return f"profile {self.sel.profile} ({self.sel.view}, {self.sel.arch})"

@@ -19,12 +19,24 @@ from . import expr
 from .yamlsrc import Map, load_file, position_of
 
 _SCHEMA = None
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")        # whole names only: fullmatch
+_PROFILE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 C_KEYWORDS = frozenset("""
 auto break case char const continue default do double else enum extern float for goto if
 inline int long register restrict return short signed sizeof static struct switch typedef
 union unsigned void volatile while _Alignas _Alignof _Atomic _Bool _Complex _Generic
 _Imaginary _Noreturn _Static_assert _Thread_local""".split())
+# Names the generated headers use, or that the headers they include define: a spec name
+# equal to one of them would redefine a type or macro, or be expanded as one.
+RESERVED = frozenset("""
+u8 u16 u32 u64 s8 s16 s32 s64 __u8 __u16 __u32 __u64 __s8 __s16 __s32 __s64 __le16 __le32
+__le64 __be16 __be32 __be64 ulong bool true false NULL size_t offsetof
+BIT BIT_ULL GENMASK GENMASK_ULL _BITUL _BITULL _UL _ULL _AC __packed __aligned __attribute__
+__always_inline __user __iomem __force __bitwise inline
+CONFIG_X86 CONFIG_X86_64 CONFIG_ARM64 __x86_64__ __aarch64__ __i386__ __KERNEL__
+HV_HYPERV_DEFS""".split()) | frozenset(expr.EXTERNAL) | frozenset(expr.BIT_MACROS)
+MAX_ALIGN = 4096             # __aligned(): a power of two up to a page
+MAX_BIT = (1 << 23) - 1      # bit positions: records are at most 1 MiB (checks.MAX_RECORD)
 
 
 def _schema():
@@ -62,11 +74,9 @@ class _Reader:
     # -- shared pieces ---------------------------------------------------------------------
 
     def ident(self, name, pos, what="name"):
-        if not isinstance(name, str) or not _IDENT.match(name):
-            self.fail(f"{what} {name!r} is not a valid C identifier", pos,
-                      "use letters, digits and '_', not starting with a digit")
-        elif name in C_KEYWORDS:
-            self.fail(f"{what} '{name}' is a C keyword", pos, "pick another name")
+        problem = ident_problem(name)
+        if problem:
+            self.fail(f"{what} {name!r} {problem[0]}", pos, problem[1])
         return name
 
     def doc(self, node):
@@ -125,12 +135,25 @@ class _Reader:
     def bits(self, node):
         raw = node["bits"]
         if isinstance(raw, int):
-            return int(raw), int(raw)
-        lo, hi = (int(x) for x in raw.replace(" ", "").split("-"))
+            lo = hi = int(raw)
+        else:
+            lo, hi = (int(x) for x in raw.replace(" ", "").split("-"))
         if lo > hi:
             self.fail(f"bit range {raw} is reversed", node.val_pos("bits"), f"write {hi}-{lo}")
             lo, hi = hi, lo
+        if hi > MAX_BIT:
+            self.fail(f"bit {hi} is beyond any record (records are at most 1 MiB)",
+                      node.val_pos("bits"), "bits count from the start of the enclosing struct")
+            lo, hi = 0, 0
         return lo, hi
+
+    def aligned(self, node):
+        value = node.get("aligned")
+        if value is not None and (value & (value - 1) or value > MAX_ALIGN):
+            self.fail(f"aligned: {value} is not a power of two up to {MAX_ALIGN}",
+                      node.val_pos("aligned"), "C takes __aligned(1, 2, 4, ... 4096) here")
+            return None
+        return value
 
     def base(self, cls, node, name, in_record=False, **kw):
         return cls(name=name, pos=node.pos, doc=self.doc(node), cond=self.cond(node, in_record),
@@ -143,7 +166,7 @@ class _Reader:
         kind = next(k for k in ("consts", "enum", "struct", "union", "register", "typedef") if k in node)
         name = node[kind]
         if name is not None and kind != "consts":
-            self.ident(name, node.key_pos(kind), f"{kind} name")
+            self.ident(name, node.val_pos(kind), f"{kind} name")
         placement = dict(default_header or {})
         placement.update(node.get("header", {}))
         if not placement:
@@ -214,7 +237,10 @@ class _Reader:
 
     def def_enum(self, node, name):
         self.same_name_items(node)
-        enum = self.base(m.Enum, node, name, alias=node.get("alias"))
+        alias = node.get("alias")
+        if alias is not None:
+            self.ident(alias, node.val_pos("alias"), "enum alias")
+        enum = self.base(m.Enum, node, name, alias=alias)
         for item in node.get("items", []):
             value = self.expr(item["value"], item.val_pos("value")) if "value" in item else None
             enum.items.append(self.base(m.Enumerator, item,
@@ -226,7 +252,7 @@ class _Reader:
 
     def def_struct(self, node, name, kind="struct"):
         rec = self.base(m.Record, node, name, kind=kind, packed=node.get("packed", False),
-                        aligned=node.get("aligned"))
+                        aligned=self.aligned(node))
         rec.members = [self.member(x) for x in node.get("members", [])]
         return rec
 
@@ -241,12 +267,15 @@ class _Reader:
         count = self.expr(raw["count"], node.pos) if "count" in raw else None
         raw_field = m.Field(name=self.ident(raw["name"], node.val_pos("raw")), pos=node.pos,
                             doc="Raw register value.", type=m.TypeRef(storage), count=count)
+        struct_name = node.get("struct_name")
+        if struct_name is not None:
+            self.ident(struct_name, node.val_pos("struct_name"), "struct_name")
         bits = m.Record(name=None, pos=node.pos, kind="struct", packed=node.get("bits_packed", True),
-                        member=node.get("struct_name"))
+                        member=struct_name)
         bits.members = [self.bitfield(x, storage) for x in node.get("fields", [])]
         members = [bits, raw_field] if raw.get("last") else [raw_field, bits]
         rec = self.base(m.Record, node, name, kind="union", packed=node.get("packed", False),
-                        aligned=node.get("aligned"), members=members)
+                        aligned=self.aligned(node), members=members)
         rec.register = True
         return rec
 
@@ -286,10 +315,23 @@ class _Reader:
 
     def nested(self, node, kind, member):
         rec = self.base(m.Record, node, None, True, kind=kind, packed=node.get("packed", False),
-                        aligned=node.get("aligned"), member=member,
+                        aligned=self.aligned(node), member=member,
                         count=self.count(node) if member else None)
         rec.members = [self.member(x) for x in node["members"]]
         return rec
+
+
+def ident_problem(name):
+    """(what is wrong, hint) if `name` cannot be a C name in the generated headers."""
+    if not isinstance(name, str) or not _IDENT.fullmatch(name):
+        return ("is not a valid C identifier", "use letters, digits and '_', not starting with a digit")
+    if name in C_KEYWORDS:
+        return ("is a C keyword", "pick another name")
+    if name in RESERVED:
+        return ("is a name the generated headers already use (a type or macro of the kernel or"
+                " uapi headers)", "pick another name; the spec may use NSEC_PER_SEC and PAGE_SIZE"
+                " in expressions but not define them")
+    return None
 
 
 def parse_term(term, profiles):
@@ -327,7 +369,7 @@ def load_profiles(path, shown=None):
         if not isinstance(body, Map):
             fail(f"profile {name!r} must be a mapping", pos, "give it `view:` and `doc:`")
             continue
-        if not isinstance(name, str) or not _IDENT.match(name.replace("-", "_")) or name in m.ARCHES \
+        if not isinstance(name, str) or not _PROFILE.fullmatch(name) or name in m.ARCHES \
                 or name in m.VIEWS and body.get("view") != name:
             fail(f"profile name {name!r} is not usable", pos,
                  "letters, digits, '_' and '-'; not an arch, and not a view name unless it is that view's")
@@ -352,7 +394,7 @@ def load_profiles(path, shown=None):
         for i, term in enumerate(omit):
             what, _, arch = str(term).partition("@")
             ipos = omit.item_pos(i) if hasattr(omit, "item_pos") else body.val_pos("omit")
-            if not _IDENT.match(what) or (arch and arch not in m.ARCHES):
+            if not _IDENT.fullmatch(what) or (arch and arch not in m.ARCHES) or "@" in arch:
                 fail(f"`omit` entry {term!r} of profile {name!r} is not NAME or NAME@ARCH", ipos,
                      "arches: " + ", ".join(m.ARCHES))
                 continue
