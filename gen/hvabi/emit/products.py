@@ -138,12 +138,12 @@ def _text(body, key, fail, name, required=True):
     """A one-line text of a product that lands in a C comment."""
     if key not in body:
         if required:
-            fail(f"product {name!r} has no `{key}`", body.pos)
+            fail(f"product {name!r} has no `{key}`", body.pos, f"add `{key}:` (see spec/products.yaml)")
             return None
         return ""
     text = body[key]
     if not isinstance(text, str):
-        fail(f"`{key}` of product {name!r} must be text", body.val_pos(key))
+        fail(f"`{key}` of product {name!r} must be text", body.val_pos(key), "one line of text")
         return None
     if "*/" in text or "/*" in text:
         fail(f"`{key}` of product {name!r} contains a comment delimiter ('/*' or '*/')",
@@ -156,7 +156,7 @@ def _relative_path(node, key, fail, what, header=True):
     """A path under the output root: relative, no '..', '.' or empty parts, no hidden
     names, a header ending in .h."""
     if key not in node:
-        fail(f"{what} is missing (`{key}:`)", node.pos)
+        fail(f"{what} is missing (`{key}:`)", node.pos, "it says where under the output root the file goes")
         return None
     text = node[key]
     parts = text.split("/") if isinstance(text, str) else []

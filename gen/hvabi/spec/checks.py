@@ -96,6 +96,20 @@ def _bitfield_types(rec, errors, abi):
     walk(rec.members)
 
 
+def _register_width(abi, rec):
+    """A register's fields stay within its raw view (checked before the layout, which
+    would otherwise report the overflow as an uncovered next unit)."""
+    raw = next(node for node in rec.members if isinstance(node, m.Field))
+    bits = next(node for node in rec.members if isinstance(node, m.Record))
+    width = layout._field_size(abi, raw)[0]
+    for field in bits.members:
+        if field.hi >= width:
+            raise HvabiError(f"field '{field.name}' (bits {field.lo}-{field.hi}) goes past the"
+                             f" {width} bits of register {rec.name}", field.pos,
+                             f"the raw view {raw.name} has bits 0-{width - 1}; shorten the field or"
+                             " widen the raw view (`type:`)")
+
+
 def _typedef_cycles(abi):
     """A typedef that leads back to itself, reported at the typedef."""
     errors = []
@@ -134,6 +148,7 @@ def _check_alias(abi, enum, aliases):
 def check_abi(abi):
     errors = []
     for name, first, second in abi.duplicates:
+        first, second = (x[1] if isinstance(x, tuple) else x for x in (first, second))  # enumerators
         errors.append(HvabiError(f"duplicate name '{name}' in {abi.sel_text()}", second.pos,
                                  f"the first definition is at {first.pos}; give them disjoint"
                                  " arch/view/profile conditions or rename one"))
@@ -152,11 +167,15 @@ def check_abi(abi):
                     continue
                 for node, tname in _walk_types(defn.members):
                     layout.size_align(abi, tname, node.pos)
+                if defn.register:
+                    _register_width(abi, defn)
                 lay = layout.record_layout(abi, defn)
                 if lay.size > MAX_RECORD:
-                    raise HvabiError(f"{defn.kind} {defn.name} is {lay.size} bytes in {abi.sel_text()}",
-                                     defn.pos, f"hvabi takes records up to {MAX_RECORD} bytes; check"
-                                     " the array lengths (`count`)")
+                    big = max(lay.members, key=lambda p: p.bits)
+                    raise HvabiError(f"{defn.kind} {defn.name} is {lay.size} bytes in {abi.sel_text()};"
+                                     f" its member {big.path} is {big.bits // 8} bytes", big.node.pos,
+                                     f"hvabi takes records up to {MAX_RECORD} bytes; check the array"
+                                     " length (`count`)")
                 if defn.register:
                     layout.check_register(abi, defn)
             elif isinstance(defn, m.Typedef):
@@ -245,23 +264,28 @@ def check_omits(spec):
 
 
 def check_placement(spec, product, header_defs):
-    """Every definition the product's profile selects lands in one of its headers."""
-    from ..emit.products import placed_part
+    """Every definition the product's profile selects lands in one of its headers (a
+    constant in the header its own `header:` names, if it has one)."""
     errors = []
     for arch in m.ARCHES:
         ids = {h.id for h in product.headers if h.arch in (None, arch)}
         abi, _ = header_defs(spec, product, product.headers[0], arch)
         for entry, defn in abi.entries:
-            parts = [placed_part(entry, defn, abi.sel, hid) for hid in ids]
-            placed = sum(len(p.items) if isinstance(p, m.ConstGroup) else 1 for p in parts if p)
-            want = len(defn.items) if isinstance(defn, m.ConstGroup) else 1
-            if placed != want:
-                home = entry.placement.header_for(abi.sel)
-                errors.append(HvabiError(
-                    f"{defn.name or 'enum'} is selected by profile {product.profile} on {arch} but"
-                    f" placed in header {home!r}, which product {product.name} does not have",
-                    defn.pos, f"headers of {product.name}: {', '.join(sorted(ids))}; fix `header:`"
-                    " on the entry, its items or its file"))
+            home = entry.placement.header_for(abi.sel)
+            nodes = [(defn, home, entry.placement)]
+            if isinstance(defn, m.ConstGroup):
+                own = [(c, c.placement and c.placement.header_for(abi.sel)) for c in defn.items]
+                nodes = [(c, where, c.placement) for c, where in own if where] + \
+                    ([(defn, home, entry.placement)] if any(not where for _, where in own) else [])
+            for node, where, placement in nodes:
+                if where not in ids:
+                    key = abi.sel.profile if abi.sel.profile in placement.by_key else abi.sel.view
+                    pos = getattr(placement, "pos_of", {}).get(key) if where else node.pos
+                    errors.append(HvabiError(
+                        f"{node.name or 'enum'} is selected by profile {product.profile} on {arch} but"
+                        f" placed in header {where!r}, which product {product.name} does not have",
+                        pos or node.pos, f"headers of {product.name}: {', '.join(sorted(ids))}; fix"
+                        " `header:` on the entry, its items or its file"))
     return errors
 
 

@@ -201,6 +201,10 @@ class _Parser:
             self.take("(")
             inner = self.binary(0)
             self.take(")")
+            if isinstance(inner, Name) and self.peek()[0] in ("num", "name") or \
+                    isinstance(inner, Name) and self.peek()[1] == "(":
+                self._fail(f"({inner.name}) is a cast to a type expressions do not know",
+                           "casts take u8, u16, u32, u64, s8, s16, s32, s64")
             return Paren(inner)
         return self.primary()
 

@@ -7,6 +7,7 @@ need a concrete ABI (types resolve, bits cover the register, names unique) run p
 selection in `spec.checks`.
 """
 
+import hashlib
 import pathlib
 import re
 
@@ -47,6 +48,9 @@ def _schema():
     return _SCHEMA
 
 
+_KINDS = ("consts", "enum", "struct", "union", "register", "typedef")
+
+
 def _schema_errors(root):
     errors = []
     for err in sorted(_schema().iter_errors(root), key=lambda e: list(map(str, e.absolute_path))):
@@ -54,9 +58,42 @@ def _schema_errors(root):
         best = jsonschema.exceptions.best_match([err]) if err.context else err
         path = list(best.absolute_path)
         where = "/".join(str(p) for p in path) or "top level"
-        errors.append(HvabiError(f"{best.message} (at {where})", position_of(root, path),
+        message, pos = _say(err, best, path), position_of(root, path)
+        if err.validator == "oneOf" and best is err and isinstance(err.instance, Map):
+            kinds = [k for k in _KINDS + ("anon",) if k in err.instance]
+            if len(kinds) > 1:
+                pos = err.instance.key_pos(kinds[1])
+        if best.validator == "additionalProperties" and isinstance(best.instance, Map):
+            known = best.schema.get("properties", {})
+            extra = [k for k in best.instance if k not in known]
+            if extra:
+                pos = best.instance.key_pos(extra[0])
+        errors.append(HvabiError(f"{message} (at {where})", pos,
                                  "see docs/spec-format.md for the keys each entry takes"))
     return errors
+
+
+def _say(err, best, path):
+    """The schema error in words: jsonschema's own, unless it would print a whole entry or
+    not say what YAML made of the value."""
+    instance = best.instance
+    key = path[-1] if path and isinstance(path[-1], str) else "the value"
+    if instance is None:
+        return f"`{key}` has no value (YAML reads an empty value, ~, null and NULL as none; quote a name)"
+    if isinstance(instance, bool) and best.validator in ("type", "oneOf", "anyOf", "enum"):
+        return (f"`{key}` is {str(instance).lower()}: YAML reads true/false, yes/no and on/off as"
+                " booleans (quote it if it is a name)")
+    if err.validator == "oneOf" and isinstance(err.instance, Map) and best is err:
+        kinds = [k for k in _KINDS + ("anon",) if k in err.instance]
+        if "members" in [p for p in path if isinstance(p, str)] or "name" in err.instance or "anon" in kinds:
+            return ("a member is either `name` and `type`, or one of `struct: NAME`, `union: NAME`,"
+                    f" `anon: struct|union` with `members`; this one has {sorted(err.instance)}")
+        return (f"an entry has exactly one kind key ({', '.join(_KINDS)}); this one has "
+                + (", ".join(kinds) if kinds else "none"))
+    if best.validator == "pattern" and key == "bits":
+        return f"bits {instance!r} is not N or LO-HI"
+    message = best.message
+    return message if len(message) <= 200 else message[:160] + " ..."
 
 
 class _Reader:
@@ -188,11 +225,18 @@ class _Reader:
                 bodies.append(body)
         out = []
         for body in bodies:
+            if "kind" in body and kind not in ("struct", "union", "register"):
+                self.fail(f"`kind` in a variant of {kind} '{name}'", body.val_pos("kind"),
+                          "`kind: struct|union|register` changes the kind of a record variant only")
             self.def_why = body.get("why", "")
             vkind = body.get("kind", kind) if kind in ("struct", "union", "register") else kind
             defn = getattr(self, "def_" + vkind)(body, name)
             defn.pos = node.pos if body is node else body.pos
-            out.append(m.Entry(defn, m.Placement(placement), node.get("tlfs"), self.path))
+            where = m.Placement(placement)
+            # where each id is named: the entry's `header:` or, for keys it does not give, the file's
+            where.pos_of = {k: node.val_pos("header") if k in node.get("header", {}) else self.header_pos
+                            for k in placement}
+            out.append(m.Entry(defn, where, node.get("tlfs"), self.path))
         return out
 
     def placement_keys(self, header, pos):
@@ -215,6 +259,7 @@ class _Reader:
             if "header" in item:
                 self.placement_keys(item["header"], item.val_pos("header"))
                 const.placement = m.Placement(dict(item["header"]))
+                const.placement.pos_of = {k: item.val_pos("header") for k in item["header"]}
             value = item["value"]
             if isinstance(value, Map):
                 const.values = [(m.Cond.on_arches([a]), self.expr(v, value.val_pos(a)))
@@ -354,6 +399,8 @@ def load_profiles(path, shown=None):
     def fail(what, pos, hint=None):
         errors.append(HvabiError(what, pos, hint))
 
+    if not isinstance(root, Map):
+        raise HvabiError("profiles.yaml must be a mapping", getattr(root, "pos", None), "see docs/spec-format.md")
     if root.get("hvabi") != 2:
         fail("profiles.yaml needs `hvabi: 2` (spec format 2)", root.pos, "see docs/spec-format.md")
     for key in root:
@@ -362,7 +409,8 @@ def load_profiles(path, shown=None):
     profiles = {}
     body_of = root.get("profiles")
     if not isinstance(body_of, Map) or not body_of:
-        fail("profiles.yaml needs a `profiles:` mapping of profile names", root.pos, "see docs/spec-format.md")
+        fail("profiles.yaml needs a `profiles:` mapping of profile names",
+             root.val_pos("profiles") if "profiles" in root else root.pos, "see docs/spec-format.md")
         raise SpecErrors(errors)
     for name, body in body_of.items():
         pos = body_of.key_pos(name)
@@ -378,8 +426,12 @@ def load_profiles(path, shown=None):
                 fail(f"unknown key {key!r} in profile {name!r}", body.key_pos(key),
                      "keys: view, doc, reference, omit")
         view = body.get("view")
-        if view not in m.VIEWS:
-            fail(f"profile {name!r} needs `view: tlfs` or `view: hdk`", body.val_pos("view") if "view" in body else pos)
+        if not isinstance(view, str) or view not in m.VIEWS:
+            fail(f"profile {name!r} needs `view: tlfs` or `view: hdk`", body.val_pos("view") if "view" in body else pos,
+                 "tlfs: the documented view; hdk: Microsoft's HDK headers")
+        for key in ("doc", "reference"):
+            if key in body and not isinstance(body[key], str):
+                fail(f"`{key}` of profile {name!r} must be text", body.val_pos(key), "one or more sentences")
         profiles[name] = m.Profile(name, view, " ".join(str(body.get("doc", "")).split()),
                                    " ".join(str(body.get("reference", "")).split()))
     for name, body in body_of.items():
@@ -408,6 +460,28 @@ def load_profiles(path, shown=None):
     return profiles
 
 
+_PARSED = {}                 # (shown path, sha256 of the bytes) -> (root, schema errors)
+
+
+def _parsed(path, shown):
+    """One defs file parsed and checked against the schema. A process that loads many
+    specs differing in one file (tests, tools/fuzz_spec.py) parses the others once:
+    the result depends on the bytes and the shown path only, and nothing changes it."""
+    try:
+        key = (shown, hashlib.sha256(path.read_bytes()).digest())
+    except OSError:
+        key = None
+    if key in _PARSED:
+        return _PARSED[key]
+    root = load_file(path, shown)
+    result = root, _schema_errors(root)
+    if key is not None:
+        if len(_PARSED) >= 32:
+            _PARSED.clear()
+        _PARSED[key] = result
+    return result
+
+
 def load_spec(spec_dir, display_root=None):
     """Load every `*.yaml` under spec_dir/defs (sorted) plus spec_dir/profiles.yaml."""
     spec_dir = pathlib.Path(spec_dir)
@@ -426,15 +500,15 @@ def load_spec(spec_dir, display_root=None):
         raise HvabiError(f"no spec files in {spec_dir / 'defs'}", None, "is this the spec/ directory?")
     for path in files:
         try:
-            root = load_file(path, shown(path))
+            root, schema_errors = _parsed(path, shown(path))
         except HvabiError as e:
             errors.append(e)
             continue
-        schema_errors = _schema_errors(root)
         if schema_errors:
             errors.extend(schema_errors)
             continue
         reader = _Reader(shown(path), spec.profiles)
+        reader.header_pos = root.val_pos("header") if "header" in root else root.pos
         reader.placement_keys(root.get("header", {}), root.val_pos("header"))
         for node in root["defs"]:
             spec.entries.extend(reader.entries(node, root.get("header")))

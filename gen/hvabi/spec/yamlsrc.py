@@ -30,6 +30,7 @@ MAX_BYTES = 8 << 20            # the largest spec file is ~200 KiB
 # YAML's printable set (YAML 1.1, 5.1): tab, LF, CR, and the printable characters.
 _NOT_PRINTABLE = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD"
                             "\U00010000-\U0010FFFF]")
+_CONTROL = re.compile(rb"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]")
 _BRACKET = re.compile(r"[\[\]{}]")
 _INT = re.compile(r"-?(?:0|[1-9][0-9]*|0[xX][0-9a-fA-F]+)")
 _TAGS = {"tag:yaml.org,2002:" + t for t in ("str", "int", "bool", "null", "float", "seq", "map",
@@ -102,14 +103,16 @@ def _scalar(path, node):
 
 
 def _build(path, node, seen):
+    if node.tag == "tag:yaml.org,2002:merge":
+        raise HvabiError("YAML merge keys (<<) are not used in the spec", _pos(path, node),
+                         "write the keys out: each fact is stated once, where it applies")
     if node.tag not in _TAGS:
         raise HvabiError(f"YAML tag {node.tag!r} is not used in the spec", _pos(path, node),
                          "drop the '!' tag; write the value plainly (quote it if it is text)")
     if isinstance(node, yaml.ScalarNode):
         return _scalar(path, node)
     if id(node) in seen:
-        raise HvabiError("YAML aliases (*name) are not used in the spec", _pos(path, node),
-                         "write the value out where it is used, once per fact")
+        raise _Alias()
     seen.add(id(node))
     if isinstance(node, yaml.SequenceNode):
         seq = Seq(_build(path, item, seen) for item in node.value)
@@ -123,7 +126,10 @@ def _build(path, node, seen):
         for knode, vnode in node.value:
             key = _build(path, knode, seen)
             if not isinstance(key, str):
-                raise HvabiError(f"mapping key {knode.value!r} is not a name", _pos(path, knode))
+                shown = repr(knode.value) if isinstance(knode, yaml.ScalarNode) else "[...]"
+                raise HvabiError(f"mapping key {shown} is not a name", _pos(path, knode),
+                                 "keys are names such as `doc` or `members`; quote a key YAML reads as"
+                                 " a number, boolean or null")
             if key in out:
                 raise HvabiError(f"duplicate key '{key}' in one mapping", _pos(path, knode),
                                  f"the first '{key}' is at line {out._kpos[key].line}")
@@ -132,6 +138,17 @@ def _build(path, node, seen):
             out._vpos[key] = _pos(path, vnode)
         return out
     raise HvabiError(f"unsupported YAML node {node.tag}", _pos(path, node))
+
+
+class _Alias(Exception):
+    """A node met twice: an alias. load_file finds the alias's own line."""
+
+
+def _alias_line(text):
+    for event in yaml.parse(text, Loader=_LOADER):
+        if isinstance(event, yaml.AliasEvent):
+            return event.start_mark.line + 1
+    return 1
 
 
 def read_text(path, display):
@@ -148,6 +165,12 @@ def read_text(path, display):
                       (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16")):
         if data.startswith(bom):
             raise HvabiError(f"spec file is {name} text", Pos(display, 1), "save it as UTF-8")
+    control = _CONTROL.search(data)
+    if control:
+        raise HvabiError(f"control character U+{control.group()[0]:04X} in the file",
+                         Pos(display, data.count(b"\n", 0, control.start()) + 1),
+                         "YAML allows tab, newline and printable characters only; remove it"
+                         " (a UTF-16 or binary file is no spec: save it as UTF-8 text)")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -214,8 +237,18 @@ def load_file(path, display=None):
     except yaml.YAMLError as e:
         raise HvabiError(f"YAML: {e}", Pos(display, 1), "is this a YAML file?")
     if node is None:
-        raise HvabiError("spec file is empty", Pos(display, 1))
-    return _build(display, node, set())
+        raise HvabiError("spec file is empty", Pos(display, 1),
+                         "a spec file is a mapping; see docs/spec-format.md and the files in spec/")
+    try:
+        root = _build(display, node, set())
+    except _Alias:
+        raise HvabiError("YAML aliases (*name) are not used in the spec", Pos(display, _alias_line(text)),
+                         "write the value out where it is used, once per fact") from None
+    if not isinstance(root, Map):
+        raise HvabiError(f"the file holds a YAML {'list' if isinstance(root, Seq) else 'scalar'}, not a"
+                         " mapping", Pos(display, 1), "a spec file is a mapping of keys; see"
+                         " docs/spec-format.md and the files in spec/")
+    return root
 
 
 def position_of(root, path):
