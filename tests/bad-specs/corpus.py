@@ -460,6 +460,10 @@ def _names():
         "      - only: linux")
     add("names", "member-dup-in-anon", MINI, on_line("name: attributes, type: u16", "attributes", "base"),
         "duplicate member 'base'")
+    add("names", "member-named-as-const", HDK, on_line("name: rip, type: u64", "rip", "HV_HYP_PAGE_SIZE"),
+        "has the name of the constant")
+    add("names", "bitfield-named-as-const", MINI, on_line("name: masked, bits: 16", "masked", "HV_MESSAGE_SIZE"),
+        "has the name of the constant")
     add("names", "macro-param-twice", HDK, on_line("HV_MAKE_COMPATIBILITY_VERSION", "minor_]", "major_]"),
         "names a parameter twice")
     add("names", "profile-name-arch", PROFILES, on_line("  linux:", "linux", "x86_64"), "is not usable")
@@ -706,7 +710,7 @@ def _products():
          "guard _UAPI_HYPERV_HVGDK_MINI_H is used twice"),
         ("guard-dash", "guard: _HV_HVGDK_H", "_HV_HVGDK_H", "_HV-HVGDK_H", "not a valid C identifier"),
         ("guard-keyword", "guard: _HV_HVGDK_H", "_HV_HVGDK_H", "int", "is a C keyword"),
-        ("guard-missing", "guard: _HV_HVGDK_H", "guard: _HV_HVGDK_H,", "", "include guard None"),
+        ("guard-missing", "guard: _HV_HVGDK_H", "guard: _HV_HVGDK_H,", "", "has no `guard:`"),
         ("guard-newline", "guard: _HV_HVGDK_H", "_HV_HVGDK_H", "\"_HV_HVGDK_H\\n\"", "not a valid C identifier"),
         ("colliding-paths", "{id: hvgdk_ext, path: include/hyperv/hvgdk_ext.h", "include/hyperv/hvgdk_ext.h",
          "include/hyperv/hvgdk_mini.h", "which product 'hdk-kernel' writes too"),

@@ -197,7 +197,10 @@ def _headers(body, name, flavor, fail, guards, names):
         hpath = _relative_path(h, "path", fail, f"header path of product {name!r}")
         guard = h.get("guard")
         problem = ident_problem(guard)
-        if problem:
+        if guard is None:
+            fail(f"a header of product {name!r} has no `guard:`", h.pos,
+                 "give it an include guard, e.g. guard: _HV_HVGDK_H")
+        elif problem:
             fail(f"include guard {guard!r} {problem[0]}", h.val_pos("guard") if "guard" in h else h.pos,
                  problem[1])
         elif guard in guards:

@@ -40,6 +40,21 @@ def _member_names(rec, errors, abi):
     walk(rec.members, {})
 
 
+def _macro_names(rec, errors, abi):
+    """A member named like a constant of the spec would be expanded by its #define."""
+    def walk(members):
+        for node in members:
+            name = node.member if isinstance(node, m.Record) else node.name
+            if name and name in abi.consts:
+                errors.append(HvabiError(f"member '{name}' of {rec.name} has the name of the constant"
+                                         f" defined at {abi.consts[name].pos}", node.pos,
+                                         "the constant's #define would replace the member name; rename"
+                                         " one of them"))
+            if isinstance(node, m.Record):
+                walk(node.members)
+    walk(rec.members)
+
+
 def _flex_last(rec, errors, abi):
     """A flexible array (a scalar one or one of an untagged record) ends a struct that
     has other members; C has none in a union."""
@@ -160,6 +175,7 @@ def check_abi(abi):
         try:
             if isinstance(defn, m.Record):
                 _member_names(defn, errors, abi)
+                _macro_names(defn, errors, abi)
                 _flex_last(defn, errors, abi)
                 before = len(errors)
                 _bitfield_types(defn, errors, abi)

@@ -466,7 +466,10 @@ def render(tree, style):
     if isinstance(tree, Call):
         return style.bit_macro(tree.fn, [render(a, style) for a in tree.args], tree)
     if isinstance(tree, Unary):
-        return f"{tree.op}{render(tree.operand, style)}"
+        inner = render(tree.operand, style)
+        if inner[:1] in "-+":           # `--18` would be a decrement
+            inner = f"({inner})"
+        return f"{tree.op}{inner}"
     return f"{render(tree.left, style)} {tree.op} {render(tree.right, style)}"
 
 
