@@ -467,7 +467,7 @@ def render(tree, style):
         return style.bit_macro(tree.fn, [render(a, style) for a in tree.args], tree)
     if isinstance(tree, Unary):
         inner = render(tree.operand, style)
-        if inner[:1] in "-+":           # `--18` would be a decrement
+        if tree.op in "-+" and inner[:1] in "-+":     # `--18` would be a decrement
             inner = f"({inner})"
         return f"{tree.op}{inner}"
     return f"{render(tree.left, style)} {tree.op} {render(tree.right, style)}"
