@@ -33,7 +33,7 @@ sys.path.insert(0, str(CASES))
 
 import base                                    # noqa: E402
 import corpus                                  # noqa: E402
-from testlib import report                     # noqa: E402
+from testlib import profiles_without_omit, report  # noqa: E402
 from hvabi import cli                          # noqa: E402
 
 GOOD = """hvabi: 2
@@ -110,7 +110,7 @@ def hand_written(tmp, only):
         fresh(tmp)
         spec = tmp / "case/spec"
         (spec / "defs").mkdir(parents=True)
-        shutil.copy(REPO / "spec/profiles.yaml", spec)
+        (spec / "profiles.yaml").write_text(profiles_without_omit())
         shutil.copy(REPO / "spec/products.yaml", spec)
         (spec / "defs/00-good.yaml").write_text(GOOD)
         shutil.copy(case, spec / "defs" / case.name)

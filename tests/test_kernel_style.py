@@ -9,7 +9,10 @@
                                                WARNING fails (CHECKs are listed)
   test_kernel_style.py kernel-doc KERNEL_SRC   kernel-doc -none -Wall -Werror: must be silent
 
-KERNEL_SRC is Debian's linux-source-6.12 as extracted by ./setup.
+KERNEL_SRC is Debian's linux-source-6.12 as extracted by ./setup. The headers of every
+uapi product (spec/products.yaml) are checked where a kernel tree keeps them,
+include/uapi/PATH (linked there in a temporary directory), so checkpatch applies its uapi
+rules to them.
 """
 
 import pathlib
@@ -22,6 +25,7 @@ import tempfile
 from testlib import report
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "gen"))
 # (directory to run from, glob of headers relative to it)
 KERNEL_HEADERS = [
     ("include/hvhdk", "include/hyperv/*.h"),
@@ -29,23 +33,39 @@ KERNEL_HEADERS = [
     ("include/hyperv-tlfs", "include/asm-generic/*.h"),
     ("include/hyperv-tlfs", "arch/*/include/asm/*.h"),
 ]
-UAPI_HEADERS = [(".", "include/uapi/hyperv/*.h")]
 
 
-def headers(sets):
-    for root, pattern in sets:
+def uapi_headers(tmp):
+    """(directory, path) of each uapi product header, linked as include/uapi/PATH in tmp."""
+    from hvabi.emit.products import load_products
+    from hvabi.spec.loader import load_spec
+    out = []
+    for product in load_products(REPO / "spec/products.yaml", load_spec(REPO / "spec")):
+        if product.flavor != "uapi":
+            continue
+        for header in product.headers:
+            rel = pathlib.Path("include/uapi", header.path)
+            (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+            (tmp / rel).symlink_to(REPO / product.root / header.path)
+            out.append((tmp, rel))
+    return sorted(out)
+
+
+def headers(tmp):
+    for root, pattern in KERNEL_HEADERS:
         for path in sorted((REPO / root).glob(pattern)):
             yield REPO / root, path.relative_to(REPO / root)
+    yield from uapi_headers(pathlib.Path(tmp))
 
 
-def checkpatch(ksrc):
+def checkpatch(ksrc, tmp):
     script = ksrc / "scripts/checkpatch.pl"
     failures, passed = [], 0
-    with tempfile.TemporaryDirectory(prefix="hvabi-checkpatch-") as tmp:
-        for root, rel in headers(KERNEL_HEADERS + UAPI_HEADERS):
-            # The same relative path under a scratch root: checkpatch's messages and its
-            # path-dependent rules see what they would in the repository.
-            cwd = pathlib.Path(tmp) / root.relative_to(REPO)
+    # Each header is copied to the same relative path under a scratch root: checkpatch
+    # writes a cache into its working directory, never into the source tree.
+    with tempfile.TemporaryDirectory(prefix="hvabi-checkpatch-") as scratch:
+        for n, (root, rel) in enumerate(headers(tmp)):
+            cwd = pathlib.Path(scratch, str(n))
             (cwd / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(root / rel, cwd / rel)
             run = subprocess.run(["perl", str(script), "--no-tree", "--strict", "--show-types",
@@ -53,8 +73,8 @@ def checkpatch(ksrc):
                                  cwd=cwd, capture_output=True, text=True)
             # volatile is ABI here (the TSC page is updated by the hypervisor while the
             # guest reads it); the spec marks each such member, so that warning is expected.
-            bad = [line for line in run.stdout.splitlines()
-                   if re.match(r"^(ERROR|WARNING):", line) and not line.startswith("WARNING:VOLATILE:")]
+            bad = [line for line in run.stdout.splitlines() if re.match(r"^(ERROR|WARNING):", line)
+                   and not line.startswith("WARNING:VOLATILE:")]
             for line in run.stdout.splitlines():
                 if line.startswith("CHECK:"):
                     print(f"note {rel}: {line}")
@@ -65,10 +85,10 @@ def checkpatch(ksrc):
     return passed, failures
 
 
-def kernel_doc(ksrc):
+def kernel_doc(ksrc, tmp):
     script = ksrc / "scripts/kernel-doc"
     failures, passed = [], 0
-    for cwd, rel in headers(KERNEL_HEADERS + UAPI_HEADERS):
+    for cwd, rel in headers(tmp):
         run = subprocess.run(["perl", str(script), "-none", "-Wall", "-Werror", str(rel)],
                              cwd=cwd, capture_output=True, text=True)
         if run.returncode or run.stderr.strip():
@@ -86,7 +106,8 @@ def main(argv):
     if not (ksrc / "scripts/checkpatch.pl").is_file():
         print(f"FAIL {ksrc}/scripts not found: run ./setup")
         return 1
-    passed, failures = (checkpatch if argv[0] == "checkpatch" else kernel_doc)(ksrc)
+    with tempfile.TemporaryDirectory() as tmp:
+        passed, failures = (checkpatch if argv[0] == "checkpatch" else kernel_doc)(ksrc, tmp)
     return report(passed, failures)
 
 

@@ -1,12 +1,13 @@
 #!/usr/bin/python3
 """uapi headers compile standalone, as the kernel's header test does: -std=c90 -Wall
 -Werror -nostdinc, each header included twice (guard check), with gcc and clang for
-x86_64, aarch64 and i386 (-m32). Only the exported kernel headers (linux/, asm/,
-asm-generic/ from Debian's linux-libc-dev) are visible: no libc, no kernel macros.
+x86_64, aarch64 and i386 (-m32). Every header of every uapi product (spec/products.yaml),
+with the product's root as include dir. Only the exported kernel headers (linux/, asm/,
+asm-generic/ from Debian's linux-libc-dev) are visible besides: no libc, no kernel macros.
 
 Compiling is not enough: on every target the headers compile for, one translation unit
-including them all asserts the size and alignment of every record and enum the spec
-gives for that arch (tests/layout/hdk-uapi/ARCH.facts.json).
+per product including all its headers asserts the size and alignment of every record and
+enum the spec gives for that arch (tests/layout/PRODUCT/ARCH.facts.json).
 
 i386 is not an arch of the ABI (the hypervisor ABI is defined for x86_64 and arm64; i386
 lays out __u64 with 4-byte alignment). By design every uapi header stops there at its
@@ -25,8 +26,8 @@ from testlib import report
 import tempfile
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-UAPI = REPO / "include/uapi"
-FACTS = REPO / "tests/layout/hdk-uapi/{arch}.facts.json"
+sys.path.insert(0, str(REPO / "gen"))
+FACTS = "tests/layout/{product}/{arch}.facts.json"
 FLAGS = ["-std=c90", "-Wall", "-Wmissing-prototypes", "-Wstrict-prototypes", "-Werror",
          "-Werror=implicit-function-declaration", "-fsyntax-only", "-nostdinc"]
 SYSROOTS = {"x86_64": ("/usr/include", "/usr/include/x86_64-linux-gnu/asm"),
@@ -56,10 +57,19 @@ def staging(tmp, arch):
     return out
 
 
-def layout_unit(path, headers, arch):
+def uapi_products():
+    """{product name: (root, [header paths])} of every uapi product."""
+    from hvabi.emit.products import load_products
+    from hvabi.spec.loader import load_spec
+    return {p.name: (REPO / p.root, [REPO / p.root / h.path for h in p.headers])
+            for p in load_products(REPO / "spec/products.yaml", load_spec(REPO / "spec"))
+            if p.flavor == "uapi"}
+
+
+def layout_unit(path, headers, product, arch):
     """A C file including every header and asserting every size and alignment of `arch`;
     the number of assertions."""
-    doc = json.loads(pathlib.Path(str(FACTS).format(arch=arch)).read_text())
+    doc = json.loads((REPO / FACTS.format(product=product, arch=arch)).read_text())
     lines = [f'#include "{h}"' for h in headers]
     for name, rec in sorted(doc["records"].items()):
         c = f"{rec['kind']} {name}"
@@ -76,51 +86,51 @@ def errors_of(stderr):
 
 
 def main():
-    headers = sorted(UAPI.rglob("*.h"))
-    if not headers:
+    products = uapi_products()
+    if not products or not all(headers for _, headers in products.values()):
         print("FAIL no uapi headers generated")
         return 1
     failures, passed = [], 0
     with tempfile.TemporaryDirectory() as tmp:
         stage = {arch: staging(tmp, arch) for arch in SYSROOTS}
         for cc, arch, extra, want in TARGETS:
-            target = f"{cc} {' '.join(extra) or arch}"
-            base = [cc, *extra, *FLAGS, f"-I{UAPI}", f"-I{stage[arch]}"]
-            rejected = 0
-            for header in headers:
-                run = subprocess.run([*base, "-x", "c", "/dev/null", "-include", str(header),
-                                      "-include", str(header)], capture_output=True, text=True)
-                what = f"{target}: {header.relative_to(REPO)}"
-                if want == "layout" and run.returncode:
-                    failures.append(f"{what}\n{run.stderr}")
-                elif want == "layout":
-                    passed += 1
-                elif not run.returncode:
-                    failures.append(f"{what}: compiles, but on an arch the ABI does not define it"
-                                    " must stop at its #error")
-                elif not errors_of(run.stderr) or not all(OWN_ERROR.search(e) for e in errors_of(run.stderr)):
-                    failures.append(f"{what}: must fail with its #error alone, got\n{run.stderr}")
+            for product, (root, headers) in sorted(products.items()):
+                target = f"{cc} {' '.join(extra) or arch}"
+                base = [cc, *extra, *FLAGS, f"-I{root}", f"-I{stage[arch]}"]
+                rejected = 0
+                for header in headers:
+                    run = subprocess.run([*base, "-x", "c", "/dev/null", "-include", str(header),
+                                          "-include", str(header)], capture_output=True, text=True)
+                    what = f"{target}: {header.relative_to(REPO)}"
+                    if want == "layout" and run.returncode:
+                        failures.append(f"{what}\n{run.stderr}")
+                    elif want == "layout":
+                        passed += 1
+                    elif not run.returncode:
+                        failures.append(f"{what}: compiles, but on an arch the ABI does not define it"
+                                        " must stop at its #error")
+                    elif not errors_of(run.stderr) or not all(OWN_ERROR.search(e) for e in errors_of(run.stderr)):
+                        failures.append(f"{what}: must fail with its #error alone, got\n{run.stderr}")
+                    else:
+                        rejected += 1
+                        passed += 1
+                if want == "reject" and rejected == len(headers):
+                    print(f"{target}: all {len(headers)} {product} headers stop at their #error, by"
+                          " design (the ABI is defined for x86_64 and arm64 only)")
+                    continue
+                # Layout: on the arches the ABI defines, and, should a rejected target
+                # compile after all, against x86_64 to show what would be wrong there.
+                unit = pathlib.Path(tmp) / "layout.c"
+                count = layout_unit(unit, [str(h) for h in headers], product, arch)
+                run = subprocess.run([*base, str(unit)], capture_output=True, text=True)
+                if run.returncode:
+                    wrong = [e.split("error: ", 1)[1] for e in errors_of(run.stderr)]
+                    failures.append(f"{target}: {product} layout differs from"
+                                    f" {FACTS.format(product=product, arch=arch)}"
+                                    f" ({len(wrong)} of {count} assertions):\n  " + "\n  ".join(wrong[:20]))
                 else:
-                    rejected += 1
+                    print(f"{target}: {product}: {count} size and alignment assertions hold")
                     passed += 1
-            if want == "reject" and rejected == len(headers):
-                print(f"{target}: all {len(headers)} uapi headers stop at their #error, by design"
-                      " (the ABI is defined for x86_64 and arm64 only)")
-            # Layout: on the arches the ABI defines, and, should a rejected target compile
-            # after all, against x86_64 to show what would be wrong there.
-            if want == "reject" and rejected == len(headers):
-                continue
-            unit = pathlib.Path(tmp) / "layout.c"
-            names = [h.relative_to(UAPI / "hyperv") for h in headers]
-            count = layout_unit(unit, [str(UAPI / "hyperv" / n) for n in names], arch)
-            run = subprocess.run([*base, str(unit)], capture_output=True, text=True)
-            if run.returncode:
-                wrong = [e.split("error: ", 1)[1] for e in errors_of(run.stderr)]
-                failures.append(f"{target}: layout differs from tests/layout/hdk-uapi/{arch}.facts.json"
-                                f" ({len(wrong)} of {count} assertions):\n  " + "\n  ".join(wrong[:20]))
-            else:
-                print(f"{target}: {count} size and alignment assertions hold")
-                passed += 1
     return report(passed, failures)
 
 

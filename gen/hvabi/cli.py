@@ -113,16 +113,26 @@ def cmd_show(args):
 
 def cmd_coverage(args):
     """How much of each upstream header set the spec covers, and how much of it differs."""
-    from .coverage import References, report
+    from .coverage import References, documentation_report, report
     from .extract.clang_facts import ExtractError
+    if args.openvmm and not args.tlfs_inventory:
+        raise HvabiError("--openvmm needs --tlfs-inventory", None,
+                         "hvabi coverage --tlfs-inventory tests/reference/tlfs-inventory.json"
+                         " --openvmm tests/reference/openvmm-hvdef.json")
     spec, _ = load(args.spec)
+    if args.tlfs_inventory:
+        lines, missing, wrong_links = documentation_report(spec, args.tlfs_inventory, args.openvmm,
+                                                           args.verbose)
+        print("\n".join(lines))
+        failed = (wrong_links and args.strict) or (missing and args.complete)
+        return errors.EXIT_CHECK_FAILED if failed else errors.EXIT_OK
     refs = References(args.tlfs_src, args.linux_src, args.rust_vmm_facts)
     try:
         lines, mismatches, missing, unmarked = report(spec, refs, args.verbose)
     except (ExtractError, OSError, ValueError) as e:
         raise HvabiError(f"coverage: cannot read the upstream reference: {e}",
                          hint="--tlfs-src wants a linux-source-6.12 tree, --linux-src a Linux tree"
-                         " with include/hyperv/ (./setup extracts both under build/kernel),"
+                         " with include/hyperv/ and include/uapi/linux/mshv.h (./setup extracts both under build/kernel),"
                          " --rust-vmm-facts a facts prefix (tests/reference/rustvmm-hvheaders)") from None
     print("\n".join(lines))
     failed = ((mismatches or unmarked) and args.strict) or (missing and args.complete)
@@ -209,19 +219,16 @@ def _import_compare(args, sources):
     imported = run.import_headers(sources, args.flavor, args.include_dirs)
     reports = compare.compare(spec, args.compare, imported)
     for rep in reports:
-        for table, name in rep.missing:
-            print(f"{rep.arch}: missing in the spec: {table[:-1]} {name}")
-        for line in rep.differ:
-            print(f"{rep.arch}: differs: {line}")
-        for table, name in rep.unmarked:
-            print(f"{rep.arch}: not in the headers and not marked `ahead`: {table[:-1]} {name}")
-        print(f"hvabi: {rep.arch}: {len(rep.missing)} missing, {len(rep.differ)} differ,"
-              f" {len(rep.ahead)} ahead of the headers, {len(rep.unmarked)} beyond them unmarked",
-              file=sys.stderr)
+        for line in rep.problems:
+            print(f"{rep.arch}: {line}")
+        print(f"hvabi: {rep.arch}: {len(rep.missing)} missing in the spec, {len(rep.problems)}"
+              f" problems, {len(rep.ahead)} ahead of the headers (marked)", file=sys.stderr)
     if any(rep.missing for rep in reports):
         proposed = compare.proposal(imported, args.flavor, reports)
         if args.out:
-            write_atomically(args.out, proposed.files)
+            from . import output
+            _recover(args.out)
+            output.write(args.out, proposed.files)
             print(f"hvabi: proposed YAML for what the spec lacks in {args.out}", file=sys.stderr)
         elif not args.quiet:
             for name, text in proposed.files.items():
@@ -333,16 +340,26 @@ def _coverage_parser(sub, common):
                          " total, and how many covered ones differ (see gen/hvabi/coverage.py).")
     cov.add_argument("--tlfs-src", help="a linux-source-6.12 tree holding the hyperv-tlfs.h trio"
                      " (./setup extracts one to build/kernel/linux-source-6.12)")
-    cov.add_argument("--linux-src", help="a Linux tree whose include/hyperv the linux profile is"
-                     " compared with (./setup extracts Linux 7.3's to build/kernel/linux-source-7.3)")
+    cov.add_argument("--linux-src", help="a Linux tree whose include/hyperv the linux profile, and"
+                     " whose include/uapi/linux/mshv.h the mshv profile, is compared with (./setup"
+                     " extracts Linux 7.3's to build/kernel/linux-source-7.3)")
     cov.add_argument("--rust-vmm-facts", metavar="PREFIX",
                      help="facts snapshot of rust-vmm's hv-headers: PREFIX-ARCH.facts.json and"
                      " PREFIX.files.json (tests/reference/rustvmm-hvheaders)")
-    cov.add_argument("-v", "--verbose", action="store_true", help="list every mismatch")
+    cov.add_argument("--tlfs-inventory", metavar="FILE",
+                     help="instead: what the TLFS documents (a facts file made by"
+                     " tests/reference/tlfs_inventory.py) vs the spec, and a check of the spec's"
+                     " `tlfs:` links")
+    cov.add_argument("--openvmm", metavar="FILE",
+                     help="with --tlfs-inventory: also openvmm hvdef's hypercalls and registers"
+                     " (tests/reference/openvmm-hvdef.json)")
+    cov.add_argument("-v", "--verbose", action="store_true",
+                     help="list every mismatch (with --tlfs-inventory: every missing name and wrong link)")
     cov.add_argument("--strict", action="store_true", help="exit 1 if any covered definition differs,"
-                     " or the spec holds one beyond a reference without marking it `ahead`")
+                     " or the spec holds one beyond a reference without marking it `ahead`"
+                     " (with --tlfs-inventory: if any `tlfs:` link is wrong)")
     cov.add_argument("--complete", action="store_true",
-                     help="exit 1 if the spec lacks any upstream definition")
+                     help="exit 1 if the spec lacks any upstream (or documented) definition")
     cov.set_defaults(func=cmd_coverage)
 
 
@@ -401,6 +418,9 @@ _SUBCOMMANDS = {"generate": _generate_parser, "check": _check_parser,
 
 def main(argv=None):
     own_process = argv is None
+    if own_process:
+        import signal
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)     # `hvabi show X | head` ends quietly
     argv = sys.argv[1:] if own_process else argv
     args = parser(_command_named(argv)).parse_args(argv)      # argparse exits 2 on usage errors
     try:

@@ -7,9 +7,14 @@ same comparison the parity tests use.
 The references are inputs, never files of this repository:
   tlfs      --tlfs-src TREE: the v6.12 hyperv-tlfs.h trio, read with libclang
   linux     --linux-src TREE: include/hyperv of a Linux tree (Linux 7.3), read with libclang
+  mshv      --linux-src TREE: include/uapi/linux/mshv.h of the same tree, uapi flavor (one
+            file: no rows per file)
   rust-vmm  --rust-vmm-facts PREFIX: PREFIX-<arch>.facts.json and PREFIX.files.json, a facts
             snapshot of rust-vmm/mshv hv-headers (the tests use tests/reference's)
 A profile without a reference gets a row saying so.
+
+`documentation_report` is the other question: how much of what the TLFS documents (and
+openvmm's hvdef defines) the spec has, from committed facts files; tlfs_coverage.py.
 """
 
 import json
@@ -17,7 +22,6 @@ import pathlib
 
 from . import facts as factsmod
 from . import model as m
-from .importer.compare import ahead_names
 from .layout import facts as spec_facts
 from .select import Abi
 
@@ -31,13 +35,17 @@ class References:
         self.tlfs_src, self.linux_src, self.rust_vmm_facts = tlfs_src, linux_src, rust_vmm_facts
 
     def option_for(self, profile):
-        return {"tlfs": "--tlfs-src", "linux": "--linux-src", "rust-vmm": "--rust-vmm-facts"}.get(profile)
+        return {"tlfs": "--tlfs-src", "linux": "--linux-src", "mshv": "--linux-src",
+                "rust-vmm": "--rust-vmm-facts"}.get(profile)
 
     def facts(self, profile, arch):
         """Facts of the upstream set a profile reproduces, or None if none was given."""
         if profile == "linux" and self.linux_src:
             from .extract.header_sets import linux_facts
             return linux_facts(self.linux_src, arch)
+        if profile == "mshv" and self.linux_src:
+            from .extract.header_sets import linux_mshv_facts
+            return linux_mshv_facts(self.linux_src, arch)
         if profile == "rust-vmm" and self.rust_vmm_facts:
             return factsmod.load(f"{self.rust_vmm_facts}-{arch}.facts.json")
         if profile == "tlfs" and self.tlfs_src:
@@ -85,13 +93,19 @@ def _by_file(files):
     return out
 
 
-def beyond(spec, profile, arch, upstream):
-    """(ahead, unmarked): names the profile's selection has that its reference lacks."""
+def _reference_check(spec, profile, arch, upstream):
+    """(records whose differences are ahead-marked compatible changes, what is ahead,
+    what is beyond the reference unmarked): importer.compare.against_reference's verdict."""
+    from .importer.compare import against_reference
     abi = Abi(spec, m.Selection(profile, spec.profiles[profile].view, arch))
-    ours = spec_facts(abi)
-    extra = set().union(*(set(ours[t]) - set(upstream[t]) for t in TABLES))
-    marked = ahead_names(abi)
-    return sorted(extra & marked), sorted(extra - marked)
+    problems, ahead = against_reference(upstream, spec_facts(abi), abi)
+    accepted = {a.split(" (")[0] for a in ahead if " (" in a}
+    unmarked = [p.split(":")[0] for p in problems if p.endswith("not marked `ahead` in the spec")]
+    return accepted, ahead, unmarked
+
+
+def _drop(mismatches, accepted):
+    return [p for p in mismatches if not any(p.startswith(f"record {r}:") for r in accepted)]
 
 
 def report(spec, refs, verbose=False):
@@ -107,7 +121,8 @@ def report(spec, refs, verbose=False):
                 lines.append(f"{profile:10} {arch:7} (no reference given: {refs.option_for(profile)})")
                 continue
             counts, mismatches, missing = coverage_row(spec, profile, arch, upstream)
-            ahead, unmarked = beyond(spec, profile, arch, upstream)
+            accepted, ahead, unmarked = _reference_check(spec, profile, arch, upstream)
+            mismatches = _drop(mismatches, accepted)
             total += len(mismatches)
             absent += len(missing)
             unmarked_total += len(unmarked)
@@ -115,6 +130,7 @@ def report(spec, refs, verbose=False):
             files = refs.files(profile, arch)
             for name, within in sorted(_by_file(files).items()) if files else ():
                 fcounts, fmis, _ = coverage_row(spec, profile, arch, upstream, within)
+                fmis = _drop(fmis, accepted)
                 if any(n for _, n in fcounts.values()):
                     lines.append(_row("", "", fcounts, fmis, "  " + name))
             if verbose:
@@ -132,3 +148,10 @@ def _row(profile, arch, counts, mismatches, label=None):
     missing = sum(n - c for c, n in counts.values())
     head = (label if label else f"{profile} {arch}").ljust(HEAD)
     return f"{head} {cells} {len(mismatches):>10} {missing:>8}"
+
+
+def documentation_report(spec, inventory, openvmm=None, verbose=False):
+    """TLFS (and openvmm hvdef) names vs the spec, and the spec's `tlfs:` links: returns
+    (lines, number missing, number of wrong links). See tlfs_coverage.py."""
+    from .tlfs_coverage import report as tlfs_report
+    return tlfs_report(spec, inventory, openvmm, verbose)

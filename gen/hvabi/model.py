@@ -10,8 +10,7 @@ profile carries is the profile's own selection (`Profile.omit`). A `Selection` (
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
-ARCHES = ("x86_64", "arm64")
-VIEWS = ("tlfs", "hdk")
+from .arches import NAMES as ARCHES  # noqa: E402  (re-exported: the one registry)
 
 
 ANY = "*"
@@ -187,9 +186,32 @@ class Entry:
 
 
 @dataclass
+class View:
+    """A way of writing an interface down; every profile has one. `defs`: the spec files
+    (names in spec/defs) the view takes for itself, None for every file no view takes."""
+    name: str
+    doc: str = ""
+    defs: Optional[frozenset] = None
+    pos: object = None            # where spec/profiles.yaml declares it
+
+
+@dataclass
 class Spec:
     entries: list = field(default_factory=list)
     profiles: dict = field(default_factory=dict)  # name -> Profile
+    views: dict = field(default_factory=dict)     # name -> View (spec/profiles.yaml)
+
+    def views_of(self, entry):
+        """The views that carry the spec file `entry` comes from."""
+        return views_of_file(self.views, entry.source_file)
+
+
+def views_of_file(views, path):
+    """The names of the views (name -> View) that carry the spec file `path`: the views
+    naming it under `defs`, else every view without `defs`."""
+    name = path.replace("\\", "/").rsplit("/", 1)[-1]
+    own = {v.name for v in views.values() if v.defs is not None and name in v.defs}
+    return own or {v.name for v in views.values() if v.defs is None}
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """Pick one concrete ABI (profile + view + arch) out of the spec.
 
-The result, `Abi`, has every node that does not exist in the selection removed, every
-constant reduced to its one value for that arch, and name tables for types and values.
+The result, `Abi`, keeps the entries of the spec files the selection's view carries, with
+every node that does not exist in the selection removed, every constant reduced to its
+one value for that arch, and name tables for types and values.
 Layout, checks and emitters all work on an `Abi`, never on raw conditional nodes.
 """
 
@@ -88,7 +89,12 @@ class Abi:
         self.enumerators = {}        # enumerator name -> (Enum, Enumerator)
         self.duplicates = []         # (name, first node, second node)
         resolver = _Resolver(spec.profiles.get(sel.profile), sel)
+        carried = {}                 # spec file -> does the selection's view carry it
         for entry in spec.entries:
+            if entry.source_file not in carried:
+                carried[entry.source_file] = not spec.views or sel.view in spec.views_of(entry)
+            if not carried[entry.source_file]:
+                continue
             defn = resolver.defn(entry.defn)
             if defn is not None:
                 self.entries.append((entry, defn))
@@ -193,6 +199,9 @@ class Abi:
             if e.pos is None:       # expr's own checks (shifts, overflow) know no position
                 e.pos = pos
             raise
+        except expr.IoctlRangeError as e:
+            raise HvabiError(str(e), pos, "the ioctl type and number are 0..255, the argument"
+                             " type at most 16383 bytes (<linux/ioctl.h>)")
 
     def sel_text(self):
         return f"profile {self.sel.profile} ({self.sel.view}, {self.sel.arch})"

@@ -76,7 +76,9 @@ def show(spec, products, name, profile=None, arch=None):
         if node.why or d.why:
             line += f"; why: {node.why or d.why}"
         if node.ahead or d.ahead:
-            line += "; ahead of upstream for " + ", ".join(sorted(node.ahead or d.ahead))
+            marks = node.ahead or d.ahead
+            line += "; ahead of upstream: " + ("no upstream copy has it yet" if m.ANY in marks
+                                               else "the copies of " + ", ".join(sorted(marks)) + " lack it")
         out.append(line)
     for prof in sorted(spec.profiles.values(), key=lambda p: p.name):
         if profile and prof.name != profile:

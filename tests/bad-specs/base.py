@@ -140,7 +140,9 @@ def build(spec_dir=REPO / "spec"):
 
 def _profiles(spec_dir, spec, names):
     root = yamlsrc.load_file(spec_dir / "profiles.yaml")
-    out = ["hvabi: 2", "", "# The real profiles, with the omit entries that name what this slice holds.",
+    text = (spec_dir / "profiles.yaml").read_text()
+    head = text[:text.index("\nprofiles:") + 1]          # hvabi: and views:, as they are
+    out = [head.rstrip("\n"), "", "# The real profiles, with the omit entries that name what this slice holds.",
            "profiles:"]
     for name, body in root["profiles"].items():
         out.append(f"  {name}:")

@@ -236,6 +236,35 @@ class CommandLine(unittest.TestCase):
             self.assertIn("header: {hdk: hvgdk_mini}", (out / "hvgdk_mini.yaml").read_text())
             self.assertIn("x86_64: 1 definitions lay out as the compiler says", result.stderr)
 
+    def test_compare_reports_and_proposes_only_what_the_spec_lacks(self):
+        """Our own linux headers plus one new macro and struct: --compare names exactly
+        those, exits 1, and proposes YAML holding them alone; spec/ is not touched."""
+        with tempfile.TemporaryDirectory() as tmp:
+            hdir = pathlib.Path(tmp, "hyperv")
+            hdir.mkdir()
+            names = ("hvgdk_mini", "hvgdk_ext", "hvgdk", "hvhdk_mini", "hvhdk")
+            for name in names:
+                text = (REPO / "include/hvhdk/include/hyperv" / f"{name}.h").read_text()
+                if name == "hvhdk":
+                    text = text.replace("#endif /* _HV_HVHDK_H */",
+                                        "#define HVCALL_T_NEW\t0x00f9\n\nstruct hv_t_new {\n\tu64 a;\n"
+                                        "\tu32 b;\n} __packed;\n\n#endif /* _HV_HVHDK_H */")
+                (hdir / f"{name}.h").write_text(text)
+            spec_before = {p: p.read_bytes() for p in (REPO / "spec").rglob("*.yaml")}
+            out = pathlib.Path(tmp, "proposal")
+            result = hvabi("import", "--compare", "linux", "--out", str(out),
+                           *[str(hdir / f"{n}.h") for n in names])
+            self.assertEqual(result.returncode, 1, result.stderr)
+            for arch in ("x86_64", "arm64"):
+                self.assertIn(f"{arch}: missing in B: macro HVCALL_T_NEW", result.stdout)
+                self.assertIn(f"{arch}: missing in B: record hv_t_new", result.stdout)
+            self.assertEqual(len(result.stdout.splitlines()), 4, result.stdout)
+            proposed = (out / "hvhdk.yaml").read_text()
+            self.assertIn("{name: HVCALL_T_NEW, value: 0x00f9}", proposed)
+            self.assertIn("  - struct: hv_t_new", proposed)
+            self.assertEqual(proposed.count("\n  - "), 2, proposed)       # those two alone
+            self.assertEqual({p: p.read_bytes() for p in (REPO / "spec").rglob("*.yaml")}, spec_before)
+
     def test_bad_input_is_2_without_traceback(self):
         with tempfile.TemporaryDirectory() as tmp:
             bad = pathlib.Path(tmp, "bad.h")

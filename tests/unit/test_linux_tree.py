@@ -32,7 +32,7 @@ class LinuxTree(unittest.TestCase):
     def test_parity_passes_on_our_headers_and_fails_on_a_changed_value(self):
         ok = run(*PARITY, str(self.tree))
         self.assertEqual(ok.returncode, 0, ok.stdout + ok.stderr)
-        self.assertIn("linux x86_64: compared", ok.stdout)
+        self.assertIn("linux x86_64: reference has", ok.stdout)
         self.assertIn("0 mismatches", ok.stdout)
 
         with tempfile.TemporaryDirectory() as tmp:
@@ -47,7 +47,7 @@ class LinuxTree(unittest.TestCase):
         self.assertIn("FAIL x86_64: macro HVCALL_GET_PARTITION_ID: 71 != 70", bad.stdout)
         self.assertIn("FAIL arm64: macro HVCALL_GET_PARTITION_ID: 71 != 70", bad.stdout)
 
-    def test_parity_names_upstream_definitions_the_product_lacks(self):
+    def test_parity_fails_on_upstream_definitions_the_product_lacks(self):
         with tempfile.TemporaryDirectory() as tmp:
             tree = pathlib.Path(tmp, "linux")
             shutil.copytree(self.tree, tree)
@@ -55,9 +55,12 @@ class LinuxTree(unittest.TestCase):
             extra.write_text("#define HVABI_TEST_ONLY_UPSTREAM 7\n"
                              "enum hvabi_test_upstream { HVABI_TEST_UPSTREAM_A = 1 };\n")
             out = run(*PARITY, str(tree))
-        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
-        self.assertIn("not compared, upstream only (3): HVABI_TEST_ONLY_UPSTREAM,"
-                      " HVABI_TEST_UPSTREAM_A, enum hvabi_test_upstream", out.stdout)
+        # A reference is reproduced whole: what it has and the product lacks fails.
+        self.assertEqual(out.returncode, 1, out.stdout + out.stderr)
+        for arch in ("x86_64", "arm64"):
+            self.assertIn(f"FAIL {arch}: missing in B: macro HVABI_TEST_ONLY_UPSTREAM", out.stdout)
+            self.assertIn(f"FAIL {arch}: missing in B: enumerator HVABI_TEST_UPSTREAM_A", out.stdout)
+            self.assertIn(f"FAIL {arch}: missing in B: enum hvabi_test_upstream", out.stdout)
 
     def test_a_tree_without_include_hyperv_is_bad_input(self):
         with tempfile.TemporaryDirectory() as tmp:

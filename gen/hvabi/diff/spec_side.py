@@ -9,7 +9,7 @@ from ..emit.products import load_products
 from ..errors import HvabiError
 from ..layout import facts as spec_facts, record_layout
 from ..select import Abi
-from ..spec.loader import load_profiles, load_spec
+from ..spec.loader import load_profiles, load_selectors, load_spec
 
 
 def read(label, spec_dir, arches, profiles):
@@ -31,10 +31,13 @@ def read(label, spec_dir, arches, profiles):
 
 
 def profiles(spec_dir, flavor=None):
-    """Every profile of the spec, sorted; with `flavor`, those some product renders in it."""
+    """The profiles of the hypervisor ABI, sorted: those of views without spec files of
+    their own (so not mshv, the driver's interface, which is diffed on request with
+    --profile); with `flavor`, those some product renders in it."""
     spec_dir = pathlib.Path(spec_dir)
-    names = load_profiles(spec_dir / "profiles.yaml")
-    return sorted(names if flavor is None else profiles_in(spec_dir, flavor) & set(names))
+    views, profiles_ = load_selectors(spec_dir / "profiles.yaml")
+    names = {n for n, p in profiles_.items() if views[p.view].defs is None}
+    return sorted(names if flavor is None else profiles_in(spec_dir, flavor) & names)
 
 
 def profiles_in(spec_dir, flavor):

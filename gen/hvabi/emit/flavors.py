@@ -5,12 +5,13 @@ never asks "which flavor am I".
 """
 
 from .. import model as m
+from ..arches import ARCHES as ARCH_REGISTRY
 from ..errors import HvabiError
 from ..spec import expr
 
 _ARCH_MACROS = {
-    "kernel": {"x86_64": "CONFIG_X86", "arm64": "CONFIG_ARM64"},
-    "uapi": {"x86_64": "__x86_64__", "arm64": "__aarch64__"},
+    "kernel": {a.name: a.kernel_config for a in ARCH_REGISTRY.values()},
+    "uapi": {a.name: a.uapi_macro for a in ARCH_REGISTRY.values()},
 }
 
 

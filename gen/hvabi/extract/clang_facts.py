@@ -18,12 +18,13 @@ import sys
 
 from hvabi import facts as hvfacts
 
+from ..arches import ARCHES
 from . import decl_reuse
 from . import libclang as cx
 from . import macro_probes as mp
 
 LIBCLANG = cx.PATH
-TRIPLES = {"x86_64": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu"}
+TRIPLES = {a.name: a.triple for a in ARCHES.values()}
 TU_NAME = "__hvabi_tu__.c"
 ERRORS_SHOWN = 5
 

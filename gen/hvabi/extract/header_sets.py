@@ -10,6 +10,7 @@ uapi:   standalone user-space headers (`__u64`, `<linux/types.h>`), such as rust
 
 import os
 
+from ..arches import ARCHES
 from . import clang_facts
 
 # Strings, not pathlib objects: `hvabi diff` of two header sets does without pathlib.
@@ -17,13 +18,13 @@ from . import clang_facts
 STUBS = os.path.join(os.path.dirname(os.path.realpath(__file__)), "kstubs")
 PRELUDE = os.path.join(STUBS, "kernel-prelude.h")
 FLAVORS = ("kernel", "uapi")
-CONFIG = {"x86_64": "CONFIG_X86", "arm64": "CONFIG_ARM64"}
+CONFIG = {a.name: a.kernel_config for a in ARCHES.values()}
 # rust-vmm's hv-headers use BIT() without defining it or including a header that does
 # (their bindgen wrapper provides it); a header that defines it itself only gets a warning.
 # Likewise NSEC_PER_SEC (HV_CLOCK_HZ), a kernel constant with no uapi header.
 UAPI_FALLBACK_DEFINES = ("BIT(x)=(1UL<<(x))", "NSEC_PER_SEC=1000000000L")
 # The hyperv-tlfs.h trio lives in arch/<dir>/include/asm and include/asm-generic.
-TLFS_ARCH_DIR = {"x86_64": "x86", "arm64": "arm64"}
+TLFS_ARCH_DIR = {a.name: a.kernel_dir for a in ARCHES.values()}
 
 
 def kernel_cflags(arch):
@@ -56,11 +57,30 @@ def kernel_facts(headers, arch, include_dirs=(), only=None):
                                **options(arch, "kernel", include_dirs))
 
 
-def uapi_facts(headers, arch, only=None):
-    """libclang facts of uapi-flavor headers compiled against the system headers."""
+def uapi_facts(headers, arch, only=None, prelude=None):
+    """libclang facts of uapi-flavor headers compiled against the system headers.
+    `prelude`: C text put before them (Linux's mshv.h uses _IOW() without including
+    <linux/ioctl.h>: its readers include that first)."""
     return clang_facts.extract([str(h) for h in headers], arch,
                                only_files=[str(p) for p in only] if only else None,
-                               **options(arch, "uapi"))
+                               prelude=prelude, **options(arch, "uapi"))
+
+
+def linux_mshv_header(tree):
+    """include/uapi/linux/mshv.h of a Linux tree (the mshv profile's upstream)."""
+    path = os.path.join(str(tree), "include", "uapi", "linux", "mshv.h")
+    if not os.path.isfile(path):
+        raise clang_facts.ExtractError(
+            f"{path}: no such file; want a Linux tree with the mshv driver's uapi (./setup"
+            " extracts Linux 7.3's to build/kernel/linux-source-7.3)")
+    return path
+
+
+def linux_mshv_facts(tree, arch):
+    """libclang facts of Linux's include/uapi/linux/mshv.h in `tree`, in the uapi flavor,
+    with <linux/ioctl.h> included first."""
+    path = linux_mshv_header(tree)
+    return uapi_facts([path], arch, only=[path], prelude="#include <linux/ioctl.h>")
 
 
 def tlfs_facts(root, arch):

@@ -46,10 +46,12 @@ import sys
 from dataclasses import dataclass, field
 from os.path import basename
 
+from ..arches import ARCHES as _REGISTRY
+
 FORMAT = 'hvabi-facts/1'
 
-# arch -> (clang target triple, ELF e_machine)
-ARCHES = {'x86_64': ('x86_64-linux-gnu', 62), 'arm64': ('aarch64-linux-gnu', 183)}
+# arch -> (clang target triple, ELF e_machine), from the one arch registry
+ARCHES = {a.name: (a.triple, a.elf_machine) for a in _REGISTRY.values()}
 
 DEBUG_FLAGS = ('-g', '-gdwarf-5', '-fno-eliminate-unused-debug-types')
 PAHOLE = ('pahole', '-F', 'dwarf')

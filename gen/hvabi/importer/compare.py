@@ -14,24 +14,23 @@ from dataclasses import dataclass, field
 from .. import layout
 from .. import model as m
 from ..extract import clang_facts
-from ..facts import compare as compare_facts
 from ..select import Abi
 from .run import import_headers
 
 TABLES = ("records", "enumerators", "macros")
+NAMED = TABLES + ("enums",)           # what a reference check names: enum tags too
 
 
 @dataclass
 class ArchReport:
     arch: str
     missing: list = field(default_factory=list)     # (table, name) the headers have, not the spec
-    differ: list = field(default_factory=list)      # problem lines for names both have
-    ahead: list = field(default_factory=list)       # (table, name) only in the spec, marked ahead
-    unmarked: list = field(default_factory=list)    # (table, name) only in the spec, not marked
+    problems: list = field(default_factory=list)    # against_reference() lines, missing ones too
+    ahead: list = field(default_factory=list)       # what the spec holds beyond them, marked
 
     @property
     def clean(self):
-        return not (self.missing or self.differ or self.unmarked)
+        return not self.problems
 
 
 def ahead_names(abi):
@@ -46,6 +45,51 @@ def ahead_names(abi):
     return out
 
 
+def _ahead_members(abi):
+    """{record name: names of its members marked ahead for the selection's profile}."""
+    out = {}
+
+    def walk(rec, members):
+        for node in members:
+            if isinstance(node, m.Record):
+                walk(rec, node.members)
+            elif node.is_ahead(abi.sel.profile):
+                out.setdefault(rec, set()).add(node.name)
+    for _, defn in abi.entries:
+        if isinstance(defn, m.Record):
+            walk(defn.name, defn.members)
+    return out
+
+
+def against_reference(upstream, ours, abi):
+    """(problems, ahead): `ours` (facts of the selection `abi` or of its product) against
+    an upstream reference of the same arch. Every upstream definition must be in ours and
+    identical, except a record whose changes the differ calls compatible (a reserved range
+    or unnamed tail now named, a member added at the end) and whose new members the spec
+    marks `ahead`; anything beyond the reference must be marked `ahead` too."""
+    from ..diff.classify import COMPATIBLE, classify
+    from ..facts import compare as compare_facts
+    theirs = set().union(*(set(upstream.get(t, {})) for t in NAMED))
+    problems = compare_facts(upstream, ours, theirs)
+    marked, members = ahead_names(abi), _ahead_members(abi)
+    ahead = []
+    for name in sorted({p.split(":")[0][len("record "):] for p in problems if p.startswith("record ")}):
+        old, new = upstream["records"][name], ours["records"].get(name)
+        if new is None:
+            continue
+        findings = classify({"records": {name: old}}, {"records": {name: new}})
+        added = {x["path"].rpartition(".")[2] for x in new["members"]} \
+            - {x["path"].rpartition(".")[2] for x in old["members"]}
+        if findings and all(f.severity == COMPATIBLE for f in findings) \
+                and {a for a in added if not a.startswith(("reserved", "rsvd"))} <= members.get(name, set()):
+            problems = [p for p in problems if not p.startswith(f"record {name}:")]
+            ahead.append(f"{name} ({', '.join(sorted(added))})")
+    beyond = set().union(*(set(ours.get(t, {})) for t in NAMED)) - theirs
+    ahead += sorted(beyond & marked)
+    problems += [f"{n}: not in the reference and not marked `ahead` in the spec" for n in sorted(beyond - marked)]
+    return problems, ahead
+
+
 def compare(spec, profile, imported):
     """[ArchReport] per arch: the headers of `imported` against `profile`'s selection."""
     view = spec.profiles[profile].view
@@ -55,14 +99,9 @@ def compare(spec, profile, imported):
         theirs = clang_facts.facts_of(reading.parsed, clang_facts.Scope(paths), "libclang")
         abi = Abi(spec, m.Selection(profile, view, arch))
         ours = layout.facts(abi)
-        marked = ahead_names(abi)
         rep = ArchReport(arch)
-        for table in TABLES:
-            a, b = set(ours[table]), set(theirs[table])
-            rep.missing += [(table, n) for n in sorted(b - a)]
-            for n in sorted(a - b):
-                (rep.ahead if n in marked else rep.unmarked).append((table, n))
-            rep.differ += compare_facts(ours, theirs, sorted(a & b), only_common=True)
+        rep.problems, rep.ahead = against_reference(theirs, ours, abi)
+        rep.missing = [(t, n) for t in TABLES for n in sorted(set(theirs[t]) - set(ours[t]))]
         reports.append(rep)
     return reports
 

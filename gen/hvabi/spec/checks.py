@@ -254,9 +254,12 @@ def _defined_names(spec):
     names = {}
     for entry in spec.entries:
         defn = entry.defn
+        in_file = spec.views_of(entry) if spec.views else {m.ANY}
         for node in [defn] + list(getattr(defn, "items", [])):
             if node.name:
                 views = {w for w, _ in node.cond.where} if node.cond.where else {m.ANY}
+                if m.ANY in views:       # every view of its file
+                    views = (views - {m.ANY}) | set(in_file)
                 names.setdefault(node.name, set()).update(views)
     return names
 

@@ -28,6 +28,11 @@ EXTERNAL = {
 
 BIT_MACROS = {"BIT": (1, False), "BIT_ULL": (1, True), "GENMASK": (2, False), "GENMASK_ULL": (2, True)}
 
+# Linux's ioctl number macros (<linux/ioctl.h>, asm-generic encoding, which x86_64 and
+# arm64 use): the direction bits each one encodes (_IOC_WRITE 1, _IOC_READ 2).
+IOCTL_MACROS = {"_IO": 0, "_IOW": 1, "_IOR": 2, "_IOWR": 3}
+IOC_NRBITS, IOC_TYPEBITS, IOC_SIZEBITS = 8, 8, 14
+
 
 @dataclass(frozen=True)
 class Val:
@@ -72,6 +77,15 @@ class Sizeof:
 class Offsetof:
     type: str          # a record name from the spec
     member: str        # a member of it (a path through untagged members: `a.b`)
+
+
+@dataclass(frozen=True)
+class Ioctl:
+    """`_IO(type, nr)` or `_IOR/_IOW/_IOWR(type, nr, T)`: an ioctl request number."""
+    fn: str
+    type: object       # the ioctl type (magic) expression
+    nr: object         # the command number expression
+    arg: str = None    # the argument's type (scalar or spec type name); None for _IO
 
 
 @dataclass(frozen=True)
@@ -139,7 +153,8 @@ class _Parser:
         raise HvabiError(f"bad constant expression {self.text!r}: {what}", self.pos, hint or
                          "allowed: integers, names of spec constants, BIT(), BIT_ULL(), GENMASK(),"
                          " GENMASK_ULL(), calls of spec macros with `params`, sizeof(type), offsetof(type, member),"
-                         " casts to u8..u64/s8..s64 and C operators")
+                         " _IO(type, nr), _IOR/_IOW/_IOWR(type, nr, T), casts to u8..u64/s8..s64"
+                         " and C operators")
 
     def _lex(self, text):
         toks, at = [], 0
@@ -240,6 +255,19 @@ class _Parser:
                 path.append(self.take()[1])
             self.take(")")
             return Offsetof(tname, ".".join(path))
+        if value in IOCTL_MACROS:
+            self.take("(")
+            magic = self.binary(0)
+            self.take(",")
+            nr = self.binary(0)
+            arg = None
+            if value != "_IO":
+                self.take(",")
+                arg = self.type_name(f"{value}() takes the ioctl type, number and argument type")
+            elif self.peek()[1] == ",":
+                self._fail("_IO() takes the ioctl type and number only (no argument type)")
+            self.take(")")
+            return Ioctl(value, magic, nr, arg)
         if value in BIT_MACROS or self.peek()[1] == "(":
             # BIT()-style macros, or a spec macro with `params` (checked when evaluated)
             self.take("(")
@@ -287,6 +315,8 @@ def sizeof_types(tree):
     """Types an expression takes the size or a member offset of (they come first)."""
     if isinstance(tree, (Sizeof, Offsetof)):
         return {tree.type}
+    if isinstance(tree, Ioctl) and tree.arg is not None:
+        return {tree.arg} | sizeof_types(tree.type) | sizeof_types(tree.nr)
     out = set()
     for child in _children(tree):
         out |= sizeof_types(child)
@@ -298,6 +328,8 @@ def _children(tree):
         return ()
     if isinstance(tree, Call):
         return tree.args
+    if isinstance(tree, Ioctl):
+        return (tree.type, tree.nr)
     if isinstance(tree, Cast):
         return (tree.operand,)
     if isinstance(tree, Unary):
@@ -354,6 +386,9 @@ def evaluate(tree, lookup, sizeof, call=None, offsetof=None):
         if offsetof is None:
             raise KeyError(f"offsetof({tree.type}, {tree.member})")
         return Val(offsetof(tree.type, tree.member), 64, False)
+    if isinstance(tree, Ioctl):
+        return _ioctl(tree, again(tree.type).value, again(tree.nr).value,
+                      None if tree.arg is None else sizeof(tree.arg))
     if isinstance(tree, Cast):
         bits, signed = SCALARS[tree.type]
         v = Val(again(tree.operand).value, bits, signed).wrap()
@@ -445,6 +480,21 @@ class _PlainStyle:
 _PLAIN = _PlainStyle()
 
 
+class IoctlRangeError(ValueError):
+    """An ioctl field does not fit its bits."""
+
+
+def _ioctl(tree, magic, nr, size):
+    """The request number as <linux/ioctl.h> encodes it: dir << 30 | size << 16 | type << 8
+    | nr. _IO() is an unsigned int; the others are unsigned long (sizeof is a size_t)."""
+    for what, value, bits in (("type", magic, IOC_TYPEBITS), ("number", nr, IOC_NRBITS),
+                              ("argument size", size or 0, IOC_SIZEBITS)):
+        if not 0 <= value < (1 << bits):
+            raise IoctlRangeError(f"{tree.fn}(): the ioctl {what} {value} does not fit in {bits} bits")
+    v = IOCTL_MACROS[tree.fn] << 30 | (size or 0) << 16 | magic << 8 | nr
+    return Val(v, 32, False) if size is None else Val(v, 64, False)
+
+
 # --- rendering ----------------------------------------------------------------------------
 
 def render(tree, style):
@@ -459,6 +509,9 @@ def render(tree, style):
         return f"sizeof({style.type_name(tree.type)})"
     if isinstance(tree, Offsetof):
         return f"offsetof({style.type_name(tree.type)}, {tree.member})"
+    if isinstance(tree, Ioctl):
+        args = [render(tree.type, style), render(tree.nr, style)]
+        return f"{tree.fn}({', '.join(args + ([style.type_name(tree.arg)] if tree.arg else []))})"
     if isinstance(tree, Cast):
         return f"({style.scalar(tree.type)}){render(tree.operand, style)}"
     if is_macro_call(tree):
@@ -475,6 +528,6 @@ def render(tree, style):
 
 def is_simple(tree):
     """True when C needs no parentheses around the rendered macro body."""
-    if isinstance(tree, (Num, Name, Paren, Sizeof, Offsetof, Call)):
+    if isinstance(tree, (Num, Name, Paren, Sizeof, Offsetof, Call, Ioctl)):
         return not (isinstance(tree, Num) and tree.value < 0)
     return False

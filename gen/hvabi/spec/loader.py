@@ -99,11 +99,14 @@ def _say(err, best, path):
 class _Reader:
     """Builds model nodes from one file's Map/Seq tree, collecting errors."""
 
-    def __init__(self, path, profiles):
+    def __init__(self, path, profiles, views):
         self.path = path
         self.profiles = profiles
+        self.views = views           # name -> m.View
+        self.file_views = m.views_of_file(views, path)
         self.errors = []
         self.def_why = ""            # the definition's `why` also covers its members
+        self.sibling_whys = set()    # names in the list being read that carry a `why`
 
     def fail(self, what, pos, hint=None):
         self.errors.append(HvabiError(what, pos, hint))
@@ -133,22 +136,41 @@ class _Reader:
         terms = [raw] if isinstance(raw, str) else raw
         where = set()
         for term in terms:
-            pair = parse_term(term, self.profiles)
+            pair = parse_term(term, self.profiles, self.views)
             if pair is None:
                 self.fail(f"`only: {term}` names no arch, view or profile", pos,
-                          "use an arch (" + ", ".join(m.ARCHES) + "), a view (" + ", ".join(m.VIEWS)
+                          "use an arch (" + ", ".join(m.ARCHES) + "), a view (" + ", ".join(self.views)
                           + "), a profile (" + ", ".join(sorted(self.profiles)) + ") or WHO@ARCH")
                 continue
+            who = pair[0]
+            view = self.profiles[who].view if who in self.profiles and who not in self.views else who
+            if who != m.ANY and view not in self.file_views:
+                self.fail(f"`only: {term}` names {'view' if who in self.views else 'profile'}"
+                          f" {who!r}, but view {view!r} does not carry this file", pos,
+                          "views of this file (spec/profiles.yaml `views:`): "
+                          + ", ".join(sorted(self.file_views)))
+                continue
             where.add(pair)
-        needs_why = any(who in self.profiles and who not in m.VIEWS for who, _ in where) \
+        needs_why = any(who in self.profiles and who not in self.views for who, _ in where) \
             or (member and any(who != m.ANY for who, _ in where))
-        if needs_why and not node.get("why") and not self.def_why:
+        if needs_why and not node.get("why") and not self.def_why \
+                and node.get("name") not in self.sibling_whys:
             self.fail("a condition that names a " + ("profile" if not member else "view or profile")
                       + " marks a variant and needs a `why`", pos,
                       "say in a few words why this copy of the ABI differs (`why: ...`), or, if it"
                       " only says which copy lists the name, drop `only` and add the name to that"
                       " profile's `omit` in spec/profiles.yaml")
         return m.Cond(frozenset(where)) if where else m.ALWAYS
+
+    def each(self, nodes, read):
+        """read(node) for a list of members, bitfields or items; a `why` on one of them also
+        covers the others of the same name (the other shapes of one variant)."""
+        outer = self.sibling_whys
+        self.sibling_whys = {n.get("name") for n in nodes if isinstance(n, Map) and n.get("why")}
+        try:
+            return [read(n) for n in nodes]
+        finally:
+            self.sibling_whys = outer
 
     def ahead(self, node):
         if "ahead" not in node:
@@ -241,43 +263,47 @@ class _Reader:
 
     def placement_keys(self, header, pos):
         for key in header:
-            if key not in m.VIEWS and key not in self.profiles:
+            if key not in self.views and key not in self.profiles:
                 self.fail(f"header placement key {key!r} is no view or profile", pos,
-                          "keys: " + ", ".join(m.VIEWS + tuple(sorted(self.profiles))))
+                          "keys: " + ", ".join(list(self.views) + sorted(self.profiles)))
 
     def def_consts(self, node, name):
         self.same_name_items(node)
         group = self.base(m.ConstGroup, node, name)
-        for item in node.get("items", []):
-            const = self.base(m.Const, item, self.ident(item["name"], item.key_pos("name")))
-            if "params" in item:
-                params = [self.ident(p, item.val_pos("params"), "macro parameter") for p in item["params"]]
-                if len(set(params)) != len(params):
-                    self.fail(f"macro '{const.name}' names a parameter twice", item.val_pos("params"),
-                              "give each parameter its own name")
-                const.params = tuple(params)
-            if "header" in item:
-                self.placement_keys(item["header"], item.val_pos("header"))
-                const.placement = m.Placement(dict(item["header"]))
-                const.placement.pos_of = {k: item.val_pos("header") for k in item["header"]}
-            value = item["value"]
-            if isinstance(value, Map):
-                const.values = [(m.Cond.on_arches([a]), self.expr(v, value.val_pos(a)))
-                                for a, v in value.items()]
-            else:
-                const.values = [(m.ALWAYS, self.expr(value, item.val_pos("value")))]
-            group.items.append(const)
+        group.items = self.each(node.get("items", []), self.const)
         return group
 
+    def const(self, item):
+        const = self.base(m.Const, item, self.ident(item["name"], item.key_pos("name")))
+        if "params" in item:
+            params = [self.ident(p, item.val_pos("params"), "macro parameter") for p in item["params"]]
+            if len(set(params)) != len(params):
+                self.fail(f"macro '{const.name}' names a parameter twice", item.val_pos("params"),
+                          "give each parameter its own name")
+            const.params = tuple(params)
+        if "header" in item:
+            self.placement_keys(item["header"], item.val_pos("header"))
+            const.placement = m.Placement(dict(item["header"]))
+            const.placement.pos_of = {k: item.val_pos("header") for k in item["header"]}
+        value = item["value"]
+        if isinstance(value, Map):
+            const.values = [(m.Cond.on_arches([a]), self.expr(v, value.val_pos(a)))
+                            for a, v in value.items()]
+        else:
+            const.values = [(m.ALWAYS, self.expr(value, item.val_pos("value")))]
+        return const
+
     def same_name_items(self, node):
-        """Items listed twice under different conditions are variants: they need a `why`
-        (on the item or the definition)."""
+        """Items listed twice under different conditions are variants: one of them (or the
+        definition) says why."""
+        items = node.get("items", [])
+        explained = {i.get("name") for i in items if i.get("why")}
         seen = set()
-        for item in node.get("items", []):
+        for item in items:
             name = item.get("name")
-            if name in seen and not item.get("why") and not node.get("why"):
+            if name in seen and name not in explained and not node.get("why"):
                 self.fail(f"{name} is listed twice: a variant needs a `why`", item.pos,
-                          "say why the copies differ (`why: ...` on the item or its definition)")
+                          "say why the copies differ (`why: ...` on one of them or on the definition)")
             seen.add(name)
 
     def def_enum(self, node, name):
@@ -286,10 +312,11 @@ class _Reader:
         if alias is not None:
             self.ident(alias, node.val_pos("alias"), "enum alias")
         enum = self.base(m.Enum, node, name, alias=alias)
-        for item in node.get("items", []):
+
+        def enumerator(item):
             value = self.expr(item["value"], item.val_pos("value")) if "value" in item else None
-            enum.items.append(self.base(m.Enumerator, item,
-                                        self.ident(item["name"], item.key_pos("name")), value=value))
+            return self.base(m.Enumerator, item, self.ident(item["name"], item.key_pos("name")), value=value)
+        enum.items = self.each(node.get("items", []), enumerator)
         return enum
 
     def def_typedef(self, node, name):
@@ -298,7 +325,7 @@ class _Reader:
     def def_struct(self, node, name, kind="struct"):
         rec = self.base(m.Record, node, name, kind=kind, packed=node.get("packed", False),
                         aligned=self.aligned(node))
-        rec.members = [self.member(x) for x in node.get("members", [])]
+        rec.members = self.each(node.get("members", []), self.member)
         return rec
 
     def def_union(self, node, name):
@@ -317,7 +344,7 @@ class _Reader:
             self.ident(struct_name, node.val_pos("struct_name"), "struct_name")
         bits = m.Record(name=None, pos=node.pos, kind="struct", packed=node.get("bits_packed", True),
                         member=struct_name)
-        bits.members = [self.bitfield(x, storage) for x in node.get("fields", [])]
+        bits.members = self.each(node.get("fields", []), lambda x: self.bitfield(x, storage))
         members = [bits, raw_field] if raw.get("last") else [raw_field, bits]
         rec = self.base(m.Record, node, name, kind="union", packed=node.get("packed", False),
                         aligned=self.aligned(node), members=members)
@@ -362,7 +389,7 @@ class _Reader:
         rec = self.base(m.Record, node, None, True, kind=kind, packed=node.get("packed", False),
                         aligned=self.aligned(node), member=member,
                         count=self.count(node) if member else None)
-        rec.members = [self.member(x) for x in node["members"]]
+        rec.members = self.each(node["members"], self.member)
         return rec
 
 
@@ -379,13 +406,15 @@ def ident_problem(name):
     return None
 
 
-def parse_term(term, profiles):
+def parse_term(term, profiles, views):
     """One `only:` term as a (who, arch) pair, or None: `x86_64`, `hdk`, `linux`,
     `tlfs@x86_64`."""
-    who, _, arch = str(term).partition("@")
+    who, at, arch = str(term).partition("@")
+    if at and not arch:
+        return None
     if not arch and who in m.ARCHES:
         return m.ANY, who
-    if who not in m.VIEWS and who not in profiles:
+    if who not in views and who not in profiles:
         return None
     if arch and arch not in m.ARCHES:
         return None
@@ -393,6 +422,50 @@ def parse_term(term, profiles):
 
 
 def load_profiles(path, shown=None):
+    """The profiles of spec/profiles.yaml, by name."""
+    return load_selectors(path, shown)[1]
+
+
+def _load_views(root, fail):
+    """spec/profiles.yaml `views:` (name -> m.View). Without it, the views are those the
+    profiles name, each carrying every spec file."""
+    if "views" not in root:
+        names = [b.get("view") for b in (root.get("profiles") or {}).values() if isinstance(b, Map)]
+        return {v: m.View(v) for v in dict.fromkeys(names) if isinstance(v, str)}
+    views = {}
+    body_of = root["views"]
+    if not isinstance(body_of, Map) or not body_of:
+        fail("`views:` must map view names to `doc:` (and `defs:`)", root.val_pos("views"),
+             "see docs/spec-format.md")
+        return views
+    for name, body in body_of.items():
+        pos = body_of.key_pos(name)
+        if not isinstance(name, str) or not _IDENT.match(name.replace("-", "_")) or name in m.ARCHES:
+            fail(f"view name {name!r} is not usable", pos, "letters, digits, '_' and '-'; not an arch")
+            continue
+        if not isinstance(body, Map):
+            fail(f"view {name!r} must be a mapping", pos, "give it `doc:`")
+            continue
+        for key in body:
+            if key not in ("doc", "defs"):
+                fail(f"unknown key {key!r} in view {name!r}", body.key_pos(key), "keys: doc, defs")
+        defs = body.get("defs")
+        if defs is not None and (not isinstance(defs, list) or not defs
+                                 or not all(isinstance(d, str) and d.endswith(".yaml") for d in defs)):
+            fail(f"`defs` of view {name!r} must list spec file names", body.val_pos("defs"),
+                 "write `defs: [60-mshv.yaml]` (files in spec/defs)")
+            defs = None
+        views[name] = m.View(name, " ".join(str(body.get("doc", "")).split()),
+                             frozenset(defs) if defs is not None else None)
+        views[name].pos = body.val_pos("defs") if defs is not None else pos
+    if views and all(v.defs is not None for v in views.values()):
+        fail("every view takes its own `defs`: no view carries the other spec files",
+             root.val_pos("views"), "leave `defs` off the views of the ABI proper")
+    return views
+
+
+def load_selectors(path, shown=None):
+    """(views, profiles) of spec/profiles.yaml, each by name."""
     root = load_file(path, shown or str(path))
     errors = []
 
@@ -404,8 +477,10 @@ def load_profiles(path, shown=None):
     if root.get("hvabi") != 2:
         fail("profiles.yaml needs `hvabi: 2` (spec format 2)", root.pos, "see docs/spec-format.md")
     for key in root:
-        if key not in ("hvabi", "profiles"):
-            fail(f"unknown key {key!r} in profiles.yaml", root.key_pos(key), "keys: hvabi, profiles")
+        if key not in ("hvabi", "views", "profiles"):
+            fail(f"unknown key {key!r} in profiles.yaml", root.key_pos(key),
+                 "keys: hvabi, views, profiles")
+    views = _load_views(root, fail)
     profiles = {}
     body_of = root.get("profiles")
     if not isinstance(body_of, Map) or not body_of:
@@ -418,7 +493,7 @@ def load_profiles(path, shown=None):
             fail(f"profile {name!r} must be a mapping", pos, "give it `view:` and `doc:`")
             continue
         if not isinstance(name, str) or not _PROFILE.fullmatch(name) or name in m.ARCHES \
-                or name in m.VIEWS and body.get("view") != name:
+                or name in views and body.get("view") != name:
             fail(f"profile name {name!r} is not usable", pos,
                  "letters, digits, '_' and '-'; not an arch, and not a view name unless it is that view's")
         for key in body:
@@ -426,9 +501,9 @@ def load_profiles(path, shown=None):
                 fail(f"unknown key {key!r} in profile {name!r}", body.key_pos(key),
                      "keys: view, doc, reference, omit")
         view = body.get("view")
-        if not isinstance(view, str) or view not in m.VIEWS:
-            fail(f"profile {name!r} needs `view: tlfs` or `view: hdk`", body.val_pos("view") if "view" in body else pos,
-                 "tlfs: the documented view; hdk: Microsoft's HDK headers")
+        if not isinstance(view, str) or view not in views:
+            fail(f"profile {name!r} needs a `view:` of spec/profiles.yaml", body.val_pos("view")
+                 if "view" in body else pos, "views: " + ", ".join(views))
         for key in ("doc", "reference"):
             if key in body and not isinstance(body[key], str):
                 fail(f"`{key}` of profile {name!r} must be text", body.val_pos(key), "one or more sentences")
@@ -457,7 +532,7 @@ def load_profiles(path, shown=None):
             profiles[name].omit_pos.setdefault(what, ipos)
     if errors:
         raise SpecErrors(errors)
-    return profiles
+    return views, profiles
 
 
 _PARSED = {}                 # (shown path, sha256 of the bytes) -> (root, schema errors)
@@ -493,7 +568,8 @@ def load_spec(spec_dir, display_root=None):
         except ValueError:
             return str(p)
 
-    spec = m.Spec(profiles=load_profiles(spec_dir / "profiles.yaml", shown(spec_dir / "profiles.yaml")))
+    views, profiles = load_selectors(spec_dir / "profiles.yaml", shown(spec_dir / "profiles.yaml"))
+    spec = m.Spec(profiles=profiles, views=views)
     errors = []
     files = sorted((spec_dir / "defs").glob("*.yaml"))
     if not files:
@@ -507,7 +583,7 @@ def load_spec(spec_dir, display_root=None):
         if schema_errors:
             errors.extend(schema_errors)
             continue
-        reader = _Reader(shown(path), spec.profiles)
+        reader = _Reader(shown(path), spec.profiles, spec.views)
         reader.header_pos = root.val_pos("header") if "header" in root else root.pos
         reader.placement_keys(root.get("header", {}), root.val_pos("header"))
         for node in root["defs"]:
