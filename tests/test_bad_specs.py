@@ -1,21 +1,41 @@
 #!/usr/bin/python3
-"""Malformed specs are reported, not crashed on: each file in tests/bad-specs/ is added to a
-small valid spec; `hvabi generate` must exit 2, print `FILE:LINE: error:` with the line and
-message given in the file's `# expect: LINE: REGEX` comment, print no traceback, and leave
-the output tree exactly as it was."""
+"""Malformed specs are reported, not crashed on, and nothing is written.
 
+Two sets of cases, each run through hvabi's command line in this process (the same
+`cli.main` the hvabi script calls, so hundreds of cases take seconds, not minutes):
+
+  - tests/bad-specs/*.yaml: small hand-written defs files, each added to a one-constant
+    spec; its `# expect: LINE: REGEX` comment gives the line and message;
+  - tests/bad-specs/corpus.py: fixed mutations of a slice of the real spec (base.py),
+    each with the file, line and message it must be reported with.
+
+For every case both `hvabi validate` and `hvabi generate --out OUT` must exit 2, print
+`FILE:LINE: error: ...MESSAGE` followed by a hint, print no traceback, and leave the
+whole scratch tree (spec, OUT and what lies next to them) exactly as it was. The result is
+reported per category. `--only SUBSTRING` runs the cases whose name holds it; `-v` prints
+each case's error."""
+
+import contextlib
 import hashlib
+import io
 import pathlib
 import re
 import shutil
-import subprocess
 import sys
-
-from testlib import profiles_without_omit, report
 import tempfile
+import time
+import traceback
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 CASES = REPO / "tests/bad-specs"
+sys.path.insert(0, str(REPO / "gen"))
+sys.path.insert(0, str(CASES))
+
+import base                                    # noqa: E402
+import corpus                                  # noqa: E402
+from testlib import profiles_without_omit, report  # noqa: E402
+from hvabi import cli                          # noqa: E402
+
 GOOD = """hvabi: 2
 header: {hdk: hvgdk_mini, tlfs: generic}
 defs:
@@ -26,48 +46,126 @@ defs:
 
 
 def snapshot(tree):
-    return {p.relative_to(tree): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(tree.rglob("*")) if p.is_file()}
+    out = {}
+    for p in sorted(pathlib.Path(tree).rglob("*")):
+        rel = p.relative_to(tree)
+        out[rel] = hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
+    return out
 
 
-def run_case(case, tmp):
-    spec = tmp / case.stem / "spec"
-    (spec / "defs").mkdir(parents=True)
-    (spec / "profiles.yaml").write_text(profiles_without_omit())
-    shutil.copy(REPO / "spec/products.yaml", spec)
-    (spec / "defs/00-good.yaml").write_text(GOOD)
-    shutil.copy(case, spec / "defs" / case.name)
-    out = tmp / case.stem / "out"
-    shutil.copytree(REPO / "include", out / "include")
-    before = snapshot(out)
-    run = subprocess.run([sys.executable, str(REPO / "gen/bin/hvabi"), "--spec", str(spec), "generate",
-                          "--out", str(out)], capture_output=True, text=True)
-    line, pattern = re.search(r"^# expect: (\d+): (.*)$", case.read_text(), re.M).groups()
-    problems = []
-    if run.returncode != 2:
-        problems.append(f"exit status {run.returncode}, expected 2")
-    if "Traceback" in run.stderr:
-        problems.append("printed a traceback")
-    want = re.compile(rf"spec/defs/{re.escape(case.name)}:{line}: error: .*{pattern}")
-    if not want.search(run.stderr):
-        problems.append(f"no `{case.name}:{line}: error: ...{pattern}` in:\n{run.stderr}")
-    if snapshot(out) != before:
-        problems.append("the output tree was modified")
-    return problems
+def run_cli(argv):
+    """(exit status, stdout + stderr) of `hvabi ARGV` in this process; an exception
+    escaping main() is printed as the traceback the hvabi script would print."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        try:
+            status = cli.main(argv)
+        except SystemExit as e:
+            status = e.code
+        except BaseException:           # noqa: B902 - a crash is what this test looks for
+            traceback.print_exc(file=out)
+            status = "crash"
+    return status, out.getvalue()
 
 
-def main():
-    failures, passed = [], 0
-    with tempfile.TemporaryDirectory() as tmp:
-        for case in sorted(CASES.glob("*.yaml")):
-            problems = run_case(case, pathlib.Path(tmp))
+def check(tmp, spec, expect_file, line, fragment, escape=None):
+    """Problems of one case whose spec is written under tmp/case/spec."""
+    out = tmp / "case/out"
+    out.mkdir()
+    (out / "untouched.txt").write_text("hvabi must not write here\n")
+    before = snapshot(tmp)
+    problems, shown = [], ""
+    want = re.compile(rf"^spec/{re.escape(expect_file)}:{line}: error: .*(?:{fragment})", re.M)
+    for argv in (["--spec", str(spec), "validate"], ["--spec", str(spec), "generate", "--out", str(out)]):
+        status, text = run_cli(argv)
+        shown = shown or text
+        cmd = argv[2]
+        if "Traceback" in text or status == "crash":
+            problems.append(f"{cmd}: printed a traceback:\n{text}")
+            continue
+        if status != 2:
+            problems.append(f"{cmd}: exit status {status}, expected 2")
+        found = want.search(text)
+        if not found:
+            problems.append(f"{cmd}: no `spec/{expect_file}:{line}: error: ...{fragment}` in:\n{text}")
+        elif not text[found.end():].split("\n", 2)[1].startswith("  hint: "):
+            problems.append(f"{cmd}: the error has no hint:\n{text}")
+    if snapshot(tmp) != before:
+        problems.append("the scratch tree changed (something was written)")
+    if escape is not None and escape.exists():
+        problems.append(f"{escape} was created")
+    return problems, shown
+
+
+def fresh(tmp):
+    shutil.rmtree(tmp / "case", ignore_errors=True)
+    (tmp / "case").mkdir()
+
+
+def hand_written(tmp, only):
+    """tests/bad-specs/*.yaml: (name, problems, error text)."""
+    for case in sorted(CASES.glob("*.yaml")):
+        if only and only not in case.stem:
+            continue
+        fresh(tmp)
+        spec = tmp / "case/spec"
+        (spec / "defs").mkdir(parents=True)
+        (spec / "profiles.yaml").write_text(profiles_without_omit())
+        shutil.copy(REPO / "spec/products.yaml", spec)
+        (spec / "defs/00-good.yaml").write_text(GOOD)
+        shutil.copy(case, spec / "defs" / case.name)
+        line, pattern = re.search(r"^# expect: (\d+): (.*)$", case.read_text(), re.M).groups()
+        problems, text = check(tmp, spec, f"defs/{case.name}", line, pattern)
+        yield "hand-written", case.stem, problems, text
+
+
+def mutations(tmp, only):
+    """corpus.CASES: (category, name, problems, error text)."""
+    files = base.build()
+    for case in corpus.CASES:
+        if only and only not in case.name:
+            continue
+        fresh(tmp)
+        try:
+            mutated, expect, line = case.apply(files, tmp / "case")
+        except corpus.CaseError as e:
+            yield case.category, case.name, [f"the mutation does not apply to the slice: {e}"], ""
+            continue
+        base.write(mutated, tmp / "case/spec")
+        problems, text = check(tmp, tmp / "case/spec", expect, line, case.fragment,
+                               escape=tmp / corpus.ESCAPE)
+        yield case.category, case.name, problems, text
+
+
+def main(argv):
+    only = argv[argv.index("--only") + 1] if "--only" in argv else None
+    verbose = "-v" in argv
+    start = time.time()
+    failures, passed, per_category = [], 0, {}
+    with tempfile.TemporaryDirectory(prefix="hvabi-bad-specs-") as tmp:
+        tmp = pathlib.Path(tmp)
+        # The slice itself must be valid, or every case would pass for the wrong reason.
+        fresh(tmp)
+        base.write(base.build(), tmp / "case/spec")
+        status, text = run_cli(["--spec", str(tmp / "case/spec"), "validate"])
+        if status != 0:
+            print(f"FAIL the unmutated slice of the spec does not validate:\n{text}")
+            return 1
+        for category, name, problems, text in list(hand_written(tmp, only)) + list(mutations(tmp, only)):
+            counts = per_category.setdefault(category, [0, 0])
+            counts[1] += 1
             if problems:
-                failures.append(f"{case.name}: " + "; ".join(problems))
+                failures.append(f"{category}/{name}: " + "; ".join(problems))
             else:
+                counts[0] += 1
                 passed += 1
-                print(f"ok   {case.name}")
+                if verbose:
+                    print(f"ok   {category}/{name}: {text.splitlines()[0] if text else ''}")
+    for category, (ok, total) in per_category.items():
+        print(f"{category:14} {ok:4} / {total:4} rejected cleanly")
+    print(f"{sum(t for _, t in per_category.values())} cases in {time.time() - start:.1f} s")
     return report(passed, failures)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -60,7 +60,8 @@ def _resolve_typedef(abi, name):
     seen = set()
     while name in abi.types and isinstance(abi.types[name], m.Typedef):
         if name in seen:
-            raise LayoutError(f"typedef '{name}' refers to itself")
+            raise LayoutError(f"typedef '{name}' refers to itself", None,
+                              "a typedef must end at a scalar or a struct/union/enum")
         seen.add(name)
         name = abi.types[name].type.name
     return name
@@ -107,7 +108,8 @@ def offsetof(abi, name, member, pos=None):
     for placed in record_layout(abi, rec).members:
         if placed.path == member:
             if placed.offset % 8:
-                raise LayoutError(f"offsetof: '{name}.{member}' is a bitfield", pos)
+                raise LayoutError(f"offsetof: '{name}.{member}' is a bitfield", pos,
+                                  "offsetof() takes a member that starts on a byte")
             return placed.offset // 8
     raise LayoutError(f"offsetof: '{name}' has no member '{member}'", pos,
                       "give a member path as the facts spell it (a.b through untagged members)")
@@ -119,9 +121,14 @@ def record_layout(abi, rec):
     key = id(rec)
     if key not in cache:
         cache[key] = None   # marks "in progress" to catch recursive types
-        cache[key] = _layout(abi, rec, 0, "", [], rec.name)
+        try:
+            cache[key] = _layout(abi, rec, 0, "", [], rec.name)
+        except BaseException:
+            del cache[key]  # not in progress any more: a later use reports the error again
+            raise
     elif cache[key] is None:
-        raise LayoutError(f"record '{rec.name}' contains itself", rec.pos)
+        raise LayoutError(f"record '{rec.name}' contains itself", rec.pos,
+                          "a record cannot hold itself (C has no pointers in the ABI); check member types")
     return cache[key]
 
 

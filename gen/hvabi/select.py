@@ -161,13 +161,18 @@ class Abi:
         def lookup(name):
             if bound and name in bound:
                 return bound[name]
+            const = self.consts.get(name)
+            if const is not None and const.params is not None:
+                raise HvabiError(f"'{name}' is a macro with parameters, used without arguments", pos,
+                                 f"call it: {name}({', '.join(const.params)})")
             try:
                 return self.value(name)
             except KeyError:
                 raise HvabiError(f"unknown constant '{name}' in {self.sel_text()}", pos,
                                  "define it in spec/defs, or check its `only:` and the profile's `omit`")
             except RecursionError:
-                raise HvabiError(f"constant '{name}' is defined in terms of itself", pos)
+                raise HvabiError(f"constant '{name}' is defined in terms of itself", pos,
+                                 "follow the names its value uses: one of them leads back to it")
 
         def call(name, args):
             const = self.consts.get(name)
@@ -176,17 +181,24 @@ class Abi:
                                  pos, "define it with `params:` in spec/defs (BIT(), BIT_ULL(),"
                                  " GENMASK() and GENMASK_ULL() are built in)")
             if len(args) != len(const.params):
-                raise HvabiError(f"{name}() takes {len(const.params)} argument(s), given {len(args)}", pos)
+                raise HvabiError(f"{name}() takes {len(const.params)} argument(s), given {len(args)}", pos,
+                                 f"call it as {name}({', '.join(const.params)})")
             try:
                 return self.evaluate(const.values[0][1], const.pos, dict(zip(const.params, args)))
             except RecursionError:
-                raise HvabiError(f"macro '{name}' is defined in terms of itself", pos)
+                raise HvabiError(f"macro '{name}' is defined in terms of itself", pos,
+                                 "its body, or a name it uses, calls it again")
 
         try:
             return expr.evaluate(tree, lookup, lambda t: sizeof(self, t, pos), call,
                                  lambda t, member: offsetof(self, t, member, pos))
         except ZeroDivisionError:
-            raise HvabiError("division by zero in a constant expression", pos)
+            raise HvabiError("division by zero in a constant expression", pos,
+                             "check the divisor (`/` or `%`) and the names it uses")
+        except HvabiError as e:
+            if e.pos is None:       # expr's own checks (shifts, overflow) know no position
+                e.pos = pos
+            raise
         except expr.IoctlRangeError as e:
             raise HvabiError(str(e), pos, "the ioctl type and number are 0..255, the argument"
                              " type at most 16383 bytes (<linux/ioctl.h>)")

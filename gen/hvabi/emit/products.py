@@ -3,14 +3,16 @@ rendering of every header of every product into memory."""
 
 import dataclasses
 import pathlib
+import re
 from dataclasses import dataclass, field
 from typing import Optional
 
 import jinja2
 
 from .. import model as m
-from ..errors import HvabiError
+from ..errors import HvabiError, SpecErrors
 from ..select import Abi
+from ..spec.loader import _IDENT, ident_problem
 from ..spec.yamlsrc import Map, load_file
 from . import render, stamp
 from .flavors import FLAVORS
@@ -27,6 +29,7 @@ class Header:
     includes: list = field(default_factory=list)
     trailer_includes: list = field(default_factory=list)
     options: dict = field(default_factory=dict)
+    pos: object = field(default=None, compare=False)     # where products.yaml lists it
 
 
 @dataclass
@@ -40,36 +43,234 @@ class Product:
     headers: list
 
 
-_HEADER_KEYS = {"id", "path", "guard", "arch", "includes", "trailer_includes", "hdk", "tlfs"}
+_HEADER_KEYS = {"id", "path", "guard", "arch", "includes", "trailer_includes"}
+_SELECTOR_KEYS = {"id", "path", "guard", "hdk", "tlfs"}
 _PRODUCT_KEYS = {"doc", "profile", "flavor", "root", "spdx", "headers"}
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")             # a product name is a directory
+_PATH_PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_+-]*(?:\.[A-Za-z0-9_+-]+)*")
+_INCLUDE = re.compile(r'<[A-Za-z0-9_][A-Za-z0-9_./+-]*\.h>|"[A-Za-z0-9_][A-Za-z0-9_./+-]*\.h"')
+_SPDX = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+() -]*")
 
 
 def load_products(path, spec):
-    root = load_file(path, str(path))
-    products = []
-    for name, body in root.get("products", {}).items():
-        if not isinstance(body, Map) or set(body) - _PRODUCT_KEYS:
-            raise HvabiError(f"product '{name}': unknown keys {sorted(set(body) - _PRODUCT_KEYS)}",
-                             root.val_pos("products"), f"allowed: {sorted(_PRODUCT_KEYS)}")
+    """spec/products.yaml as Products. Everything a product says is checked here, at its
+    line, before anything is rendered: names and paths stay inside the output tree, guards
+    and header ids are C identifiers and unique, includes are <...> or "...", texts close
+    no C comment, and each header id receives definitions of the product's profile."""
+    path = pathlib.Path(path)
+    shown = f"{path.parent.name}/{path.name}" if path.parent.name else path.name
+    root = load_file(path, shown)
+    errors = []
+
+    def fail(what, pos, hint=None):
+        errors.append(HvabiError(what, pos, hint))
+
+    body_of = root.get("products") if isinstance(root, Map) else None
+    for key in root if isinstance(root, Map) else ():
+        if key != "products":
+            fail(f"unknown key {key!r} in products.yaml", root.key_pos(key), "the file holds `products:` only")
+    if not isinstance(body_of, Map) or not body_of:
+        fail("products.yaml needs a `products:` mapping of product names", getattr(root, "pos", None),
+             "see docs/spec-format.md and the committed spec/products.yaml")
+        raise SpecErrors(errors)
+    products, outputs, guards = [], {}, {}
+    names = _spec_names(spec)
+    for name, body in body_of.items():
+        pos = body_of.key_pos(name)
+        if not _NAME.fullmatch(name):
+            fail(f"product name {name!r} is not usable", pos,
+                 "letters, digits, '_' and '-' (it names tests/layout/NAME/)")
+            continue
+        if not isinstance(body, Map):
+            fail(f"product {name!r} must be a mapping", pos, "give it flavor, profile, root, spdx, headers")
+            continue
+        for key in body:
+            if key not in _PRODUCT_KEYS:
+                fail(f"unknown key {key!r} in product {name!r}", body.key_pos(key),
+                     "keys: " + ", ".join(sorted(_PRODUCT_KEYS)))
         flavor = body.get("flavor")
         if flavor not in FLAVORS and flavor != "selector":
-            raise HvabiError(f"product '{name}': unknown flavor {flavor!r}", body.pos,
-                             f"use one of {sorted(FLAVORS) + ['selector']}")
+            fail(f"product {name!r}: unknown flavor {flavor!r}", body.val_pos("flavor"),
+                 f"use one of {', '.join(sorted(FLAVORS) + ['selector'])}")
+            continue
         profile = body.get("profile")
-        if flavor != "selector" and profile not in spec.profiles:
-            raise HvabiError(f"product '{name}': unknown profile {profile!r}", body.pos,
-                             f"profiles are defined in spec/profiles.yaml: {sorted(spec.profiles)}")
-        headers = []
-        for h in body.get("headers", []):
-            extra = set(h) - _HEADER_KEYS
-            if extra:
-                raise HvabiError(f"header entry: unknown keys {sorted(extra)}", h.pos)
-            headers.append(Header(h["id"], h["path"], h["guard"], h.get("arch"),
-                                  list(h.get("includes", [])), list(h.get("trailer_includes", [])),
-                                  {k: h[k] for k in ("hdk", "tlfs") if k in h}))
-        products.append(Product(name, " ".join(body.get("doc", "").split()), profile, flavor,
-                                body["root"], body["spdx"], headers))
+        if flavor != "selector" and (not isinstance(profile, str) or profile not in spec.profiles):
+            fail(f"product {name!r}: unknown profile {profile!r}", body.val_pos("profile"),
+                 f"profiles are defined in spec/profiles.yaml: {', '.join(sorted(spec.profiles))}")
+            continue
+        doc = _text(body, "doc", fail, name, required=False)
+        spdx = _text(body, "spdx", fail, name)
+        if spdx is not None and not _SPDX.fullmatch(spdx):
+            fail(f"product {name!r}: spdx {spdx!r} is not an SPDX license expression",
+                 body.val_pos("spdx"), "e.g. `GPL-2.0` or `GPL-2.0 WITH Linux-syscall-note`")
+        out_root = _relative_path(body, "root", fail, f"root of product {name!r}", header=False)
+        headers = _headers(body, name, flavor, fail, guards, names)
+        if out_root is None or headers is None or doc is None or spdx is None:
+            continue
+        for header in headers:
+            full = f"{out_root}/{header.path}"
+            if full in outputs:
+                fail(f"product {name!r} writes {full}, which {outputs[full][0]} writes too",
+                     header.pos, f"the other one is at line {outputs[full][1].line}")
+            outputs[full] = (f"product {name!r}", header.pos)
+        product = Product(name, doc, profile, flavor, out_root, spdx, headers)
+        if flavor != "selector":
+            _placed_ids(spec, product, fail)
+        products.append(product)
+    if errors:
+        raise SpecErrors(errors)
     return products
+
+
+def _spec_names(spec):
+    """Every C name the spec defines (types, constants, enumerators)."""
+    names = set()
+    for entry in spec.entries:
+        defn = entry.defn
+        names.add(defn.name)
+        names.update(item.name for item in getattr(defn, "items", []))
+        names.add(getattr(defn, "alias", None))
+    names.discard(None)
+    return names
+
+
+def _text(body, key, fail, name, required=True):
+    """A one-line text of a product that lands in a C comment."""
+    if key not in body:
+        if required:
+            fail(f"product {name!r} has no `{key}`", body.pos, f"add `{key}:` (see spec/products.yaml)")
+            return None
+        return ""
+    text = body[key]
+    if not isinstance(text, str):
+        fail(f"`{key}` of product {name!r} must be text", body.val_pos(key), "one line of text")
+        return None
+    if "*/" in text or "/*" in text:
+        fail(f"`{key}` of product {name!r} contains a comment delimiter ('/*' or '*/')",
+             body.val_pos(key), "it would end the generated C comment early; reword it")
+        return None
+    return " ".join(text.split())
+
+
+def _relative_path(node, key, fail, what, header=True):
+    """A path under the output root: relative, no '..', '.' or empty parts, no hidden
+    names, a header ending in .h."""
+    if key not in node:
+        fail(f"{what} is missing (`{key}:`)", node.pos, "it says where under the output root the file goes")
+        return None
+    text = node[key]
+    parts = text.split("/") if isinstance(text, str) else []
+    if not parts or not all(_PATH_PART.fullmatch(p) for p in parts) \
+            or (header and not text.endswith(".h")):
+        fail(f"{what} {text!r} is not a relative path inside the output tree", node.val_pos(key),
+             "write DIR/.../NAME" + (".h" if header else "") + ": no leading '/', no '..' or '.'"
+             " parts, no hidden names; letters, digits, '_', '-', '+' and '.'")
+        return None
+    return text
+
+
+def _headers(body, name, flavor, fail, guards, names):
+    raw = body.get("headers")
+    if not isinstance(raw, list) or not raw:
+        fail(f"product {name!r} needs `headers:`, a list of header mappings", body.val_pos("headers")
+             if "headers" in body else body.pos, "see spec/products.yaml")
+        return None
+    allowed = _SELECTOR_KEYS if flavor == "selector" else _HEADER_KEYS
+    headers, ok = [], True
+    for i, h in enumerate(raw):
+        hpos = raw.item_pos(i)
+        if not isinstance(h, Map):
+            fail(f"header {i + 1} of product {name!r} must be a mapping", hpos,
+                 "{id: ..., path: ..., guard: ..., includes: [...]}")
+            ok = False
+            continue
+        for key in h:
+            if key not in allowed:
+                fail(f"unknown key {key!r} in a header of product {name!r}", h.key_pos(key),
+                     "keys: " + ", ".join(sorted(allowed)))
+                ok = False
+        hid = h.get("id")
+        if not isinstance(hid, str) or not _IDENT.fullmatch(hid):
+            fail(f"header id {hid!r} of product {name!r} is not a name", h.val_pos("id") if "id" in h else h.pos,
+                 "the id `header:` placements in spec/defs use: letters, digits and '_'")
+            ok = False
+        hpath = _relative_path(h, "path", fail, f"header path of product {name!r}")
+        guard = h.get("guard")
+        problem = ident_problem(guard)
+        if guard is None:
+            fail(f"a header of product {name!r} has no `guard:`", h.pos,
+                 "give it an include guard, e.g. guard: _HV_HVGDK_H")
+        elif problem:
+            fail(f"include guard {guard!r} {problem[0]}", h.val_pos("guard") if "guard" in h else h.pos,
+                 problem[1])
+        elif guard in guards:
+            fail(f"include guard {guard} is used twice", h.val_pos("guard"),
+                 f"the other one is at line {guards[guard].line}")
+        elif guard in names:
+            fail(f"include guard {guard} is also a name in the spec", h.val_pos("guard"),
+                 "pick a guard no definition, constant or enumerator uses")
+        else:
+            guards[guard] = h.val_pos("guard")
+        arch = h.get("arch")
+        if arch is not None and arch not in m.ARCHES:
+            fail(f"header arch {arch!r} is no arch", h.val_pos("arch"), "arches: " + ", ".join(m.ARCHES))
+            ok = False
+        lists = {}
+        for key in ("includes", "trailer_includes"):
+            value = h.get(key, [])
+            if not isinstance(value, list) or not all(isinstance(x, str) and _INCLUDE.fullmatch(x) for x in value):
+                fail(f"`{key}` of a header of product {name!r} must be a list of <file.h> or"
+                     ' "file.h"', h.val_pos(key), 'e.g. includes: ["<linux/types.h>", \'"hvgdk_mini.h"\']')
+                ok = False
+            lists[key] = list(value) if isinstance(value, list) else []
+        options = {}
+        if flavor == "selector":
+            for key in ("hdk", "tlfs"):
+                value = h.get(key)
+                if not isinstance(value, str) or not _INCLUDE.fullmatch(value):
+                    fail(f"the selector header needs `{key}:`, the header it includes as <file.h>",
+                         h.val_pos(key) if key in h else h.pos, 'e.g. hdk: "<hyperv/hvhdk.h>"')
+                    ok = False
+                options[key] = value
+        for other in headers:
+            if other.id == hid and (other.arch is None or arch is None or other.arch == arch):
+                fail(f"header id {hid!r} is listed twice in product {name!r}", hpos,
+                     f"the first is at line {other.pos.line}; two headers may share an id only"
+                     " with different `arch:`")
+                ok = False
+        if not ok or hpath is None or problem:
+            ok = False
+            continue
+        header = Header(hid, hpath, guard, arch, lists["includes"], lists["trailer_includes"], options,
+                        hpos)
+        headers.append(header)
+    return headers if ok else None
+
+
+def _placed_ids(spec, product, fail):
+    """A header id of `product` that receives nothing while definitions of its profile are
+    placed in an id it lacks is a typo in products.yaml: say so here, at the header, and
+    not at every definition it strands."""
+    profile = spec.profiles[product.profile]
+    sel = m.Selection(profile.name, profile.view, None)
+    used = set()
+    for entry in spec.entries:
+        home = entry.placement.header_for(sel)
+        used.add(home)
+        for item in getattr(entry.defn, "items", []):
+            placement = getattr(item, "placement", None)
+            if placement:
+                used.add(placement.header_for(sel) or home)
+    used.discard(None)
+    ids = {header.id for header in product.headers}
+    stranded = sorted(used - ids)
+    for header in product.headers:
+        if header.id not in used and stranded:
+            fail(f"header id {header.id!r} of product {product.name!r} receives no definition, while"
+                 f" spec/defs places definitions of profile {profile.name} in"
+                 f" {', '.join(map(repr, stranded))}, which the product lacks", header.pos,
+                 "is the id misspelt? ids that `header:` in spec/defs gives"
+                 f" {profile.name}: {', '.join(sorted(used))}")
 
 
 def _env():

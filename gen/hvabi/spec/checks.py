@@ -7,6 +7,9 @@ from ..errors import HvabiError, SpecErrors
 from ..select import Abi, selections
 from . import expr
 
+MAX_RECORD = 1 << 20          # bytes; the ABI's largest record is a page (4 KiB)
+INT_MAX = (1 << 31) - 1
+
 
 def _walk_types(members):
     for node in members:
@@ -37,35 +40,158 @@ def _member_names(rec, errors, abi):
     walk(rec.members, {})
 
 
+def _macro_names(rec, errors, abi):
+    """A member named like a constant of the spec would be expanded by its #define."""
+    def walk(members):
+        for node in members:
+            name = node.member if isinstance(node, m.Record) else node.name
+            if name and name in abi.consts:
+                errors.append(HvabiError(f"member '{name}' of {rec.name} has the name of the constant"
+                                         f" defined at {abi.consts[name].pos}", node.pos,
+                                         "the constant's #define would replace the member name; rename"
+                                         " one of them"))
+            if isinstance(node, m.Record):
+                walk(node.members)
+    walk(rec.members)
+
+
 def _flex_last(rec, errors, abi):
-    """A flexible array (a scalar one or one of an untagged record) ends its struct."""
+    """A flexible array (a scalar one or one of an untagged record) ends a struct that
+    has other members; C has none in a union."""
     def walk(node):
         for i, x in enumerate(node.members):
-            if getattr(x, "count", None) == m.FLEX and node.kind == "struct" \
-                    and i != len(node.members) - 1:
+            if getattr(x, "count", None) == m.FLEX:
                 name = x.member if isinstance(x, m.Record) else x.name
-                errors.append(HvabiError(f"flexible array '{name}' is not the last member of its struct"
-                                         f" in {rec.name} ({abi.sel_text()})", x.pos,
-                                         "move it to the end, or give it a fixed `count`"))
+                if node.kind == "union":
+                    errors.append(HvabiError(f"flexible array '{name}' in a union in {rec.name}"
+                                             f" ({abi.sel_text()})", x.pos,
+                                             "C allows flexible arrays in structs only; give it a"
+                                             " fixed `count`"))
+                elif i != len(node.members) - 1:
+                    errors.append(HvabiError(f"flexible array '{name}' is not the last member of its"
+                                             f" struct in {rec.name} ({abi.sel_text()})", x.pos,
+                                             "move it to the end, or give it a fixed `count`"))
+                elif i == 0:
+                    errors.append(HvabiError(f"flexible array '{name}' is the only member of its struct"
+                                             f" in {rec.name} ({abi.sel_text()})", x.pos,
+                                             "C needs another member before a flexible array"))
             if isinstance(x, m.Record):
                 walk(x)
     walk(rec)
 
 
+def _bitfield_types(rec, errors, abi):
+    """A bitfield's type is an integer type at least as wide as the bitfield (`bool`: one
+    bit), or the C does not compile."""
+    def walk(members):
+        for node in members:
+            if isinstance(node, m.Record):
+                walk(node.members)
+            elif isinstance(node, m.Bitfield):
+                try:
+                    tname = layout._resolve_typedef(abi, node.type)
+                except HvabiError:
+                    continue                      # the typedef's own check reports it
+                defn = abi.types.get(tname)
+                if tname in expr.SCALARS:
+                    width = 1 if tname == "bool" else expr.SCALARS[tname][0]
+                elif isinstance(defn, m.Enum):
+                    width = 32
+                else:
+                    if defn is not None:
+                        errors.append(HvabiError(f"bitfield '{node.name}' has type {node.type}, which"
+                                                 " is not an integer type", node.pos,
+                                                 "bitfields take u8..u64, s8..s64, bool, char or an enum"))
+                    continue
+                if node.width > width:
+                    errors.append(HvabiError(
+                        f"bitfield '{node.name}' is {node.width} bits wide but its type {node.type} has"
+                        f" {width}", node.pos, "split it, or give it a wider type (`type: u64`)"
+                        + ("; a bool bitfield is one bit" if tname == "bool" else "")))
+    walk(rec.members)
+
+
+def _register_width(abi, rec):
+    """A register's fields stay within its raw view (checked before the layout, which
+    would otherwise report the overflow as an uncovered next unit)."""
+    raw = next(node for node in rec.members if isinstance(node, m.Field))
+    bits = next(node for node in rec.members if isinstance(node, m.Record))
+    width = layout._field_size(abi, raw)[0]
+    for field in bits.members:
+        if field.hi >= width:
+            raise HvabiError(f"field '{field.name}' (bits {field.lo}-{field.hi}) goes past the"
+                             f" {width} bits of register {rec.name}", field.pos,
+                             f"the raw view {raw.name} has bits 0-{width - 1}; shorten the field or"
+                             " widen the raw view (`type:`)")
+
+
+def _typedef_cycles(abi):
+    """A typedef that leads back to itself, reported at the typedef."""
+    errors = []
+    for _, defn in abi.entries:
+        if isinstance(defn, m.Typedef):
+            seen, name = [defn.name], defn.type.name
+            while name in abi.types and isinstance(abi.types[name], m.Typedef) and name not in seen:
+                seen.append(name)
+                name = abi.types[name].type.name
+            if name in seen:
+                errors.append(HvabiError(f"typedef '{defn.name}' refers to itself ("
+                                         + " -> ".join(seen + [name]) + ")", defn.pos,
+                                         "a typedef must end at a scalar or a struct/union/enum"))
+    return errors
+
+
+def _check_enum(abi, enum):
+    """Enumerator values C accepts: an implicit value may not pass INT_MAX."""
+    previous = None
+    for item in enum.items:
+        if item.value is None and previous is not None and previous.value >= INT_MAX:
+            raise HvabiError(f"enumerator {item.name} follows {previous.value}: its implicit value"
+                             " overflows int (C compilers reject it)", item.pos,
+                             "give it an explicit `value:`")
+        previous = abi.value(item.name)
+
+
+def _check_alias(abi, enum, aliases):
+    alias = enum.alias
+    if alias in abi.types or alias in abi.consts or alias in abi.enumerators or alias in aliases:
+        raise HvabiError(f"enum alias {alias} is also a name in {abi.sel_text()}", enum.pos,
+                         "an alias is `#define ALIAS tag`: pick a name nothing else has")
+    aliases.add(alias)
+
+
 def check_abi(abi):
     errors = []
     for name, first, second in abi.duplicates:
+        first, second = (x[1] if isinstance(x, tuple) else x for x in (first, second))  # enumerators
         errors.append(HvabiError(f"duplicate name '{name}' in {abi.sel_text()}", second.pos,
                                  f"the first definition is at {first.pos}; give them disjoint"
                                  " arch/view/profile conditions or rename one"))
+    cycles = _typedef_cycles(abi)
+    if cycles:
+        return errors + cycles
+    aliases = set()
     for _, defn in abi.entries:
         try:
             if isinstance(defn, m.Record):
                 _member_names(defn, errors, abi)
+                _macro_names(defn, errors, abi)
                 _flex_last(defn, errors, abi)
+                before = len(errors)
+                _bitfield_types(defn, errors, abi)
+                if len(errors) != before:
+                    continue
                 for node, tname in _walk_types(defn.members):
                     layout.size_align(abi, tname, node.pos)
-                layout.record_layout(abi, defn)
+                if defn.register:
+                    _register_width(abi, defn)
+                lay = layout.record_layout(abi, defn)
+                if lay.size > MAX_RECORD:
+                    big = max(lay.members, key=lambda p: p.bits)
+                    raise HvabiError(f"{defn.kind} {defn.name} is {lay.size} bytes in {abi.sel_text()};"
+                                     f" its member {big.path} is {big.bits // 8} bytes", big.node.pos,
+                                     f"hvabi takes records up to {MAX_RECORD} bytes; check the array"
+                                     " length (`count`)")
                 if defn.register:
                     layout.check_register(abi, defn)
             elif isinstance(defn, m.Typedef):
@@ -75,9 +201,15 @@ def check_abi(abi):
                 for const in defn.items:
                     _check_const(abi, const)
             elif isinstance(defn, m.Enum):
-                for item in defn.items:
-                    abi.value(item.name)
+                if not defn.items:
+                    raise HvabiError(f"enum {defn.name or '(anonymous)'} has no enumerators in"
+                                     f" {abi.sel_text()}", defn.pos, "C needs at least one")
+                _check_enum(abi, defn)
+                if defn.alias:
+                    _check_alias(abi, defn, aliases)
         except HvabiError as e:
+            if e.pos is None:
+                e.pos = defn.pos
             errors.append(e)
     return errors
 
@@ -151,31 +283,62 @@ def check_omits(spec):
 
 
 def check_placement(spec, product, header_defs):
-    """Every definition the product's profile selects lands in one of its headers."""
-    from ..emit.products import placed_part
+    """Every definition the product's profile selects lands in one of its headers (a
+    constant in the header its own `header:` names, if it has one)."""
     errors = []
     for arch in m.ARCHES:
         ids = {h.id for h in product.headers if h.arch in (None, arch)}
         abi, _ = header_defs(spec, product, product.headers[0], arch)
         for entry, defn in abi.entries:
-            parts = [placed_part(entry, defn, abi.sel, hid) for hid in ids]
-            placed = sum(len(p.items) if isinstance(p, m.ConstGroup) else 1 for p in parts if p)
-            want = len(defn.items) if isinstance(defn, m.ConstGroup) else 1
-            if placed != want:
-                home = entry.placement.header_for(abi.sel)
-                errors.append(HvabiError(
-                    f"{defn.name or 'enum'} is selected by profile {product.profile} on {arch} but"
-                    f" placed in header {home!r}, which product {product.name} does not have",
-                    defn.pos, f"headers of {product.name}: {', '.join(sorted(ids))}; fix `header:`"
-                    " on the entry, its items or its file"))
+            home = entry.placement.header_for(abi.sel)
+            nodes = [(defn, home, entry.placement)]
+            if isinstance(defn, m.ConstGroup):
+                own = [(c, c.placement and c.placement.header_for(abi.sel)) for c in defn.items]
+                nodes = [(c, where, c.placement) for c, where in own if where] + \
+                    ([(defn, home, entry.placement)] if any(not where for _, where in own) else [])
+            for node, where, placement in nodes:
+                if where not in ids:
+                    key = abi.sel.profile if abi.sel.profile in placement.by_key else abi.sel.view
+                    pos = getattr(placement, "pos_of", {}).get(key) if where else node.pos
+                    errors.append(HvabiError(
+                        f"{node.name or 'enum'} is selected by profile {product.profile} on {arch} but"
+                        f" placed in header {where!r}, which product {product.name} does not have",
+                        pos or node.pos, f"headers of {product.name}: {', '.join(sorted(ids))}; fix"
+                        " `header:` on the entry, its items or its file"))
     return errors
 
 
+def _cached_header_defs(spec):
+    """products.header_defs with one Abi per (profile, arch), shared by every check."""
+    from ..emit.products import placed_part
+    abis = {}
+
+    def abi_for(sel):
+        key = (sel.profile, sel.arch)
+        if key not in abis:
+            abis[key] = Abi(spec, sel)
+        return abis[key]
+
+    def header_defs(spec_, product, header, arch=None):
+        profile = spec.profiles[product.profile]
+        abi = abi_for(m.Selection(profile.name, profile.view, arch or header.arch))
+        out = []
+        for entry, defn in abi.entries:
+            part = placed_part(entry, defn, abi.sel, header.id)
+            if part is not None:
+                out.append((entry, part))
+        return abi, out
+    return header_defs, abi_for
+
+
 def check_spec(spec, products=(), header_defs=None):
+    """Every check; `header_defs` is accepted for older callers, the checks use their own
+    (the same function with one Abi per selection)."""
+    header_defs, abi_for = _cached_header_defs(spec)
     errors = check_omits(spec)
     seen = set()
     for sel in selections(spec):
-        for err in check_abi(Abi(spec, sel)):
+        for err in check_abi(abi_for(sel)):
             key = str(err)
             if key not in seen:     # the same mistake shows in many selections: say it once
                 seen.add(key)

@@ -119,7 +119,27 @@ def is_macro_call(tree):
 
 # --- parsing ------------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"\s*(?:(0[xX][0-9a-fA-F]+|\d+)([uUlL]*)|([A-Za-z_]\w*)|(<<|>>|[-+*/%|&^~()!,.]))")
+_TOKEN = re.compile(r"\s*(?:([0-9][0-9A-Za-z_]*)|([A-Za-z_]\w*)|(<<|>>|[-+*/%|&^~()!,.]))")
+# C integer literals the spec takes: decimal or hex, with a C suffix (u, l, ll and both).
+_LITERAL = re.compile(r"(0[xX][0-9a-fA-F]+|0|[1-9][0-9]*)((?:[uU](?:ll|LL|[lL])?|(?:ll|LL|[lL])[uU]?)?)")
+U64_MAX = (1 << 64) - 1
+
+
+def literal_problem(text):
+    """Why `text` (digits and suffix, no sign) is not a C integer literal of the spec, or None."""
+    m = _LITERAL.fullmatch(text)
+    if not m:
+        if re.fullmatch(r"0[0-7]+[uUlL]*", text):
+            return f"{text} is octal in C", "write it in decimal or 0x-hex"
+        return f"{text!r} is not an integer literal", "write decimal (no leading zeros, no '_') or 0x-hex," \
+            " with a C suffix (U, L, UL, ULL) if any"
+    value = int(m.group(1), 0)
+    if value > U64_MAX:
+        return f"{text} is too large for any C integer type", "the ABI's integers are at most 64 bits"
+    if value > (1 << 63) - 1 and not m.group(1).lower().startswith("0x") and "u" not in m.group(2).lower():
+        return f"{text} is so large that C makes it unsigned (compilers warn)", \
+            f"write it in hex (0x{value:x}) or with a U suffix"
+    return None
 _BINARY = [("|",), ("^",), ("&",), ("<<", ">>"), ("+", "-"), ("*", "/", "%")]
 
 
@@ -129,8 +149,8 @@ class _Parser:
         self.toks = self._lex(text)
         self.i = 0
 
-    def _fail(self, what):
-        raise HvabiError(f"bad constant expression {self.text!r}: {what}", self.pos,
+    def _fail(self, what, hint=None):
+        raise HvabiError(f"bad constant expression {self.text!r}: {what}", self.pos, hint or
                          "allowed: integers, names of spec constants, BIT(), BIT_ULL(), GENMASK(),"
                          " GENMASK_ULL(), calls of spec macros with `params`, sizeof(type), offsetof(type, member),"
                          " _IO(type, nr), _IOR/_IOW/_IOWR(type, nr, T), casts to u8..u64/s8..s64"
@@ -145,11 +165,14 @@ class _Parser:
                 self._fail(f"unexpected {text[at:].strip()[:10]!r}")
             at = m.end()
             if m.group(1):
-                toks.append(("num", m.group(1) + m.group(2)))
-            elif m.group(3):
-                toks.append(("name", m.group(3)))
+                problem = literal_problem(m.group(1))
+                if problem:
+                    self._fail(*problem)
+                toks.append(("num", m.group(1)))
+            elif m.group(2):
+                toks.append(("name", m.group(2)))
             else:
-                toks.append(("op", m.group(4)))
+                toks.append(("op", m.group(3)))
         return toks
 
     def peek(self):
@@ -193,6 +216,10 @@ class _Parser:
             self.take("(")
             inner = self.binary(0)
             self.take(")")
+            if isinstance(inner, Name) and self.peek()[0] in ("num", "name") or \
+                    isinstance(inner, Name) and self.peek()[1] == "(":
+                self._fail(f"({inner.name}) is a cast to a type expressions do not know",
+                           "casts take u8, u16, u32, u64, s8, s16, s32, s64")
             return Paren(inner)
         return self.primary()
 
@@ -208,8 +235,7 @@ class _Parser:
     def primary(self):
         kind, value = self.take()
         if kind == "num":
-            digits = value.rstrip("uUlL")
-            return Num(int(digits, 0), value)
+            return Num(int(value.rstrip("uUlL"), 0), value)
         if kind != "name":
             self._fail(f"unexpected {value or 'end'!r}")
         if value == "sizeof":
@@ -252,6 +278,9 @@ class _Parser:
             self.take(")")
             if value in BIT_MACROS and len(args) != BIT_MACROS[value][0]:
                 self._fail(f"{value}() takes {BIT_MACROS[value][0]} argument(s)")
+            if value.startswith("GENMASK") and not all(isinstance(a, Num) for a in args):
+                self._fail(f"{value}() takes bit numbers written as integers",
+                           "the uapi flavor writes GENMASK() as its mask: write e.g. GENMASK(7, 4)")
             return Call(value, tuple(args))
         return Name(value)
 
@@ -261,7 +290,13 @@ def parse(source, pos=None):
     if isinstance(source, bool) or source is None:
         raise HvabiError(f"expected an integer or expression, found {source!r}", pos)
     if isinstance(source, int):
-        return Num(int(source), getattr(source, "text", str(int(source))))
+        text = getattr(source, "text", str(int(source)))
+        problem = literal_problem(text.lstrip("-"))
+        if problem:
+            raise HvabiError(f"bad integer {text}: {problem[0]}", pos, problem[1])
+        return Num(int(source), text)
+    if not str(source).strip():
+        raise HvabiError("empty constant expression", pos, "write an integer or a C constant expression")
     return _Parser(str(source), pos).parse()
 
 
@@ -364,15 +399,21 @@ def evaluate(tree, lookup, sizeof, call=None, offsetof=None):
         return call(tree.fn, [again(a) for a in tree.args])
     if isinstance(tree, Call):
         args = [again(a).value for a in tree.args]
+        if any(not 0 <= a <= 63 for a in args):
+            raise HvabiError(f"{tree.fn}() of bit {[a for a in args if not 0 <= a <= 63][0]}: bits are"
+                             " 0 to 63", None, "a 64-bit mask has bits 0-63")
         if tree.fn in ("BIT", "BIT_ULL"):
             return Val(1 << args[0], 64, False)
         high, low = args
+        if low > high:
+            raise HvabiError(f"{tree.fn}({high}, {low}): the high bit comes first", None,
+                             f"write {tree.fn}({low}, {high})")
         return Val(((1 << (high + 1)) - 1) & ~((1 << low) - 1), 64, False)
     if isinstance(tree, Unary):
         x = again(tree.operand)
         x = Val(x.value, max(x.bits, 32), x.signed if x.bits >= 32 else True)
         if tree.op == "-":
-            return Val(-x.value, x.bits, x.signed).wrap()
+            return _signed_fits(Val(-x.value, x.bits, x.signed), tree).wrap()
         if tree.op == "~":
             return Val(~x.value, x.bits, x.signed).wrap()
         if tree.op == "!":
@@ -382,7 +423,18 @@ def evaluate(tree, lookup, sizeof, call=None, offsetof=None):
     b = again(tree.right)
     if tree.op in ("<<", ">>"):
         base = Val(a.value, max(a.bits, 32), a.signed if a.bits >= 32 else True)
-        v = base.value << b.value if tree.op == "<<" else base.value >> b.value
+        if not 0 <= b.value < base.bits:
+            raise HvabiError(f"shift by {b.value}: the shifted value has {base.bits} bits", None,
+                             "shift by 0 to one less than the width; cast the left side to u64 to widen it")
+        if tree.op == ">>":
+            return Val(base.value >> b.value, base.bits, base.signed).wrap()
+        if base.signed and base.value < 0:
+            raise HvabiError("left shift of a negative value (compilers warn)", None,
+                             "shift an unsigned value: cast it, e.g. ((u64)-1 << n)")
+        v = base.value << b.value
+        if base.signed and v >= 1 << base.bits:
+            raise HvabiError(f"{base.value} << {b.value} does not fit in a signed {base.bits}-bit value"
+                             " (compilers warn)", None, "cast the left side to u64, or use BIT_ULL()")
         return Val(v, base.bits, base.signed).wrap()
     bits, signed = _promote(a, b)
     x, y = Val(a.value, bits, signed).wrap().value, Val(b.value, bits, signed).wrap().value
@@ -394,7 +446,38 @@ def evaluate(tree, lookup, sizeof, call=None, offsetof=None):
         "%": lambda: x - abs(x) // abs(y) * (1 if (x < 0) == (y < 0) else -1) * y,
         "|": lambda: x | y, "&": lambda: x & y, "^": lambda: x ^ y,
     }
-    return Val(ops[tree.op](), bits, signed).wrap()
+    return _signed_fits(Val(ops[tree.op](), bits, signed), tree).wrap()
+
+
+def _signed_fits(v, tree):
+    """Signed arithmetic that overflows is undefined in C, and compilers warn about it in
+    constants."""
+    if v.signed and not -(1 << (v.bits - 1)) <= v.value < 1 << (v.bits - 1):
+        raise HvabiError(f"'{render(tree, _PLAIN)}' overflows a signed {v.bits}-bit value"
+                         " (compilers warn)", None, "compute it unsigned: a U suffix or a cast to u32/u64")
+    return v
+
+
+class _PlainStyle:
+    """Spellings for error messages: the expression as the spec writes it."""
+    @staticmethod
+    def symbol(name):
+        return name
+
+    @staticmethod
+    def type_name(name):
+        return name
+
+    @staticmethod
+    def scalar(name):
+        return name
+
+    @staticmethod
+    def bit_macro(fn, args, tree):
+        return f"{fn}({', '.join(args)})"
+
+
+_PLAIN = _PlainStyle()
 
 
 class IoctlRangeError(ValueError):
@@ -436,7 +519,10 @@ def render(tree, style):
     if isinstance(tree, Call):
         return style.bit_macro(tree.fn, [render(a, style) for a in tree.args], tree)
     if isinstance(tree, Unary):
-        return f"{tree.op}{render(tree.operand, style)}"
+        inner = render(tree.operand, style)
+        if tree.op in "-+" and inner[:1] in "-+":     # `--18` would be a decrement
+            inner = f"({inner})"
+        return f"{tree.op}{inner}"
     return f"{render(tree.left, style)} {tree.op} {render(tree.right, style)}"
 
 

@@ -7,6 +7,7 @@ need a concrete ABI (types resolve, bits cover the register, names unique) run p
 selection in `spec.checks`.
 """
 
+import hashlib
 import pathlib
 import re
 
@@ -19,12 +20,24 @@ from . import expr
 from .yamlsrc import Map, load_file, position_of
 
 _SCHEMA = None
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")        # whole names only: fullmatch
+_PROFILE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 C_KEYWORDS = frozenset("""
 auto break case char const continue default do double else enum extern float for goto if
 inline int long register restrict return short signed sizeof static struct switch typedef
 union unsigned void volatile while _Alignas _Alignof _Atomic _Bool _Complex _Generic
 _Imaginary _Noreturn _Static_assert _Thread_local""".split())
+# Names the generated headers use, or that the headers they include define: a spec name
+# equal to one of them would redefine a type or macro, or be expanded as one.
+RESERVED = frozenset("""
+u8 u16 u32 u64 s8 s16 s32 s64 __u8 __u16 __u32 __u64 __s8 __s16 __s32 __s64 __le16 __le32
+__le64 __be16 __be32 __be64 ulong bool true false NULL size_t offsetof
+BIT BIT_ULL GENMASK GENMASK_ULL _BITUL _BITULL _UL _ULL _AC __packed __aligned __attribute__
+__always_inline __user __iomem __force __bitwise inline
+CONFIG_X86 CONFIG_X86_64 CONFIG_ARM64 __x86_64__ __aarch64__ __i386__ __KERNEL__
+HV_HYPERV_DEFS""".split()) | frozenset(expr.EXTERNAL) | frozenset(expr.BIT_MACROS)
+MAX_ALIGN = 4096             # __aligned(): a power of two up to a page
+MAX_BIT = (1 << 23) - 1      # bit positions: records are at most 1 MiB (checks.MAX_RECORD)
 
 
 def _schema():
@@ -35,6 +48,9 @@ def _schema():
     return _SCHEMA
 
 
+_KINDS = ("consts", "enum", "struct", "union", "register", "typedef")
+
+
 def _schema_errors(root):
     errors = []
     for err in sorted(_schema().iter_errors(root), key=lambda e: list(map(str, e.absolute_path))):
@@ -42,9 +58,42 @@ def _schema_errors(root):
         best = jsonschema.exceptions.best_match([err]) if err.context else err
         path = list(best.absolute_path)
         where = "/".join(str(p) for p in path) or "top level"
-        errors.append(HvabiError(f"{best.message} (at {where})", position_of(root, path),
+        message, pos = _say(err, best, path), position_of(root, path)
+        if err.validator == "oneOf" and best is err and isinstance(err.instance, Map):
+            kinds = [k for k in _KINDS + ("anon",) if k in err.instance]
+            if len(kinds) > 1:
+                pos = err.instance.key_pos(kinds[1])
+        if best.validator == "additionalProperties" and isinstance(best.instance, Map):
+            known = best.schema.get("properties", {})
+            extra = [k for k in best.instance if k not in known]
+            if extra:
+                pos = best.instance.key_pos(extra[0])
+        errors.append(HvabiError(f"{message} (at {where})", pos,
                                  "see docs/spec-format.md for the keys each entry takes"))
     return errors
+
+
+def _say(err, best, path):
+    """The schema error in words: jsonschema's own, unless it would print a whole entry or
+    not say what YAML made of the value."""
+    instance = best.instance
+    key = path[-1] if path and isinstance(path[-1], str) else "the value"
+    if instance is None:
+        return f"`{key}` has no value (YAML reads an empty value, ~, null and NULL as none; quote a name)"
+    if isinstance(instance, bool) and best.validator in ("type", "oneOf", "anyOf", "enum"):
+        return (f"`{key}` is {str(instance).lower()}: YAML reads true/false, yes/no and on/off as"
+                " booleans (quote it if it is a name)")
+    if err.validator == "oneOf" and isinstance(err.instance, Map) and best is err:
+        kinds = [k for k in _KINDS + ("anon",) if k in err.instance]
+        if "members" in [p for p in path if isinstance(p, str)] or "name" in err.instance or "anon" in kinds:
+            return ("a member is either `name` and `type`, or one of `struct: NAME`, `union: NAME`,"
+                    f" `anon: struct|union` with `members`; this one has {sorted(err.instance)}")
+        return (f"an entry has exactly one kind key ({', '.join(_KINDS)}); this one has "
+                + (", ".join(kinds) if kinds else "none"))
+    if best.validator == "pattern" and key == "bits":
+        return f"bits {instance!r} is not N or LO-HI"
+    message = best.message
+    return message if len(message) <= 200 else message[:160] + " ..."
 
 
 class _Reader:
@@ -65,11 +114,9 @@ class _Reader:
     # -- shared pieces ---------------------------------------------------------------------
 
     def ident(self, name, pos, what="name"):
-        if not isinstance(name, str) or not _IDENT.match(name):
-            self.fail(f"{what} {name!r} is not a valid C identifier", pos,
-                      "use letters, digits and '_', not starting with a digit")
-        elif name in C_KEYWORDS:
-            self.fail(f"{what} '{name}' is a C keyword", pos, "pick another name")
+        problem = ident_problem(name)
+        if problem:
+            self.fail(f"{what} {name!r} {problem[0]}", pos, problem[1])
         return name
 
     def doc(self, node):
@@ -147,12 +194,25 @@ class _Reader:
     def bits(self, node):
         raw = node["bits"]
         if isinstance(raw, int):
-            return int(raw), int(raw)
-        lo, hi = (int(x) for x in raw.replace(" ", "").split("-"))
+            lo = hi = int(raw)
+        else:
+            lo, hi = (int(x) for x in raw.replace(" ", "").split("-"))
         if lo > hi:
             self.fail(f"bit range {raw} is reversed", node.val_pos("bits"), f"write {hi}-{lo}")
             lo, hi = hi, lo
+        if hi > MAX_BIT:
+            self.fail(f"bit {hi} is beyond any record (records are at most 1 MiB)",
+                      node.val_pos("bits"), "bits count from the start of the enclosing struct")
+            lo, hi = 0, 0
         return lo, hi
+
+    def aligned(self, node):
+        value = node.get("aligned")
+        if value is not None and (value & (value - 1) or value > MAX_ALIGN):
+            self.fail(f"aligned: {value} is not a power of two up to {MAX_ALIGN}",
+                      node.val_pos("aligned"), "C takes __aligned(1, 2, 4, ... 4096) here")
+            return None
+        return value
 
     def base(self, cls, node, name, in_record=False, **kw):
         return cls(name=name, pos=node.pos, doc=self.doc(node), cond=self.cond(node, in_record),
@@ -165,7 +225,7 @@ class _Reader:
         kind = next(k for k in ("consts", "enum", "struct", "union", "register", "typedef") if k in node)
         name = node[kind]
         if name is not None and kind != "consts":
-            self.ident(name, node.key_pos(kind), f"{kind} name")
+            self.ident(name, node.val_pos(kind), f"{kind} name")
         placement = dict(default_header or {})
         placement.update(node.get("header", {}))
         if not placement:
@@ -187,11 +247,18 @@ class _Reader:
                 bodies.append(body)
         out = []
         for body in bodies:
+            if "kind" in body and kind not in ("struct", "union", "register"):
+                self.fail(f"`kind` in a variant of {kind} '{name}'", body.val_pos("kind"),
+                          "`kind: struct|union|register` changes the kind of a record variant only")
             self.def_why = body.get("why", "")
             vkind = body.get("kind", kind) if kind in ("struct", "union", "register") else kind
             defn = getattr(self, "def_" + vkind)(body, name)
             defn.pos = node.pos if body is node else body.pos
-            out.append(m.Entry(defn, m.Placement(placement), node.get("tlfs"), self.path))
+            where = m.Placement(placement)
+            # where each id is named: the entry's `header:` or, for keys it does not give, the file's
+            where.pos_of = {k: node.val_pos("header") if k in node.get("header", {}) else self.header_pos
+                            for k in placement}
+            out.append(m.Entry(defn, where, node.get("tlfs"), self.path))
         return out
 
     def placement_keys(self, header, pos):
@@ -217,6 +284,7 @@ class _Reader:
         if "header" in item:
             self.placement_keys(item["header"], item.val_pos("header"))
             const.placement = m.Placement(dict(item["header"]))
+            const.placement.pos_of = {k: item.val_pos("header") for k in item["header"]}
         value = item["value"]
         if isinstance(value, Map):
             const.values = [(m.Cond.on_arches([a]), self.expr(v, value.val_pos(a)))
@@ -240,7 +308,10 @@ class _Reader:
 
     def def_enum(self, node, name):
         self.same_name_items(node)
-        enum = self.base(m.Enum, node, name, alias=node.get("alias"))
+        alias = node.get("alias")
+        if alias is not None:
+            self.ident(alias, node.val_pos("alias"), "enum alias")
+        enum = self.base(m.Enum, node, name, alias=alias)
 
         def enumerator(item):
             value = self.expr(item["value"], item.val_pos("value")) if "value" in item else None
@@ -253,7 +324,7 @@ class _Reader:
 
     def def_struct(self, node, name, kind="struct"):
         rec = self.base(m.Record, node, name, kind=kind, packed=node.get("packed", False),
-                        aligned=node.get("aligned"))
+                        aligned=self.aligned(node))
         rec.members = self.each(node.get("members", []), self.member)
         return rec
 
@@ -268,12 +339,15 @@ class _Reader:
         count = self.expr(raw["count"], node.pos) if "count" in raw else None
         raw_field = m.Field(name=self.ident(raw["name"], node.val_pos("raw")), pos=node.pos,
                             doc="Raw register value.", type=m.TypeRef(storage), count=count)
+        struct_name = node.get("struct_name")
+        if struct_name is not None:
+            self.ident(struct_name, node.val_pos("struct_name"), "struct_name")
         bits = m.Record(name=None, pos=node.pos, kind="struct", packed=node.get("bits_packed", True),
-                        member=node.get("struct_name"))
+                        member=struct_name)
         bits.members = self.each(node.get("fields", []), lambda x: self.bitfield(x, storage))
         members = [bits, raw_field] if raw.get("last") else [raw_field, bits]
         rec = self.base(m.Record, node, name, kind="union", packed=node.get("packed", False),
-                        aligned=node.get("aligned"), members=members)
+                        aligned=self.aligned(node), members=members)
         rec.register = True
         return rec
 
@@ -313,10 +387,23 @@ class _Reader:
 
     def nested(self, node, kind, member):
         rec = self.base(m.Record, node, None, True, kind=kind, packed=node.get("packed", False),
-                        aligned=node.get("aligned"), member=member,
+                        aligned=self.aligned(node), member=member,
                         count=self.count(node) if member else None)
         rec.members = self.each(node["members"], self.member)
         return rec
+
+
+def ident_problem(name):
+    """(what is wrong, hint) if `name` cannot be a C name in the generated headers."""
+    if not isinstance(name, str) or not _IDENT.fullmatch(name):
+        return ("is not a valid C identifier", "use letters, digits and '_', not starting with a digit")
+    if name in C_KEYWORDS:
+        return ("is a C keyword", "pick another name")
+    if name in RESERVED:
+        return ("is a name the generated headers already use (a type or macro of the kernel or"
+                " uapi headers)", "pick another name; the spec may use NSEC_PER_SEC and PAGE_SIZE"
+                " in expressions but not define them")
+    return None
 
 
 def parse_term(term, profiles, views):
@@ -385,6 +472,8 @@ def load_selectors(path, shown=None):
     def fail(what, pos, hint=None):
         errors.append(HvabiError(what, pos, hint))
 
+    if not isinstance(root, Map):
+        raise HvabiError("profiles.yaml must be a mapping", getattr(root, "pos", None), "see docs/spec-format.md")
     if root.get("hvabi") != 2:
         fail("profiles.yaml needs `hvabi: 2` (spec format 2)", root.pos, "see docs/spec-format.md")
     for key in root:
@@ -395,14 +484,15 @@ def load_selectors(path, shown=None):
     profiles = {}
     body_of = root.get("profiles")
     if not isinstance(body_of, Map) or not body_of:
-        fail("profiles.yaml needs a `profiles:` mapping of profile names", root.pos, "see docs/spec-format.md")
+        fail("profiles.yaml needs a `profiles:` mapping of profile names",
+             root.val_pos("profiles") if "profiles" in root else root.pos, "see docs/spec-format.md")
         raise SpecErrors(errors)
     for name, body in body_of.items():
         pos = body_of.key_pos(name)
         if not isinstance(body, Map):
             fail(f"profile {name!r} must be a mapping", pos, "give it `view:` and `doc:`")
             continue
-        if not isinstance(name, str) or not _IDENT.match(name.replace("-", "_")) or name in m.ARCHES \
+        if not isinstance(name, str) or not _PROFILE.fullmatch(name) or name in m.ARCHES \
                 or name in views and body.get("view") != name:
             fail(f"profile name {name!r} is not usable", pos,
                  "letters, digits, '_' and '-'; not an arch, and not a view name unless it is that view's")
@@ -411,9 +501,12 @@ def load_selectors(path, shown=None):
                 fail(f"unknown key {key!r} in profile {name!r}", body.key_pos(key),
                      "keys: view, doc, reference, omit")
         view = body.get("view")
-        if view not in views:
+        if not isinstance(view, str) or view not in views:
             fail(f"profile {name!r} needs a `view:` of spec/profiles.yaml", body.val_pos("view")
                  if "view" in body else pos, "views: " + ", ".join(views))
+        for key in ("doc", "reference"):
+            if key in body and not isinstance(body[key], str):
+                fail(f"`{key}` of profile {name!r} must be text", body.val_pos(key), "one or more sentences")
         profiles[name] = m.Profile(name, view, " ".join(str(body.get("doc", "")).split()),
                                    " ".join(str(body.get("reference", "")).split()))
     for name, body in body_of.items():
@@ -428,7 +521,7 @@ def load_selectors(path, shown=None):
         for i, term in enumerate(omit):
             what, _, arch = str(term).partition("@")
             ipos = omit.item_pos(i) if hasattr(omit, "item_pos") else body.val_pos("omit")
-            if not _IDENT.match(what) or (arch and arch not in m.ARCHES):
+            if not _IDENT.fullmatch(what) or (arch and arch not in m.ARCHES) or "@" in arch:
                 fail(f"`omit` entry {term!r} of profile {name!r} is not NAME or NAME@ARCH", ipos,
                      "arches: " + ", ".join(m.ARCHES))
                 continue
@@ -440,6 +533,28 @@ def load_selectors(path, shown=None):
     if errors:
         raise SpecErrors(errors)
     return views, profiles
+
+
+_PARSED = {}                 # (shown path, sha256 of the bytes) -> (root, schema errors)
+
+
+def _parsed(path, shown):
+    """One defs file parsed and checked against the schema. A process that loads many
+    specs differing in one file (tests, tools/fuzz_spec.py) parses the others once:
+    the result depends on the bytes and the shown path only, and nothing changes it."""
+    try:
+        key = (shown, hashlib.sha256(path.read_bytes()).digest())
+    except OSError:
+        key = None
+    if key in _PARSED:
+        return _PARSED[key]
+    root = load_file(path, shown)
+    result = root, _schema_errors(root)
+    if key is not None:
+        if len(_PARSED) >= 32:
+            _PARSED.clear()
+        _PARSED[key] = result
+    return result
 
 
 def load_spec(spec_dir, display_root=None):
@@ -461,15 +576,15 @@ def load_spec(spec_dir, display_root=None):
         raise HvabiError(f"no spec files in {spec_dir / 'defs'}", None, "is this the spec/ directory?")
     for path in files:
         try:
-            root = load_file(path, shown(path))
+            root, schema_errors = _parsed(path, shown(path))
         except HvabiError as e:
             errors.append(e)
             continue
-        schema_errors = _schema_errors(root)
         if schema_errors:
             errors.extend(schema_errors)
             continue
         reader = _Reader(shown(path), spec.profiles, spec.views)
+        reader.header_pos = root.val_pos("header") if "header" in root else root.pos
         reader.placement_keys(root.get("header", {}), root.val_pos("header"))
         for node in root["defs"]:
             spec.entries.extend(reader.entries(node, root.get("header")))

@@ -7,7 +7,16 @@ the Python objects itself from PyYAML's node graph:
   - sequences become `Seq` (a list with `pos` and `item_pos(i)`),
   - integers become `Int` (an int that remembers its spelling in `.text`),
   - other scalars are plain str / bool / None.
+
+Any file is bad input, never a crash: bytes that are not UTF-8 (Latin-1, UTF-16, binary),
+characters YAML does not allow (NUL, other control characters), nesting deeper than
+MAX_DEPTH (checked before libyaml composes the file: its composer recurses on the C stack
+and a 100000-deep flow list would crash the process), anchors and aliases (a spec states
+each fact once; aliases also let a small file expand exponentially), tags, and integer
+spellings other than decimal and 0x-hex all become an HvabiError at file:line.
 """
+
+import re
 
 import yaml
 
@@ -15,6 +24,17 @@ from ..errors import HvabiError
 
 # libyaml's loader builds the same nodes, with the same marks, several times faster.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+MAX_DEPTH = 64                 # the spec nests 13 deep at most
+MAX_BYTES = 8 << 20            # the largest spec file is ~200 KiB
+# YAML's printable set (YAML 1.1, 5.1): tab, LF, CR, and the printable characters.
+_NOT_PRINTABLE = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD"
+                            "\U00010000-\U0010FFFF]")
+_CONTROL = re.compile(rb"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]")
+_BRACKET = re.compile(r"[\[\]{}]")
+_INT = re.compile(r"-?(?:0|[1-9][0-9]*|0[xX][0-9a-fA-F]+)")
+_TAGS = {"tag:yaml.org,2002:" + t for t in ("str", "int", "bool", "null", "float", "seq", "map",
+                                            "timestamp")}
 
 
 class Pos:
@@ -67,13 +87,11 @@ def _pos(path, node):
 
 def _scalar(path, node):
     if node.tag == "tag:yaml.org,2002:int":
-        text = node.value.replace("_", "")
-        try:
-            return Int(int(text, 0), node.value)
-        except ValueError:
-            # YAML 1.1 octal/sexagesimal forms: reject rather than guess.
+        # YAML 1.1 also reads 0b101, 017, 1_000 and 1:30 as integers; C and the spec do not.
+        if not _INT.fullmatch(node.value):
             raise HvabiError(f"cannot read integer {node.value!r}", _pos(path, node),
-                             "write integers in decimal or 0x-hex")
+                             "write integers in decimal (no leading zeros, no '_') or 0x-hex")
+        return Int(int(node.value, 0), node.value)
     if node.tag == "tag:yaml.org,2002:bool":
         return node.value.lower() in ("true", "yes", "on")
     if node.tag == "tag:yaml.org,2002:null":
@@ -84,11 +102,20 @@ def _scalar(path, node):
     return node.value
 
 
-def _build(path, node):
+def _build(path, node, seen):
+    if node.tag == "tag:yaml.org,2002:merge":
+        raise HvabiError("YAML merge keys (<<) are not used in the spec", _pos(path, node),
+                         "write the keys out: each fact is stated once, where it applies")
+    if node.tag not in _TAGS:
+        raise HvabiError(f"YAML tag {node.tag!r} is not used in the spec", _pos(path, node),
+                         "drop the '!' tag; write the value plainly (quote it if it is text)")
     if isinstance(node, yaml.ScalarNode):
         return _scalar(path, node)
+    if id(node) in seen:
+        raise _Alias()
+    seen.add(id(node))
     if isinstance(node, yaml.SequenceNode):
-        seq = Seq(_build(path, item) for item in node.value)
+        seq = Seq(_build(path, item, seen) for item in node.value)
         seq.pos = _pos(path, node)
         seq._ipos = [_pos(path, item) for item in node.value]
         return seq
@@ -97,27 +124,109 @@ def _build(path, node):
         out.pos = _pos(path, node)
         out._kpos, out._vpos = {}, {}
         for knode, vnode in node.value:
-            key = _build(path, knode)
+            key = _build(path, knode, seen)
             if not isinstance(key, str):
-                raise HvabiError(f"mapping key {knode.value!r} is not a name", _pos(path, knode))
+                shown = repr(knode.value) if isinstance(knode, yaml.ScalarNode) else "[...]"
+                raise HvabiError(f"mapping key {shown} is not a name", _pos(path, knode),
+                                 "keys are names such as `doc` or `members`; quote a key YAML reads as"
+                                 " a number, boolean or null")
             if key in out:
                 raise HvabiError(f"duplicate key '{key}' in one mapping", _pos(path, knode),
                                  f"the first '{key}' is at line {out._kpos[key].line}")
-            out[key] = _build(path, vnode)
+            out[key] = _build(path, vnode, seen)
             out._kpos[key] = _pos(path, knode)
             out._vpos[key] = _pos(path, vnode)
         return out
     raise HvabiError(f"unsupported YAML node {node.tag}", _pos(path, node))
 
 
+class _Alias(Exception):
+    """A node met twice: an alias. load_file finds the alias's own line."""
+
+
+def _alias_line(text):
+    for event in yaml.parse(text, Loader=_LOADER):
+        if isinstance(event, yaml.AliasEvent):
+            return event.start_mark.line + 1
+    return 1
+
+
+def read_text(path, display):
+    """The text of a spec file, or an HvabiError saying where it is not YAML text."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_BYTES + 1)
+    except OSError as e:
+        raise HvabiError(f"cannot read spec file: {e.strerror}", Pos(display, 0))
+    if len(data) > MAX_BYTES:
+        raise HvabiError(f"spec file is larger than {MAX_BYTES >> 20} MiB", Pos(display, 1),
+                         "is this a spec file? split the definitions over several files")
+    for bom, name in ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+                      (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16")):
+        if data.startswith(bom):
+            raise HvabiError(f"spec file is {name} text", Pos(display, 1), "save it as UTF-8")
+    control = _CONTROL.search(data)
+    if control:
+        raise HvabiError(f"control character U+{control.group()[0]:04X} in the file",
+                         Pos(display, data.count(b"\n", 0, control.start()) + 1),
+                         "YAML allows tab, newline and printable characters only; remove it"
+                         " (a UTF-16 or binary file is no spec: save it as UTF-8 text)")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        column = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        raise HvabiError(f"not UTF-8 text: byte 0x{data[e.start]:02x} at column {column}",
+                         Pos(display, line), "save the file as UTF-8 (Latin-1 and UTF-16 are not"
+                         " read); a binary file is no spec")
+    text = text[1:] if text.startswith("\ufeff") else text
+    bad = _NOT_PRINTABLE.search(text)
+    if bad:
+        line = text.count("\n", 0, bad.start()) + 1
+        raise HvabiError(f"control character U+{ord(bad.group()):04X} in the file", Pos(display, line),
+                         "YAML allows tab, newline and printable characters only; remove it")
+    return text
+
+
+def _deepest(text):
+    """An upper bound on how deep `text` nests, without parsing: each two levels of its
+    block structure take at least one column of indentation or '- ' markers that open a
+    line (a sequence may sit at its key's column), its flow structure no deeper than its
+    open brackets."""
+    flow = deepest = 0
+    for bracket in _BRACKET.findall(text):
+        flow = flow + 1 if bracket in "[{" else max(flow - 1, 0)
+        deepest = max(deepest, flow)
+    block = max((len(line) - len(line.lstrip(" -?:")) for line in text.splitlines()), default=0)
+    return deepest + 2 * block + 2
+
+
+def _check_depth(text, display):
+    """Reject nesting deeper than MAX_DEPTH before composing: libyaml's parser keeps its
+    own stack (no recursion), so counting its events is safe at any depth."""
+    if _deepest(text) <= MAX_DEPTH:
+        return
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_LOADER):
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise HvabiError(f"nested more than {MAX_DEPTH} levels deep",
+                                     Pos(display, event.start_mark.line + 1),
+                                     "the spec nests a dozen levels at most; check the brackets"
+                                     " and indentation")
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                depth -= 1
+    except yaml.YAMLError:
+        return                  # a syntax error: compose reports it with its position
+
+
 def load_file(path, display=None):
     """Parse one YAML file into Map/Seq/Int objects; YAML errors become HvabiError."""
     display = display or str(path)
-    try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except OSError as e:
-        raise HvabiError(f"cannot read spec file: {e.strerror}", Pos(display, 0))
+    text = read_text(path, display)
+    _check_depth(text, display)
     try:
         node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as e:
@@ -125,9 +234,21 @@ def load_file(path, display=None):
         line = mark.line + 1 if mark else 0
         raise HvabiError(f"YAML syntax: {e.problem or e.context}", Pos(display, line),
                          "check the indentation and the ':' / '-' of this line and the one above")
+    except yaml.YAMLError as e:
+        raise HvabiError(f"YAML: {e}", Pos(display, 1), "is this a YAML file?")
     if node is None:
-        raise HvabiError("spec file is empty", Pos(display, 1))
-    return _build(display, node)
+        raise HvabiError("spec file is empty", Pos(display, 1),
+                         "a spec file is a mapping; see docs/spec-format.md and the files in spec/")
+    try:
+        root = _build(display, node, set())
+    except _Alias:
+        raise HvabiError("YAML aliases (*name) are not used in the spec", Pos(display, _alias_line(text)),
+                         "write the value out where it is used, once per fact") from None
+    if not isinstance(root, Map):
+        raise HvabiError(f"the file holds a YAML {'list' if isinstance(root, Seq) else 'scalar'}, not a"
+                         " mapping", Pos(display, 1), "a spec file is a mapping of keys; see"
+                         " docs/spec-format.md and the files in spec/")
+    return root
 
 
 def position_of(root, path):
