@@ -91,7 +91,8 @@ def compare(which, args):
             upstream = (linux_facts(args[0], arch) if which == "linux"
                         else facts.load(REPO / snapshot.format(arch=arch)))
             ours = uapi_product_facts(arch) if which == "rust-vmm" else kernel_hdk_facts(arch)
-        problems, ahead = against_reference(upstream, ours, selection(profile, arch))
+        verdict = against_reference(upstream, ours, selection(profile, arch))
+        problems, ahead = verdict.problems, verdict.ahead
         counts = ", ".join(f"{len(upstream[t])} {t}" for t in TABLES)
         print(f"{which} {arch}: reference has {counts}; {len(ahead)} definitions ahead of it;"
               f" {len(problems)} mismatches")

@@ -93,15 +93,11 @@ def _by_file(files):
     return out
 
 
-def _reference_check(spec, profile, arch, upstream):
-    """(records whose differences are ahead-marked compatible changes, what is ahead,
-    what is beyond the reference unmarked): importer.compare.against_reference's verdict."""
+def _verdict(spec, profile, arch, upstream):
+    """importer.compare.against_reference() for the profile's selection."""
     from .importer.compare import against_reference
     abi = Abi(spec, m.Selection(profile, spec.profiles[profile].view, arch))
-    problems, ahead = against_reference(upstream, spec_facts(abi), abi)
-    accepted = {a.split(" (")[0] for a in ahead if " (" in a}
-    unmarked = [p.split(":")[0] for p in problems if p.endswith("not marked `ahead` in the spec")]
-    return accepted, ahead, unmarked
+    return against_reference(upstream, spec_facts(abi), abi)
 
 
 def _drop(mismatches, accepted):
@@ -121,7 +117,8 @@ def report(spec, refs, verbose=False):
                 lines.append(f"{profile:10} {arch:7} (no reference given: {refs.option_for(profile)})")
                 continue
             counts, mismatches, missing = coverage_row(spec, profile, arch, upstream)
-            accepted, ahead, unmarked = _reference_check(spec, profile, arch, upstream)
+            verdict = _verdict(spec, profile, arch, upstream)
+            accepted, ahead, unmarked = verdict.accepted, verdict.ahead, verdict.unmarked
             mismatches = _drop(mismatches, accepted)
             total += len(mismatches)
             absent += len(missing)

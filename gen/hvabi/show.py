@@ -7,6 +7,8 @@ the profile carries it (or omits it), the header it lands in, its layout, and th
 product renders for it.
 """
 
+import dataclasses
+
 from . import layout
 from . import model as m
 from .emit import render
@@ -108,7 +110,7 @@ def _in_product(spec, product, prof, arch, name):
             if part is None or not _matches(part, name):
                 continue
             if isinstance(part, m.ConstGroup):
-                part = type(part)(**{**part.__dict__, "items": [i for i in part.items if i.name == name]})
+                part = dataclasses.replace(part, items=[i for i in part.items if i.name == name])
             lines = [f"  {product.name} ({prof.name}), {arch}: {product.root}/{header.path}"]
             lines += ["    " + x for x in _layout_lines(abi, part, name)]
             flavor = "kernel" if product.flavor == "kernel" else product.flavor

@@ -61,18 +61,27 @@ def _ahead_members(abi):
     return out
 
 
+@dataclass
+class Verdict:
+    """What against_reference() found."""
+    problems: list            # lines, each a failure
+    ahead: list               # lines: what the spec holds beyond the reference, marked
+    accepted: set             # records that differ only by ahead-marked compatible changes
+    unmarked: list            # names beyond the reference without an `ahead` mark
+
+
 def against_reference(upstream, ours, abi):
-    """(problems, ahead): `ours` (facts of the selection `abi` or of its product) against
-    an upstream reference of the same arch. Every upstream definition must be in ours and
-    identical, except a record whose changes the differ calls compatible (a reserved range
-    or unnamed tail now named, a member added at the end) and whose new members the spec
-    marks `ahead`; anything beyond the reference must be marked `ahead` too."""
-    from ..diff.classify import COMPATIBLE, classify
+    """`ours` (facts of the selection `abi` or of its product) against an upstream
+    reference of the same arch. Every upstream definition must be in ours and identical,
+    except a record whose changes the differ calls compatible (a reserved range or unnamed
+    tail now named, a member added at the end) and whose new members the spec marks
+    `ahead`; anything beyond the reference must be marked `ahead` too."""
+    from ..diff.classify import COMPATIBLE, classify, reserved_by_name
     from ..facts import compare as compare_facts
     theirs = set().union(*(set(upstream.get(t, {})) for t in NAMED))
     problems = compare_facts(upstream, ours, theirs)
     marked, members = ahead_names(abi), _ahead_members(abi)
-    ahead = []
+    ahead, accepted = [], set()
     for name in sorted({p.split(":")[0][len("record "):] for p in problems if p.startswith("record ")}):
         old, new = upstream["records"][name], ours["records"].get(name)
         if new is None:
@@ -81,13 +90,15 @@ def against_reference(upstream, ours, abi):
         added = {x["path"].rpartition(".")[2] for x in new["members"]} \
             - {x["path"].rpartition(".")[2] for x in old["members"]}
         if findings and all(f.severity == COMPATIBLE for f in findings) \
-                and {a for a in added if not a.startswith(("reserved", "rsvd"))} <= members.get(name, set()):
+                and {a for a in added if not reserved_by_name(a)} <= members.get(name, set()):
             problems = [p for p in problems if not p.startswith(f"record {name}:")]
+            accepted.add(name)
             ahead.append(f"{name} ({', '.join(sorted(added))})")
     beyond = set().union(*(set(ours.get(t, {})) for t in NAMED)) - theirs
+    unmarked = sorted(beyond - marked)
     ahead += sorted(beyond & marked)
-    problems += [f"{n}: not in the reference and not marked `ahead` in the spec" for n in sorted(beyond - marked)]
-    return problems, ahead
+    problems += [f"{n}: not in the reference and not marked `ahead` in the spec" for n in unmarked]
+    return Verdict(problems, ahead, accepted, unmarked)
 
 
 def compare(spec, profile, imported):
@@ -100,7 +111,8 @@ def compare(spec, profile, imported):
         abi = Abi(spec, m.Selection(profile, view, arch))
         ours = layout.facts(abi)
         rep = ArchReport(arch)
-        rep.problems, rep.ahead = against_reference(theirs, ours, abi)
+        verdict = against_reference(theirs, ours, abi)
+        rep.problems, rep.ahead = verdict.problems, verdict.ahead
         rep.missing = [(t, n) for t in TABLES for n in sorted(set(theirs[t]) - set(ours[t]))]
         reports.append(rep)
     return reports
