@@ -9,7 +9,7 @@
  *   spec/defs/40-hvhdk_mini.yaml
  *   spec/defs/50-hvhdk.yaml
  * Do not edit: change the spec and regenerate.
- * hvabi-stamp: eaa2ecf3163b2893
+ * hvabi-stamp: 75538f61ca4fad13
  */
 #ifndef _ASM_GENERIC_HYPERV_TLFS_H
 #define _ASM_GENERIC_HYPERV_TLFS_H
@@ -17,6 +17,114 @@
 #include <linux/types.h>
 #include <linux/bits.h>
 #include <linux/time64.h>
+
+/**
+ * typedef hv_status - Status code a hypercall returns; HV_STATUS_SUCCESS and
+ *   the other HV_STATUS_* values.
+ */
+typedef u16 hv_status;
+
+/**
+ * typedef hv_spa - A system physical address: an address of the machine as its
+ *   processors see it.
+ */
+typedef u64 hv_spa;
+
+/**
+ * typedef hv_gpa - A guest physical address: an address of a partition's
+ *   physical address space.
+ */
+typedef u64 hv_gpa;
+
+/**
+ * typedef hv_gva - A guest virtual address: an address the guest translates
+ *   with its own page tables.
+ */
+typedef u64 hv_gva;
+
+/**
+ * typedef hv_spa_page_number - A system physical page number: a system physical
+ *   address divided by the page size.
+ */
+typedef u64 hv_spa_page_number;
+
+/**
+ * typedef hv_gpa_page_number - A guest physical page number: a guest physical
+ *   address divided by the page size.
+ */
+typedef u64 hv_gpa_page_number;
+
+/**
+ * typedef hv_gva_page_number - A guest virtual page number: a guest virtual
+ *   address divided by the page size.
+ */
+typedef u64 hv_gva_page_number;
+
+/**
+ * typedef hv_spa_page_offset - An offset in bytes within a system physical
+ *   page.
+ */
+typedef u32 hv_spa_page_offset;
+
+/**
+ * typedef hv_partition_id - Identifier of a partition.
+ */
+typedef u64 hv_partition_id;
+
+/**
+ * typedef hv_vp_index - Index of a virtual processor within its partition.
+ */
+typedef u32 hv_vp_index;
+
+/**
+ * typedef hv_vtl - A virtual trust level number.
+ */
+typedef u8 hv_vtl;
+
+/**
+ * typedef hv_interrupt_vector - An interrupt vector number.
+ */
+typedef u32 hv_interrupt_vector;
+
+/**
+ * typedef hv_io_port - An x64 I/O port number.
+ */
+typedef u16 hv_io_port;
+
+/**
+ * typedef hv_synic_sint_index - Index of a synthetic interrupt source (SINT) of
+ *   the SynIC.
+ */
+typedef u32 hv_synic_sint_index;
+
+/**
+ * typedef hv_proximity_domain_id - Identifier of a NUMA proximity domain.
+ */
+typedef u32 hv_proximity_domain_id;
+
+/**
+ * typedef hv_intercept_access_type_mask - Mask of the access types (read,
+ *   write, execute) an intercept applies to.
+ */
+typedef u32 hv_intercept_access_type_mask;
+
+/**
+ * typedef hv_map_gpa_flags - Access and mapping flags of the GPA mapping
+ *   hypercalls (HV_MAP_GPA_*).
+ */
+typedef u32 hv_map_gpa_flags;
+
+/**
+ * typedef hv_unmap_gpa_flags - Flags of the GPA unmapping hypercall
+ *   (HV_UNMAP_GPA_*).
+ */
+typedef u32 hv_unmap_gpa_flags;
+
+/**
+ * typedef hv_translate_gva_control_flags - Control flags of the address
+ *   translation hypercalls (HV_TRANSLATE_GVA_*).
+ */
+typedef u64 hv_translate_gva_control_flags;
 
 /*
  * Hypercall completion status codes. A hypercall returns one of these in bits
@@ -53,6 +161,122 @@
 /* Bits of the guest crash control register. */
 #define HV_CRASH_CTL_CRASH_NOTIFY_MSG	BIT_ULL(62)
 #define HV_CRASH_CTL_CRASH_NOTIFY	BIT_ULL(63)
+
+/**
+ * union hv_crash_ctl_reg_contents - Value of the guest crash control register,
+ *   as bits: what the guest reports with the crash parameters.
+ * @as_uint64: Raw register value.
+ * @pre_os_id: Which pre-OS environment (if any) reported the crash.
+ * @no_crash_dump: No crash dump will be written.
+ * @crash_message: Parameters 3 and 4 give the address and size of a crash
+ *   message.
+ * @crash_notify: Writing it set reports the crash.
+ */
+union hv_crash_ctl_reg_contents {
+	u64 as_uint64;
+	struct {
+		/* private: */
+		u64 reserved:58;
+		/* public: */
+		u64 pre_os_id:3;
+		u64 no_crash_dump:1;
+		u64 crash_message:1;
+		u64 crash_notify:1;
+	} __packed;
+};
+
+/**
+ * union hv_partition_privilege_mask - Privileges of a partition, as bits; the
+ *   same bits as the HV_ACCESS_* and HV_MSR_*_AVAILABLE masks.
+ * @as_uint64: Raw register value.
+ * @access_vp_run_time_reg: The VP runtime register may be read.
+ * @access_partition_reference_counter: The partition reference counter may be
+ *   read.
+ * @access_synic_regs: The SynIC registers may be used.
+ * @access_synthetic_timer_regs: The synthetic timer registers may be used.
+ * @access_intr_ctrl_regs: The virtual APIC fast-access registers may be used.
+ * @access_hypercall_msrs: The guest OS identity and hypercall registers may be
+ *   used.
+ * @access_vp_index: The VP index register may be read.
+ * @access_reset_reg: The reset register may be used.
+ * @access_stats_reg: The statistics page registers may be used.
+ * @access_partition_reference_tsc: The reference TSC page may be used.
+ * @access_guest_idle_reg: The guest idle register may be used.
+ * @access_frequency_regs: The TSC and APIC frequency registers may be read.
+ * @access_reenlightenment_controls: The reenlightenment control registers may
+ *   be used.
+ * @create_partitions: The partition may create child partitions.
+ * @access_partition_id: The partition may read its partition identifier.
+ * @access_memory_pool: The partition may deposit and withdraw memory.
+ * @post_messages: The partition may post messages.
+ * @signal_events: The partition may signal events.
+ * @create_port: The partition may create ports.
+ * @connect_port: The partition may connect to ports.
+ * @access_stats: The partition may map statistics pages.
+ * @debugging: The partition may use the debugging hypercalls.
+ * @cpu_management: The partition may manage processors.
+ * @access_vsm: The partition may use virtual secure mode.
+ * @access_vp_registers: The partition may read and write VP registers with
+ *   hypercalls.
+ * @enable_extended_hypercalls: The partition may use the extended hypercalls.
+ * @start_virtual_processor: The partition may start virtual processors.
+ *
+ * The TLFS gives the bitfields without a raw view; as_uint64 is added here as
+ * for every register.
+ */
+union hv_partition_privilege_mask {
+	u64 as_uint64;
+	struct {
+		u64 access_vp_run_time_reg:1;
+		u64 access_partition_reference_counter:1;
+		u64 access_synic_regs:1;
+		u64 access_synthetic_timer_regs:1;
+		u64 access_intr_ctrl_regs:1;
+		u64 access_hypercall_msrs:1;
+		u64 access_vp_index:1;
+		u64 access_reset_reg:1;
+		u64 access_stats_reg:1;
+		u64 access_partition_reference_tsc:1;
+		u64 access_guest_idle_reg:1;
+		u64 access_frequency_regs:1;
+		/* private: */
+		u64 reserved0:1;
+		/* public: */
+		u64 access_reenlightenment_controls:1;
+		/* private: */
+		u64 reserved1:18;
+		/* public: */
+		u64 create_partitions:1;
+		u64 access_partition_id:1;
+		u64 access_memory_pool:1;
+		/* private: */
+		u64 reserved2:1;
+		/* public: */
+		u64 post_messages:1;
+		u64 signal_events:1;
+		u64 create_port:1;
+		u64 connect_port:1;
+		u64 access_stats:1;
+		/* private: */
+		u64 reserved3:2;
+		/* public: */
+		u64 debugging:1;
+		u64 cpu_management:1;
+		/* private: */
+		u64 reserved4:3;
+		/* public: */
+		u64 access_vsm:1;
+		u64 access_vp_registers:1;
+		/* private: */
+		u64 reserved5:2;
+		/* public: */
+		u64 enable_extended_hypercalls:1;
+		u64 start_virtual_processor:1;
+		/* private: */
+		u64 reserved6:10;
+		/* public: */
+	} __packed;
+};
 
 /**
  * union hv_reference_tsc_msr - Layout of the reference TSC page register
@@ -171,16 +395,23 @@ union hv_hypervisor_version_info {
  * Hypercall call codes: the value a caller puts in bits 15:0 of the hypercall
  * input value to select the hypercall.
  */
+#define HVCALL_SWITCH_VIRTUAL_ADDRESS_SPACE		0x0001
 #define HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE		0x0002
 #define HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST		0x0003
 #define HVCALL_NOTIFY_LONG_SPIN_WAIT			0x0008
 #define HVCALL_SEND_IPI					0x000b
+#define HVCALL_MODIFY_VTL_PROTECTION_MASK		0x000c
+#define HVCALL_ENABLE_PARTITION_VTL			0x000d
 #define HVCALL_ENABLE_VP_VTL				0x000f
+#define HVCALL_VTL_CALL					0x0011
+#define HVCALL_VTL_RETURN				0x0012
 #define HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE_EX		0x0013
 #define HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX		0x0014
 #define HVCALL_SEND_IPI_EX				0x0015
 #define HVCALL_GET_PARTITION_ID				0x0046
+#define HVCALL_GET_NEXT_CHILD_PARTITION			0x0047
 #define HVCALL_DEPOSIT_MEMORY				0x0048
+#define HVCALL_GET_MEMORY_BALANCE			0x004a
 #define HVCALL_CREATE_VP				0x004e
 #define HVCALL_GET_VP_REGISTERS				0x0050
 #define HVCALL_SET_VP_REGISTERS				0x0051
@@ -189,17 +420,26 @@ union hv_hypervisor_version_info {
 #define HVCALL_POST_DEBUG_DATA				0x0069
 #define HVCALL_RETRIEVE_DEBUG_DATA			0x006a
 #define HVCALL_RESET_DEBUG_SESSION			0x006b
+#define HVCALL_MAP_SPARSE_GPA_PAGES			0x006e
 #define HVCALL_ADD_LOGICAL_PROCESSOR			0x0076
 #define HVCALL_MAP_DEVICE_INTERRUPT			0x007c
 #define HVCALL_UNMAP_DEVICE_INTERRUPT			0x007d
 #define HVCALL_RETARGET_INTERRUPT			0x007e
+#define HVCALL_MODIFY_SPARSE_GPA_PAGES			0x0090
+#define HVCALL_UNREGISTER_INTERCEPT_RESULT		0x0092
 #define HVCALL_START_VP					0x0099
 #define HVCALL_GET_VP_ID_FROM_APIC_ID			0x009a
+#define HVCALL_TRANSLATE_VIRTUAL_ADDRESS_EX		0x00ac
+#define HVCALL_CHECK_FOR_IO_INTERCEPT			0x00ad
 #define HVCALL_FLUSH_GUEST_PHYSICAL_ADDRESS_SPACE	0x00af
 #define HVCALL_FLUSH_GUEST_PHYSICAL_ADDRESS_LIST	0x00b0
 #define HVCALL_MODIFY_SPARSE_GPA_PAGE_HOST_VISIBILITY	0x00db
+#define HVCALL_GET_VP_SET_FROM_MDA			0x00e5
 #define HVCALL_MMIO_READ				0x0106
 #define HVCALL_MMIO_WRITE				0x0107
+#define HVCALL_SET_PARTITION_PROPERTY_EX		0x010a
+#define HVCALL_INSTALL_INTERCEPT_EX			0x0110
+#define HVCALL_SET_VIRTUAL_INTERRUPT_TARGET		0x011f
 
 /*
  * Fields of the hypercall input and result values. Bits 15:0 carry the call
@@ -273,6 +513,16 @@ union hv_gpa_page_range {
 		/* public: */
 		u64 base_large_pfn:43;
 	};
+};
+
+/**
+ * struct hv_gpa_mapping - One entry of HVCALL_MAP_SPARSE_GPA_PAGES.
+ * @target_gpa_page_number: Page of the target partition to map.
+ * @source_gpa_page_number: Page of the caller that backs it.
+ */
+struct hv_gpa_mapping {
+	hv_gpa_page_number target_gpa_page_number;
+	hv_gpa_page_number source_gpa_page_number;
 };
 
 /* Number of GPA range entries that fit in one hypercall input page. */
@@ -449,6 +699,7 @@ union hv_port_id {
 #define HV_MESSAGE_SIZE			(256)
 #define HV_MESSAGE_PAYLOAD_BYTE_COUNT	(240)
 #define HV_MESSAGE_PAYLOAD_QWORD_COUNT	(30)
+#define HV_MESSAGE_TYPE_HYPERVISOR_MASK	0x80000000
 
 /**
  * enum hv_message_type - Types of SynIC messages.
@@ -465,6 +716,8 @@ union hv_port_id {
  * @HVMSG_UNSUPPORTED_FEATURE: The virtual processor used a feature the
  *   hypervisor does not support.
  * @HVMSG_EVENTLOG_BUFFERCOMPLETE: A trace buffer is full.
+ * @HVMSG_INSUFFICIENT_MEMORY: The hypervisor ran out of memory deposited for
+ *   the partition.
  * @HVMSG_X64_IOPORT_INTERCEPT: The virtual processor accessed an intercepted
  *   I/O port.
  * @HVMSG_X64_MSR_INTERCEPT: The virtual processor accessed an intercepted MSR.
@@ -476,6 +729,19 @@ union hv_port_id {
  *   level-triggered interrupt.
  * @HVMSG_X64_LEGACY_FP_ERROR: The virtual processor raised a legacy x87
  *   floating-point error.
+ * @HVMSG_X64_RDTSC_INTERCEPT: The virtual processor executed RDTSC or RDTSCP.
+ * @HVMSG_X64_APIC_SMI_INTERCEPT: The virtual processor sent an SMI through its
+ *   APIC.
+ * @HVMSG_X64_APIC_INIT_SIPI_INTERCEPT: The virtual processor sent an INIT or
+ *   startup IPI through its APIC.
+ * @HVMSG_X64_APIC_WRITE_INTERCEPT: The virtual processor wrote an intercepted
+ *   APIC register.
+ * @HVMSG_X64_SNP_GUEST_REQUEST_INTERCEPT: An SEV-SNP guest made a guest request
+ *   to the platform security processor.
+ * @HVMSG_X64_EXCEPTION_TRAP_INTERCEPT: An intercepted exception of the trap
+ *   kind occurred.
+ * @HVMSG_X64_MSR_LIST_INTERCEPT: The virtual processor accessed an MSR of the
+ *   intercepted MSR list.
  *
  * Types with bit 31 clear are free for guest-to-guest messages; those with bit
  * 31 set are sent by the hypervisor.
@@ -489,12 +755,20 @@ enum hv_message_type {
 	HVMSG_UNRECOVERABLE_EXCEPTION = 0x80000021,
 	HVMSG_UNSUPPORTED_FEATURE = 0x80000022,
 	HVMSG_EVENTLOG_BUFFERCOMPLETE = 0x80000040,
+	HVMSG_INSUFFICIENT_MEMORY = 0x80000071,
 	HVMSG_X64_IOPORT_INTERCEPT = 0x80010000,
 	HVMSG_X64_MSR_INTERCEPT = 0x80010001,
 	HVMSG_X64_CPUID_INTERCEPT = 0x80010002,
 	HVMSG_X64_EXCEPTION_INTERCEPT = 0x80010003,
 	HVMSG_X64_APIC_EOI = 0x80010004,
 	HVMSG_X64_LEGACY_FP_ERROR = 0x80010005,
+	HVMSG_X64_RDTSC_INTERCEPT = 0x8001000A,
+	HVMSG_X64_APIC_SMI_INTERCEPT = 0x8001000B,
+	HVMSG_X64_APIC_INIT_SIPI_INTERCEPT = 0x8001000D,
+	HVMSG_X64_APIC_WRITE_INTERCEPT = 0x8001000E,
+	HVMSG_X64_SNP_GUEST_REQUEST_INTERCEPT = 0x80010011,
+	HVMSG_X64_EXCEPTION_TRAP_INTERCEPT = 0x80010012,
+	HVMSG_X64_MSR_LIST_INTERCEPT = 0x80010015,
 };
 
 /**
@@ -589,6 +863,223 @@ struct hv_timer_message_payload {
 	u64 expiration_time;
 	u64 delivery_time;
 } __packed;
+
+/* Virtual trust level numbers with a meaning of their own. */
+#define HV_NUM_VTLS	2
+#define HV_INVALID_VTL	((u8)-1)
+#define HV_VTL_ALL	0xF
+
+/**
+ * union hv_enable_partition_vtl_flags - Flags of HVCALL_ENABLE_PARTITION_VTL.
+ * @as_uint8: Raw register value.
+ * @enable_mbec: Enable mode-based execution control in the new VTL.
+ */
+union hv_enable_partition_vtl_flags {
+	u8 as_uint8;
+	struct {
+		u8 enable_mbec:1;
+		/* private: */
+		u8 reserved:7;
+		/* public: */
+	} __packed;
+};
+
+/**
+ * union hv_register_vsm_partition_status - Value of the VSM partition status
+ *   register (read only).
+ * @as_uint64: Raw register value.
+ * @enabled_vtl_set: One bit per VTL that is enabled for the partition.
+ * @maximum_vtl: Highest VTL the partition may enable.
+ * @mbec_enabled_vtl_set: One bit per VTL that has mode-based execution control
+ *   enabled.
+ */
+union hv_register_vsm_partition_status {
+	u64 as_uint64;
+	struct {
+		u64 enabled_vtl_set:16;
+		u64 maximum_vtl:4;
+		u64 mbec_enabled_vtl_set:16;
+		/* private: */
+		u64 reserved_z:28;
+		/* public: */
+	} __packed;
+};
+
+/**
+ * union hv_register_vsm_vp_status - Value of the VSM VP status register (read
+ *   only).
+ * @as_uint64: Raw register value.
+ * @active_vtl: The VTL the virtual processor is running in.
+ * @active_mbec_enabled: Mode-based execution control is enabled in the active
+ *   VTL.
+ * @enabled_vtl_set: One bit per VTL that is enabled on the virtual processor.
+ */
+union hv_register_vsm_vp_status {
+	u64 as_uint64;
+	struct {
+		u64 active_vtl:4;
+		u64 active_mbec_enabled:1;
+		/* private: */
+		u64 reserved_z0:11;
+		/* public: */
+		u64 enabled_vtl_set:16;
+		/* private: */
+		u64 reserved_z1:32;
+		/* public: */
+	} __packed;
+};
+
+/**
+ * union hv_register_vsm_vp_secure_vtl_config - Value of a VSM VP secure
+ *   configuration register, which a higher VTL uses to configure a lower VTL of
+ *   the same virtual processor.
+ * @as_uint64: Raw register value.
+ * @mbec_enabled: Enable mode-based execution control for the lower VTL.
+ * @tlb_locked: Lock the TLB of the lower VTL.
+ */
+union hv_register_vsm_vp_secure_vtl_config {
+	u64 as_uint64;
+	struct {
+		u64 mbec_enabled:1;
+		u64 tlb_locked:1;
+		/* private: */
+		u64 reserved_z:62;
+		/* public: */
+	} __packed;
+};
+
+/**
+ * union hv_register_vsm_vina - Value of the VSM virtual interrupt notification
+ *   assist (VINA) register, which configures the interrupt a higher VTL gets
+ *   when an interrupt for it arrives while a lower VTL runs.
+ * @as_uint64: Raw register value.
+ * @vector: Interrupt vector to deliver.
+ * @enabled: The notification is enabled.
+ * @auto_reset: Clear the asserted state automatically when the higher VTL is
+ *   entered.
+ * @auto_eoi: Deliver the interrupt with an implicit end of interrupt.
+ */
+union hv_register_vsm_vina {
+	u64 as_uint64;
+	struct {
+		u64 vector:8;
+		u64 enabled:1;
+		u64 auto_reset:1;
+		u64 auto_eoi:1;
+		/* private: */
+		u64 reserved_p:53;
+		/* public: */
+	} __packed;
+};
+
+/**
+ * enum hv_vtl_entry_reason - Why a virtual processor entered a higher VTL.
+ * @HV_VTL_ENTRY_RESERVED: Not used.
+ * @HV_VTL_ENTRY_VTL_CALL: A lower VTL made a VTL call.
+ * @HV_VTL_ENTRY_INTERRUPT: An interrupt for this VTL arrived.
+ * @HV_VTL_ENTRY_INTERCEPT: An intercept was delivered through the intercept
+ *   page.
+ */
+enum hv_vtl_entry_reason {
+	HV_VTL_ENTRY_RESERVED = 0,
+	HV_VTL_ENTRY_VTL_CALL = 1,
+	HV_VTL_ENTRY_INTERRUPT = 2,
+	HV_VTL_ENTRY_INTERCEPT = 3,
+};
+
+#if defined(CONFIG_X86)
+/**
+ * struct hv_vp_vtl_control - The VTL control area at the start of the VP assist
+ *   page, through which the hypervisor and a higher VTL exchange the state of
+ *   VTL entries and returns.
+ * @entry_reason: Why the VTL was entered; written by the hypervisor.
+ * @vina_status: State of the VINA interrupt line.
+ * @vina_status.as_uint8: Raw 8-bit value.
+ * @vina_status.vina_asserted: The VINA interrupt is asserted.
+ * @vtl_return_x64_rax: RAX to load on return to a 64-bit lower VTL.
+ * @vtl_return_x64_rcx: RCX to load on return to a 64-bit lower VTL.
+ * @vtl_return_x86_eax: EAX to load on return to a 32-bit lower VTL.
+ * @vtl_return_x86_ecx: ECX to load on return to a 32-bit lower VTL.
+ * @vtl_return_x86_edx: EDX to load on return to a 32-bit lower VTL.
+ */
+struct hv_vp_vtl_control {
+	enum hv_vtl_entry_reason entry_reason;
+	union {
+		u8 as_uint8;
+		struct {
+			u8 vina_asserted:1;
+			/* private: */
+			u8 vina_reserved_z:7;
+			/* public: */
+		};
+	} vina_status;
+	/* private: */
+	u8 reserved_z00;
+	u16 reserved_z01;
+	/* public: */
+	union {
+		struct {
+			u64 vtl_return_x64_rax;
+			u64 vtl_return_x64_rcx;
+		};
+		struct {
+			u32 vtl_return_x86_eax;
+			u32 vtl_return_x86_ecx;
+			u32 vtl_return_x86_edx;
+			/* private: */
+			u32 reserved_z1;
+			/* public: */
+		};
+	};
+};
+#elif defined(CONFIG_ARM64)
+/**
+ * struct hv_vp_vtl_control - The VTL control area at the start of the VP assist
+ *   page, through which the hypervisor and a higher VTL exchange the state of
+ *   VTL entries and returns.
+ * @entry_reason: Why the VTL was entered; written by the hypervisor.
+ * @vina_status: State of the VINA interrupt line.
+ * @vina_status.as_uint8: Raw 8-bit value.
+ * @vina_status.vina_asserted: The VINA interrupt is asserted.
+ */
+struct hv_vp_vtl_control {
+	enum hv_vtl_entry_reason entry_reason;
+	union {
+		u8 as_uint8;
+		struct {
+			u8 vina_asserted:1;
+			/* private: */
+			u8 vina_reserved_z:7;
+			/* public: */
+		};
+	} vina_status;
+	/* private: */
+	u8 reserved_z00;
+	u16 reserved_z01;
+	u64 reserved_z2;
+	u64 reserved_z3;
+};
+#endif
+
+/**
+ * union hv_virtualization_fault_information - Details of a virtualization fault
+ *   (#VE) that the hypervisor reports to the guest.
+ * @parameter0: First fault-specific parameter.
+ * @code: Fault code.
+ * @parameter1: Second fault-specific parameter.
+ *
+ * The TLFS gives a union of one untagged struct.
+ */
+union hv_virtualization_fault_information {
+	struct {
+		u16 parameter0;
+		/* private: */
+		u16 reserved0;
+		/* public: */
+		u32 code;
+		u64 parameter1;
+	};
+};
 
 /**
  * struct hv_get_vp_registers_output - One 128-bit register value returned by
@@ -770,30 +1261,54 @@ struct hv_retarget_device_interrupt {
 	struct hv_device_interrupt_target int_target;
 } __packed __aligned(8);
 
+/**
+ * union hv_intercept_parameters_ex - Extended type-specific parameter block of
+ *   an intercept, for HVCALL_INSTALL_INTERCEPT_EX.
+ * @register_intercept_params: Parameters of a register intercept.
+ * @register_intercept_params.register_name: Register to intercept (an
+ *   HV_REGISTER_NAME value, 32 bits in the TLFS).
+ * @register_intercept_params.access_type_mask: Accesses to intercept.
+ * @register_intercept_params.write_intercept_mask: Bits of the register whose
+ *   change by a write is intercepted.
+ */
+union hv_intercept_parameters_ex {
+	struct {
+		u32 register_name;
+		hv_intercept_access_type_mask access_type_mask;
+		u64 write_intercept_mask;
+		/* private: */
+		u64 reserved[14];
+		/* public: */
+	} register_intercept_params;
+};
+
 /*
  * Names of the synthetic registers the documented view lists, for use with the
  * VP register hypercalls.
  */
-#define HV_REGISTER_HYPERVISOR_VERSION	0x00000100
-#define HV_REGISTER_FEATURES		0x00000200
-#define HV_REGISTER_ENLIGHTENMENTS	0x00000201
-#define HV_REGISTER_GUEST_CRASH_P0	0x00000210
-#define HV_REGISTER_GUEST_CRASH_P1	0x00000211
-#define HV_REGISTER_GUEST_CRASH_P2	0x00000212
-#define HV_REGISTER_GUEST_CRASH_CTL	0x00000215
-#define HV_REGISTER_GUEST_OS_ID		0x00090002
-#define HV_REGISTER_VP_INDEX		0x00090003
-#define HV_REGISTER_TIME_REF_COUNT	0x00090004
-#define HV_REGISTER_REFERENCE_TSC	0x00090017
-#define HV_REGISTER_SINT0		0x000A0000
-#define HV_REGISTER_SCONTROL		0x000A0010
-#define HV_REGISTER_SIEFP		0x000A0012
-#define HV_REGISTER_SIMP		0x000A0013
-#define HV_REGISTER_EOM			0x000A0014
-#define HV_REGISTER_STIMER0_CONFIG	0x000B0000
-#define HV_REGISTER_STIMER0_COUNT	0x000B0001
-#define HV_REGISTER_GUEST_CRASH_P3	0x00000213
-#define HV_REGISTER_GUEST_CRASH_P4	0x00000214
+#define HV_REGISTER_HYPERVISOR_VERSION		0x00000100
+#define HV_REGISTER_FEATURES			0x00000200
+#define HV_REGISTER_ENLIGHTENMENTS		0x00000201
+#define HV_REGISTER_GUEST_CRASH_P0		0x00000210
+#define HV_REGISTER_GUEST_CRASH_P1		0x00000211
+#define HV_REGISTER_GUEST_CRASH_P2		0x00000212
+#define HV_REGISTER_GUEST_CRASH_CTL		0x00000215
+#define HV_REGISTER_GUEST_OS_ID			0x00090002
+#define HV_REGISTER_VP_INDEX			0x00090003
+#define HV_REGISTER_TIME_REF_COUNT		0x00090004
+#define HV_REGISTER_REFERENCE_TSC		0x00090017
+#define HV_REGISTER_SINT0			0x000A0000
+#define HV_REGISTER_SCONTROL			0x000A0010
+#define HV_REGISTER_SIEFP			0x000A0012
+#define HV_REGISTER_SIMP			0x000A0013
+#define HV_REGISTER_EOM				0x000A0014
+#define HV_REGISTER_STIMER0_CONFIG		0x000B0000
+#define HV_REGISTER_STIMER0_COUNT		0x000B0001
+#define HV_REGISTER_GUEST_CRASH_P3		0x00000213
+#define HV_REGISTER_GUEST_CRASH_P4		0x00000214
+#define HV_REGISTER_PENDING_EVENT2		0x00010008
+#define HV_REGISTER_PENDING_EVENT3		0x00010009
+#define HV_REGISTER_REFERENCE_TSC_SEQUENCE	0x0009001A
 
 /**
  * struct input - One register name of the TLFS-style GetVpRegisters input, as
@@ -871,8 +1386,11 @@ struct hv_mmio_write_input {
  * Call codes of the extended hypercalls, which the hypervisor forwards to the
  * host.
  */
-#define HV_EXT_CALL_QUERY_CAPABILITIES	0x8001
-#define HV_EXT_CALL_MEMORY_HEAT_HINT	0x8003
+#define HV_EXT_CALL_QUERY_CAPABILITIES		0x8001
+#define HV_EXT_CALL_GET_BOOT_ZEROED_MEMORY	0x8002
+#define HV_EXT_CALL_MEMORY_HEAT_HINT		0x8003
+#define HV_EXT_CALL_EPF_SETUP			0x8004
+#define HV_EXT_CALL_MEMORY_HEAT_HINT_ASYNC	0x8006
 
 /* Capability bits reported by HV_EXT_CALL_QUERY_CAPABILITIES. */
 #define HV_EXT_CAPABILITY_MEMORY_COLD_DISCARD_HINT	BIT(8)
@@ -948,6 +1466,13 @@ struct hv_deposit_memory {
 	u64 partition_id;
 	u64 gpa_page_list[];
 } __packed;
+
+/*
+ * GPA mapping flags that back the pages with a fill pattern instead of memory;
+ * combined with reduced permissions they limit access to it.
+ */
+#define HV_MAP_GPA_ZEROED	0x20000
+#define HV_MAP_GPA_ONES		0x30000
 
 /**
  * struct hv_lp_startup_status - Result of starting a logical processor.
@@ -1243,6 +1768,39 @@ union hv_device_id {
 		u32 device_type:2;
 	} acpi;
 } __packed;
+
+/*
+ * Further flags of the HvCallCreatePartition hypercall that the TLFS documents.
+ */
+#define HV_PARTITION_CREATION_FLAG_VTL1_OVERRIDE			BIT_ULL(9)
+#define HV_PARTITION_CREATION_FLAG_VTL2_OVERRIDE			BIT_ULL(10)
+#define HV_PARTITION_CREATION_FLAG_ENABLE_PERFMON_PMU			BIT_ULL(15)
+#define HV_PARTITION_CREATION_FLAG_ENABLE_PERFMON_LBR			BIT_ULL(16)
+#define HV_PARTITION_CREATION_FLAG_HYPERCALL_DOORBELL_PAGE_ENABLED	BIT_ULL(20)
+
+/**
+ * union hv_cpuid_result - The four registers a CPUID instruction returns.
+ * @as_uint32: The registers as an array, EAX first.
+ * @eax: EAX.
+ * @ebx: EBX.
+ * @ecx: ECX.
+ * @edx: EDX.
+ */
+union hv_cpuid_result {
+	u32 as_uint32[4];
+	struct {
+		u32 eax;
+		u32 ebx;
+		u32 ecx;
+		u32 edx;
+	};
+};
+
+/*
+ * Field of the address translation control flags that selects the VTL whose
+ * page tables are walked.
+ */
+#define HV_TRANSLATE_GVA_INPUT_VTL_MASK	GENMASK_ULL(63, 56)
 
 /* Number of SynIC event flags per synthetic interrupt source. */
 #define HV_EVENT_FLAGS_COUNT	(256 * 8)

@@ -6,13 +6,23 @@
  *   spec/defs/10-hvgdk_mini.yaml
  *   spec/defs/30-hvgdk.yaml
  * Do not edit: change the spec and regenerate.
- * hvabi-stamp: a3fbbe67970c203d
+ * hvabi-stamp: ab604043e43f68c0
  */
 #ifndef _ASM_X86_HYPERV_TLFS_H
 #define _ASM_X86_HYPERV_TLFS_H
 
 #include <linux/types.h>
 #include <asm/page.h>
+
+/*
+ * Page sizes of the documented memory address types on x64, where the smallest
+ * page is 4 KiB.
+ */
+#define X64_PAGE_SIZE		0x1000
+#define HV_X64_MAX_PAGE_NUMBER	(((u64)-1) / X64_PAGE_SIZE)
+#define HV_PAGE_SIZE		X64_PAGE_SIZE
+#define HV_LARGE_PAGE_SIZE	0x200000
+#define HV_PAGE_MASK		(HV_PAGE_SIZE - 1)
 
 /*
  * Numbers of the synthetic MSRs for guest identity, hypercalls, VP identity and
@@ -65,6 +75,12 @@
 #define HV_X64_MSR_SINT15	0x4000009F
 
 /*
+ * Number of the MSR that tells a nested root partition which processor of the
+ * hypervisor below it is running.
+ */
+#define HV_X64_MSR_NESTED_VP_INDEX	0x40001002
+
+/*
  * Numbers of the SynIC MSRs that a nested hypervisor uses to reach the SynIC of
  * the hypervisor below it.
  */
@@ -74,19 +90,36 @@
 #define HV_X64_MSR_NESTED_SIMP		0x40001083
 #define HV_X64_MSR_NESTED_EOM		0x40001084
 #define HV_X64_MSR_NESTED_SINT0		0x40001090
+#define HV_X64_MSR_NESTED_SINT1		0x40001091
+#define HV_X64_MSR_NESTED_SINT2		0x40001092
+#define HV_X64_MSR_NESTED_SINT3		0x40001093
+#define HV_X64_MSR_NESTED_SINT4		0x40001094
+#define HV_X64_MSR_NESTED_SINT5		0x40001095
+#define HV_X64_MSR_NESTED_SINT6		0x40001096
+#define HV_X64_MSR_NESTED_SINT7		0x40001097
+#define HV_X64_MSR_NESTED_SINT8		0x40001098
+#define HV_X64_MSR_NESTED_SINT9		0x40001099
+#define HV_X64_MSR_NESTED_SINT10	0x4000109A
+#define HV_X64_MSR_NESTED_SINT11	0x4000109B
+#define HV_X64_MSR_NESTED_SINT12	0x4000109C
+#define HV_X64_MSR_NESTED_SINT13	0x4000109D
+#define HV_X64_MSR_NESTED_SINT14	0x4000109E
+#define HV_X64_MSR_NESTED_SINT15	0x4000109F
 
 /*
  * Numbers of the synthetic timer MSRs; each of the four timers has a
  * configuration and a count MSR.
  */
-#define HV_X64_MSR_STIMER0_CONFIG	0x400000B0
-#define HV_X64_MSR_STIMER0_COUNT	0x400000B1
-#define HV_X64_MSR_STIMER1_CONFIG	0x400000B2
-#define HV_X64_MSR_STIMER1_COUNT	0x400000B3
-#define HV_X64_MSR_STIMER2_CONFIG	0x400000B4
-#define HV_X64_MSR_STIMER2_COUNT	0x400000B5
-#define HV_X64_MSR_STIMER3_CONFIG	0x400000B6
-#define HV_X64_MSR_STIMER3_COUNT	0x400000B7
+#define HV_X64_MSR_STIMER0_CONFIG		0x400000B0
+#define HV_X64_MSR_STIMER0_COUNT		0x400000B1
+#define HV_X64_MSR_STIMER1_CONFIG		0x400000B2
+#define HV_X64_MSR_STIMER1_COUNT		0x400000B3
+#define HV_X64_MSR_STIMER2_CONFIG		0x400000B4
+#define HV_X64_MSR_STIMER2_COUNT		0x400000B5
+#define HV_X64_MSR_STIMER3_CONFIG		0x400000B6
+#define HV_X64_MSR_STIMER3_COUNT		0x400000B7
+#define HV_X64_MSR_STIME_UNHALTED_TIMER_CONFIG	0x40000114
+#define HV_X64_MSR_STIME_UNHALTED_TIMER_COUNT	0x40000115
 
 /* Numbers of the guest idle MSR and of the guest crash notification MSRs. */
 #define HV_X64_MSR_GUEST_IDLE	0x400000F0
@@ -497,6 +530,71 @@ struct hv_get_vp_from_apic_id_in {
 } __packed;
 
 /**
+ * union hv_register_cr_intercept_control - Value of the register in which a
+ *   higher VTL selects the control register and MSR accesses of a lower VTL it
+ *   intercepts.
+ * @as_uint64: Raw register value.
+ * @cr0_write: Writes to CR0.
+ * @cr4_write: Writes to CR4.
+ * @xcr0_write: Writes to XCR0.
+ * @ia32_misc_enable_read: Reads of IA32_MISC_ENABLE.
+ * @ia32_misc_enable_write: Writes to IA32_MISC_ENABLE.
+ * @msr_lstar_read: Reads of the LSTAR MSR.
+ * @msr_lstar_write: Writes to the LSTAR MSR.
+ * @msr_star_read: Reads of the STAR MSR.
+ * @msr_star_write: Writes to the STAR MSR.
+ * @msr_cstar_read: Reads of the CSTAR MSR.
+ * @msr_cstar_write: Writes to the CSTAR MSR.
+ * @apic_base_msr_read: Reads of the APIC base MSR.
+ * @apic_base_msr_write: Writes to the APIC base MSR.
+ * @msr_efer_read: Reads of the EFER MSR.
+ * @msr_efer_write: Writes to the EFER MSR.
+ * @gdtr_write: Writes to GDTR.
+ * @idtr_write: Writes to IDTR.
+ * @ldtr_write: Writes to LDTR.
+ * @tr_write: Writes to TR.
+ * @msr_sysenter_cs_write: Writes to the SYSENTER_CS MSR.
+ * @msr_sysenter_eip_write: Writes to the SYSENTER_EIP MSR.
+ * @msr_sysenter_esp_write: Writes to the SYSENTER_ESP MSR.
+ * @msr_sfmask_write: Writes to the SFMASK MSR.
+ * @msr_tsc_aux_write: Writes to the TSC_AUX MSR.
+ * @msr_sgx_launch_control_write: Writes to the SGX launch control MSRs.
+ */
+union hv_register_cr_intercept_control {
+	u64 as_uint64;
+	struct {
+		u64 cr0_write:1;
+		u64 cr4_write:1;
+		u64 xcr0_write:1;
+		u64 ia32_misc_enable_read:1;
+		u64 ia32_misc_enable_write:1;
+		u64 msr_lstar_read:1;
+		u64 msr_lstar_write:1;
+		u64 msr_star_read:1;
+		u64 msr_star_write:1;
+		u64 msr_cstar_read:1;
+		u64 msr_cstar_write:1;
+		u64 apic_base_msr_read:1;
+		u64 apic_base_msr_write:1;
+		u64 msr_efer_read:1;
+		u64 msr_efer_write:1;
+		u64 gdtr_write:1;
+		u64 idtr_write:1;
+		u64 ldtr_write:1;
+		u64 tr_write:1;
+		u64 msr_sysenter_cs_write:1;
+		u64 msr_sysenter_eip_write:1;
+		u64 msr_sysenter_esp_write:1;
+		u64 msr_sfmask_write:1;
+		u64 msr_tsc_aux_write:1;
+		u64 msr_sgx_launch_control_write:1;
+		/* private: */
+		u64 rsvd_z:39;
+		/* public: */
+	} __packed;
+};
+
+/**
  * struct hv_nested_enlightenments_control - Nested enlightenments granted to
  *   the current nested guest.
  * @features: Nested features enabled for the guest.
@@ -602,6 +700,24 @@ struct hv_vp_assist_page {
 #define HV_MSR_NESTED_SINT0	(HV_X64_MSR_NESTED_SINT0)
 #define HV_MSR_STIMER0_CONFIG	(HV_X64_MSR_STIMER0_CONFIG)
 #define HV_MSR_STIMER0_COUNT	(HV_X64_MSR_STIMER0_COUNT)
+
+/**
+ * union hv_x64_register_sev_gpa_page - Value of an SEV register that names a
+ *   guest physical page, such as HV_X64_REGISTER_SEV_AVIC_GPA.
+ * @as_uint64: Raw register value.
+ * @enabled: The page is in use.
+ * @page_number: Guest physical page number of the page.
+ */
+union hv_x64_register_sev_gpa_page {
+	u64 as_uint64;
+	struct {
+		u64 enabled:1;
+		/* private: */
+		u64 reserved_z:11;
+		/* public: */
+		u64 page_number:52;
+	} __packed;
+};
 
 /*
  * x86 registers that have no MSR and are reached only through the VP register
@@ -709,6 +825,65 @@ union hv_msi_entry {
 		union hv_msi_data_register data;
 	} __packed;
 };
+
+/*
+ * Names of x64 registers the TLFS lists that no upstream header names yet, for
+ * use with the VP register hypercalls.
+ */
+#define HV_X64_REGISTER_TSC_VIRTUAL_OFFSET	0x00080087
+#define HV_X64_REGISTER_TSX_CTRL		0x00080088
+#define HV_X64_REGISTER_TSC_DEADLINE		0x00080095
+#define HV_X64_REGISTER_UMWAIT_CONTROL		0x00080098
+#define HV_X64_REGISTER_XFD			0x00080099
+#define HV_X64_REGISTER_XFD_ERR			0x0008009A
+#define HV_X64_REGISTER_AMD_VM_HSAVE_PA		0x000800B3
+#define HV_X64_REGISTER_AMD_VM_CR		0x000800B4
+#define HV_X64_REGISTER_APIC_TPR		0x00084808
+#define HV_X64_REGISTER_APIC_PPR		0x0008480A
+#define HV_X64_REGISTER_APIC_EOI		0x0008480B
+#define HV_X64_REGISTER_APIC_LDR		0x0008480D
+#define HV_X64_REGISTER_APIC_SPURIOUS		0x0008480F
+#define HV_X64_REGISTER_APIC_ISR0		0x00084810
+#define HV_X64_REGISTER_APIC_ISR1		0x00084811
+#define HV_X64_REGISTER_APIC_ISR2		0x00084812
+#define HV_X64_REGISTER_APIC_ISR3		0x00084813
+#define HV_X64_REGISTER_APIC_ISR4		0x00084814
+#define HV_X64_REGISTER_APIC_ISR5		0x00084815
+#define HV_X64_REGISTER_APIC_ISR6		0x00084816
+#define HV_X64_REGISTER_APIC_ISR7		0x00084817
+#define HV_X64_REGISTER_APIC_TMR0		0x00084818
+#define HV_X64_REGISTER_APIC_TMR1		0x00084819
+#define HV_X64_REGISTER_APIC_TMR2		0x0008481A
+#define HV_X64_REGISTER_APIC_TMR3		0x0008481B
+#define HV_X64_REGISTER_APIC_TMR4		0x0008481C
+#define HV_X64_REGISTER_APIC_TMR5		0x0008481D
+#define HV_X64_REGISTER_APIC_TMR6		0x0008481E
+#define HV_X64_REGISTER_APIC_TMR7		0x0008481F
+#define HV_X64_REGISTER_APIC_IRR0		0x00084820
+#define HV_X64_REGISTER_APIC_IRR1		0x00084821
+#define HV_X64_REGISTER_APIC_IRR2		0x00084822
+#define HV_X64_REGISTER_APIC_IRR3		0x00084823
+#define HV_X64_REGISTER_APIC_IRR4		0x00084824
+#define HV_X64_REGISTER_APIC_IRR5		0x00084825
+#define HV_X64_REGISTER_APIC_IRR6		0x00084826
+#define HV_X64_REGISTER_APIC_IRR7		0x00084827
+#define HV_X64_REGISTER_APIC_ESE		0x00084828
+#define HV_X64_REGISTER_APIC_ICR		0x00084830
+#define HV_X64_REGISTER_APIC_LVT_TIMER		0x00084832
+#define HV_X64_REGISTER_APIC_LVT_THERMAL	0x00084833
+#define HV_X64_REGISTER_APIC_LVT_PERFMON	0x00084834
+#define HV_X64_REGISTER_APIC_LVT_LINT0		0x00084835
+#define HV_X64_REGISTER_APIC_LVT_LINT1		0x00084836
+#define HV_X64_REGISTER_APIC_LVT_ERROR		0x00084837
+#define HV_X64_REGISTER_APIC_INIT_COUNT		0x00084838
+#define HV_X64_REGISTER_APIC_CURRENT_COUNT	0x00084839
+#define HV_X64_REGISTER_APIC_DIVIDE		0x0008483E
+#define HV_X64_REGISTER_APIC_SELF_IPI		0x0008483F
+#define HV_X64_REGISTER_SEV_AVIC_GPA		0x00090043
+#define HV_X64_REGISTER_NESTED_GUEST_STATE	0x00090050
+#define HV_X64_REGISTER_NESTED_CURRENT_VM_GPA	0x00090051
+#define HV_X64_REGISTER_NESTED_VMX_INV_EPT	0x00090052
+#define HV_X64_REGISTER_NESTED_VMX_INV_VPID	0x00090053
 
 /**
  * struct hv_enlightened_vmcs - Enlightened VMCS, a VMX control structure kept
