@@ -63,6 +63,12 @@ TASKS = {
 def edit(spec, task, ahead=True):
     """Apply one task to spec/defs; returns the number of hunks it made."""
     name, anchor, insert, replace = TASKS[task]
+    if not ahead:
+        # Only the task's own lines lose their mark; the file's other ahead facts stay.
+        def strip(s):
+            return s.replace(", ahead: true", "").replace("    ahead: true\n", "")
+        insert = insert and strip(insert)
+        replace = replace and (replace[0], strip(replace[1]))
     path = spec / "defs" / name
     before = path.read_text()
     text = before
@@ -77,8 +83,6 @@ def edit(spec, task, ahead=True):
         old, new = replace
         at = text.index(old, at)
         text = text[:at] + new + text[at + len(old):]
-    if not ahead:
-        text = text.replace(", ahead: true", "").replace("    ahead: true\n", "")
     path.write_text(text)
     hunks = [g for g in difflib.SequenceMatcher(None, before.splitlines(), text.splitlines()).get_opcodes()
              if g[0] != "equal"]

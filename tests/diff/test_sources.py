@@ -19,11 +19,13 @@ SYNIC = "defs/10-hvgdk_mini.yaml"
 # Edits of hv_message_flags (a u8 register in every profile): msg_pending bit 0,
 # reserved bits 1-7.
 EDITS = {
-    "named": ("      - {name: reserved, bits: 1-7, reserved: true}",
+    "named": ("slot is free.}\n      - {name: reserved, bits: 1-7, reserved: true}",
+              "slot is free.}\n"
               "      - {name: new_flag, bits: 1, doc: A new flag.}\n"
               "      - {name: reserved, bits: 2-7, reserved: true}"),
     "resized": ("{name: msg_pending, bits: 0,", "{name: msg_pending, bits: 0-1,",
-                "{name: reserved, bits: 1-7,", "{name: reserved, bits: 2-7,"),
+                "slot is free.}\n      - {name: reserved, bits: 1-7,",
+                "slot is free.}\n      - {name: reserved, bits: 2-7,"),
     "renamed": ("{name: msg_pending,", "{name: message_pending,"),
     "doc": ("doc: More messages are queued", "doc: Further messages are queued"),
 }
