@@ -33,6 +33,16 @@ SEEDS = [
     "hv_nested_enlightenments_control",
     "hv_memory_hint",                  # hvgdk_ext
     "hv_enlightenments_control",       # hvgdk, bitfields
+    # Named so that adding entries elsewhere cannot drop what the cases anchor on.
+    "HV_X64_CLUSTER_IPI_RECOMMENDED",  # a constant group of BIT() values
+    "hv_port_id",                      # registers with struct_name and raw
+    "hv_connection_id",
+    "hv_connection_info",              # a union of per-type settings
+    "hv_cpuid_result",                 # as_uint32 arrays
+    "hv_output_get_vp_cpuid_values",
+    "hv_x64_memory_intercept_message", # instruction_bytes
+    "hv_input_translate_virtual_address",  # renamed onto hv_input_connect_port
+    "hv_input_connect_port",
 ]
 EVERY = 40                             # and every 40th entry of each file
 
