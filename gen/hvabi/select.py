@@ -77,9 +77,10 @@ class _Resolver:
 
 
 class Abi:
-    """One selection of the spec: ordered entries plus name tables."""
+    """One selection of the spec: ordered entries plus name tables. `profile` replaces
+    the spec's profile of that name (a layered product's, or a view without its omits)."""
 
-    def __init__(self, spec, sel):
+    def __init__(self, spec, sel, profile=None):
         self.spec = spec
         self.sel = sel
         self.entries = []            # (Entry, resolved defn)
@@ -87,7 +88,7 @@ class Abi:
         self.consts = {}             # constant name -> Const
         self.enumerators = {}        # enumerator name -> (Enum, Enumerator)
         self.duplicates = []         # (name, first node, second node)
-        resolver = _Resolver(spec.profiles.get(sel.profile), sel)
+        resolver = _Resolver(profile or spec.profiles.get(sel.profile), sel)
         for entry in spec.entries:
             defn = resolver.defn(entry.defn)
             if defn is not None:
