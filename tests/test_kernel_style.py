@@ -26,6 +26,7 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 KERNEL_HEADERS = [
     ("include/hvhdk", "include/hyperv/*.h"),
     ("include/hvhdk", "include/asm-generic/*.h"),
+    ("include/hdk-layered", "include/hyperv/*.h"),
     ("include/hyperv-tlfs", "include/asm-generic/*.h"),
     ("include/hyperv-tlfs", "arch/*/include/asm/*.h"),
 ]
