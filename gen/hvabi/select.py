@@ -278,19 +278,27 @@ def _layered(spec, top_profile, base_profile):
                     diffs = [] if same else [shape.Diff(defn.name, "type", str(other), defn.type.name)]
                     kind = "typedef"
                 elif isinstance(other, m.Record):
-                    diffs = shape.compare(shape.spec_shape(below, other), shape.spec_shape(top, defn))
+                    try:
+                        diffs = shape.compare(shape.spec_shape(below, other), shape.spec_shape(top, defn))
+                    except HvabiError as e:     # the selection checks report it, with file:line
+                        diffs = [shape.Diff("(layout)", "layout", "?", e.what)]
                     kind = defn.kind
                 else:
                     diffs, kind = [shape.Diff(defn.name, "kind", "not a record", defn.kind)], defn.kind
                 if diffs:
-                    from .layout import size_align
-                    resized = not isinstance(defn, m.Typedef) and (
-                        not isinstance(other, m.Record)
-                        or size_align(top, defn.name) != size_align(below, defn.name))
+                    resized = not isinstance(defn, m.Typedef) and _resized(top, below, defn.name)
                     changes.append(Change(entry, defn.name, kind, arch, diffs, why, resized))
     layered_profile = dataclasses.replace(top_profile, omit=omit)
     _check_dependents(spec, layered_profile, top_profile, changes)
     return layered_profile, changes
+
+
+def _resized(top, below, name):
+    from .layout import size_align
+    try:
+        return size_align(top, name) != size_align(below, name)
+    except HvabiError:
+        return True
 
 
 def _nodes(defn):
