@@ -33,6 +33,8 @@ def build_flags(product, arch):
     if product.flavor == "uapi":
         return [root], ["-std=gnu11"]
     dirs = tlfs_include_dirs(root, arch) if product.flavor == "tlfs" else [root / "include"]
+    if product.layer_on:        # its headers include the base product's
+        dirs += tlfs_include_dirs(REPO / product_named(product.layer_on).root, arch)
     return dirs, [*kernel_cflags(arch), "-std=gnu11"]
 
 

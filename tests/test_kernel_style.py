@@ -30,6 +30,7 @@ sys.path.insert(0, str(REPO / "gen"))
 KERNEL_HEADERS = [
     ("include/hvhdk", "include/hyperv/*.h"),
     ("include/hvhdk", "include/asm-generic/*.h"),
+    ("include/hdk-layered", "include/hyperv/*.h"),
     ("include/hyperv-tlfs", "include/asm-generic/*.h"),
     ("include/hyperv-tlfs", "arch/*/include/asm/*.h"),
 ]

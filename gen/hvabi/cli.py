@@ -139,6 +139,23 @@ def cmd_coverage(args):
     return errors.EXIT_CHECK_FAILED if failed else errors.EXIT_OK
 
 
+def cmd_divergence(args):
+    """Documented (TLFS) vs implemented (the spec's profiles), field by field."""
+    from . import divergence
+    spec, _ = load(args.spec)
+    divergences = args.divergences or os.path.join(args.spec, "divergences.yaml")
+    doc = divergence.build(spec, args.tlfs_inventory, divergences)
+    if args.format == "json":
+        sys.stdout.write(divergence.as_json(doc))
+    else:
+        sys.stdout.write(divergence.as_text(doc, markdown=args.format == "markdown"))
+    if doc["stale"]:
+        for st in doc["stale"]:
+            print(f"{st['pos']}: error: {st['tlfs']} {st['arch']}: {st['problem']}", file=sys.stderr)
+        return errors.EXIT_CHECK_FAILED
+    return errors.EXIT_OK
+
+
 def cmd_diff(args):
     """Classify every ABI change between releases; exit 1 on a breaking one."""
     arches = ARCHES if args.arch == "both" else (args.arch,)
@@ -282,7 +299,24 @@ def cmd_export(args):
                       log=lambda line: print(line, file=sys.stderr))
 
 
-COMMANDS = ("generate", "check", "validate", "show", "coverage", "diff", "import", "export")
+COMMANDS = ("generate", "check", "validate", "show", "coverage", "divergence", "diff", "import",
+            "export")
+
+
+def _divergence_parser(sub, common):
+    div = sub.add_parser("divergence", parents=[common], help="TLFS-documented types vs the spec, field by field",
+                         description="For every TLFS-documented type the spec holds: the documented"
+                         " members against each profile's selection per arch, with the reason for each"
+                         " difference (a spec variant's why, or spec/divergences.yaml); and the spec's"
+                         " own tlfs/HDK variants (docs/divergence.md). Exit 1 if an entry of the"
+                         " divergences file explains nothing.")
+    div.add_argument("--tlfs-inventory", metavar="FILE",
+                     default=os.path.join(REPO, "tests", "reference", "tlfs-inventory.json"),
+                     help="the TLFS facts file (default: %(default)s)")
+    div.add_argument("--divergences", metavar="FILE",
+                     help="documented-vs-header divergences with reasons (default: SPEC/divergences.yaml)")
+    div.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    div.set_defaults(func=cmd_divergence)
 
 
 def parser(only=None):
@@ -441,7 +475,7 @@ def _export_parser(sub, common):
     e.set_defaults(func=cmd_export)
 
 
-_SUBCOMMANDS = {"generate": _generate_parser, "check": _check_parser,
+_SUBCOMMANDS = {"generate": _generate_parser, "check": _check_parser, "divergence": _divergence_parser,
                 "validate": _validate_parser, "show": _show_parser, "coverage": _coverage_parser,
                 "diff": _diff_parser, "import": _import_parser, "export": _export_parser}
 

@@ -36,8 +36,16 @@ class _Resolver:
             return None if arches is None or self.sel.arch in arches else frozenset()
         return arches
 
-    def keep(self, node, name=None, **changes):
+    def keep(self, node, name=None, within=None, **changes):
+        """`node` as kept, or None; `within`: the arches its definition exists on (an item
+        omitted on one arch must not land on an arch its group does not exist on)."""
         arches = self.arches(node, name)
+        if arches is not None and within is not None:
+            inside = arches & within
+            if not inside:
+                return None
+            if inside != arches:
+                arches = None if inside >= within else inside
         if arches is not None and not arches:
             return None
         return dataclasses.replace(node, cond=m.Cond.on_arches(arches), **changes)
@@ -57,8 +65,11 @@ class _Resolver:
         """`defn` as it exists in the selection, or None."""
         if isinstance(defn, m.Record):
             return self.keep(defn, defn.name, members=self.members(defn.members))
+        within = self.arches(defn) if self.sel.arch is None else None
+        if within is not None and not within:
+            return None
         if isinstance(defn, m.Enum):
-            items = [x for x in (self.keep(i, i.name) for i in defn.items) if x is not None]
+            items = [x for x in (self.keep(i, i.name, within) for i in defn.items) if x is not None]
             if defn.items and not items:
                 return None          # every enumerator omitted: no enum
             return self.keep(defn, defn.name, items=items)
@@ -70,7 +81,7 @@ class _Resolver:
                     continue
                 if self.sel.arch is not None:
                     values = [(m.ALWAYS, values[0][1])]
-                const = self.keep(const, const.name, values=values)
+                const = self.keep(const, const.name, within, values=values)
                 if const is not None:
                     items.append(const)
             return self.keep(defn, None, items=items) if items else None
@@ -78,9 +89,10 @@ class _Resolver:
 
 
 class Abi:
-    """One selection of the spec: ordered entries plus name tables."""
+    """One selection of the spec: ordered entries plus name tables. `profile` replaces
+    the spec's profile of that name (a layered product's, or a view without its omits)."""
 
-    def __init__(self, spec, sel):
+    def __init__(self, spec, sel, profile=None):
         self.spec = spec
         self.sel = sel
         self.entries = []            # (Entry, resolved defn)
@@ -88,7 +100,7 @@ class Abi:
         self.consts = {}             # constant name -> Const
         self.enumerators = {}        # enumerator name -> (Enum, Enumerator)
         self.duplicates = []         # (name, first node, second node)
-        resolver = _Resolver(spec.profiles.get(sel.profile), sel)
+        resolver = _Resolver(profile or spec.profiles.get(sel.profile), sel)
         carried = {}                 # spec file -> does the selection's view carry it
         for entry in spec.entries:
             if entry.source_file not in carried:
@@ -213,3 +225,157 @@ def selections(spec, profiles=None, arches=m.ARCHES):
         profile = spec.profiles[name]
         for arch in arches:
             yield m.Selection(name, profile.view, arch)
+
+
+@dataclasses.dataclass
+class Change:
+    """A definition of a layered profile that its base defines in another shape: the
+    layered product cannot define it again (C has one tag and macro namespace), so it
+    keeps the base's and says how its own differs."""
+    entry: object                 # the layered profile's spec entry
+    name: str
+    kind: str                     # struct, union, enum, constant, typedef
+    arch: str
+    diffs: list                   # shape.Diff; the base's shape is the "documented" side
+    why: str
+    resized: bool = False         # a record whose size or alignment differs
+
+
+def layered(spec, profile, base):
+    """`profile` layered on `base` (profile names): (Profile, [Change]). The profile less
+    every name `base` defines on an arch (type, constant or enumerator), whatever its
+    shape there; the names whose shape or value differs are the Changes. An enum the
+    base defines in part is left out whole (an enumerator without a value follows the
+    previous one, which it must not lose), and its other enumerators are listed in its
+    Change. Memoised per spec."""
+    cache = spec.__dict__.setdefault("_layered", {})
+    if (profile, base) not in cache:
+        cache[profile, base] = _layered(spec, spec.profiles[profile], spec.profiles[base])
+    return cache[profile, base]
+
+
+def _layered(spec, top_profile, base_profile):
+    from . import shape
+    omit = dict(top_profile.omit)
+    changes = []
+
+    def drop(name, arch):
+        if name in omit and omit[name] is None:
+            return
+        have = frozenset(omit.get(name) or ()) | {arch}
+        omit[name] = None if have >= set(m.ARCHES) else have
+
+    for arch in m.ARCHES:
+        top = Abi(spec, m.Selection(top_profile.name, top_profile.view, arch))
+        below = Abi(spec, m.Selection(base_profile.name, base_profile.view, arch))
+        provided = set(below.types) | set(below.consts) | set(below.enumerators)
+        for entry, defn in top.entries:
+            why = " ".join(dict.fromkeys(w for w in [defn.why] + [n.why for n in _nodes(defn)] if w))
+            if isinstance(defn, m.ConstGroup):
+                for const in defn.items:
+                    if const.name not in provided:
+                        continue
+                    drop(const.name, arch)
+                    if const.params is not None or const.name not in below.consts \
+                            or not shape.same_value(top, below, const.name):
+                        changes.append(Change(entry, const.name, "constant", arch, [shape.Diff(
+                            const.name, "value", _value_text(below, const.name),
+                            _value_text(top, const.name))], why))
+            elif isinstance(defn, m.Enum):
+                names = [i.name for i in defn.items] + ([defn.name] if defn.name else [])
+                if not any(n in provided for n in names):
+                    continue
+                whole, diffs = _enum_layer(top, defn, below, provided)
+                for n in (names if whole else [i.name for i in defn.items if i.name in provided]):
+                    drop(n, arch)
+                if diffs:
+                    changes.append(Change(entry, defn.name or "enum", "enum", arch, diffs, why))
+            elif defn.name in provided:
+                drop(defn.name, arch)
+                other = below.types.get(defn.name)
+                if isinstance(defn, m.Typedef):
+                    same = isinstance(other, m.Typedef) and \
+                        shape.typedef_fact(top, defn) == shape.typedef_fact(below, other)
+                    diffs = [] if same else [shape.Diff(defn.name, "type", str(other), defn.type.name)]
+                    kind = "typedef"
+                elif isinstance(other, m.Record):
+                    try:
+                        diffs = shape.compare(shape.spec_shape(below, other), shape.spec_shape(top, defn))
+                    except HvabiError as e:     # the selection checks report it, with file:line
+                        diffs = [shape.Diff("(layout)", "layout", "?", e.what)]
+                    kind = defn.kind
+                else:
+                    diffs, kind = [shape.Diff(defn.name, "kind", "not a record", defn.kind)], defn.kind
+                if diffs:
+                    resized = not isinstance(defn, m.Typedef) and _resized(top, below, defn.name)
+                    changes.append(Change(entry, defn.name, kind, arch, diffs, why, resized))
+    layered_profile = dataclasses.replace(top_profile, omit=omit)
+    _check_dependents(spec, layered_profile, top_profile, changes)
+    return layered_profile, changes
+
+
+def _resized(top, below, name):
+    from .layout import size_align
+    try:
+        return size_align(top, name) != size_align(below, name)
+    except HvabiError:
+        return True
+
+
+def _nodes(defn):
+    for node in list(getattr(defn, "members", ()) or ()) + list(getattr(defn, "items", ()) or ()):
+        yield node
+        yield from _nodes(node)
+
+
+def _value_text(abi, name):
+    try:
+        return str(abi.value(name).value)
+    except (HvabiError, KeyError):
+        return "(no value)"
+
+
+def _enum_layer(top, defn, below, provided):
+    """(whether the whole enum is left out, [Diff]) for an enum some of whose names the
+    base defines. An enum the base has by its tag cannot be extended: it is left out,
+    with its differences. Otherwise the enumerators the base defines with the same value
+    are left out and the rest kept, unless one kept without a value would follow one
+    left out (its value would change): then the whole enum is left out."""
+    from .shape import Diff, compare, spec_shape
+    other = below.types.get(defn.name) if defn.name else None
+    mine = spec_shape(top, defn)
+    if isinstance(other, m.Enum) or (defn.name and defn.name in provided):
+        theirs = spec_shape(below, other) if isinstance(other, m.Enum) else None
+        return True, compare(theirs, mine) if theirs else [Diff(defn.name, "kind", "not an enum", "enum")]
+    diffs, gap, whole = [], False, False
+    for item, leaf in zip(defn.items, mine.leaves):
+        if item.name in provided:
+            if _value_text(below, item.name) != str(leaf.value):
+                diffs.append(Diff(item.name, "value", _value_text(below, item.name), str(leaf.value)))
+            gap = True
+        else:
+            whole = whole or (gap and item.value is None)
+            gap = False
+    if whole:
+        diffs += [Diff(i.name, "spec only", spec=str(leaf.value))
+                  for i, leaf in zip(defn.items, mine.leaves) if i.name not in provided]
+    return whole, diffs
+
+
+def _check_dependents(spec, layered_profile, top_profile, changes):
+    """A record the layered product emits must not use a record whose size or alignment
+    the base changes: its layout would follow the base's record, not the profile's.
+    (One that only names its members differently keeps every offset.)"""
+    changed = {(c.name, c.arch) for c in changes if c.resized}
+    for arch in m.ARCHES:
+        abi = Abi(spec, m.Selection(top_profile.name, top_profile.view, arch), profile=layered_profile)
+        for _, defn in abi.entries:
+            if not isinstance(defn, m.Record):
+                continue
+            for node in _nodes(defn):
+                used = getattr(getattr(node, "type", None), "name", None)
+                if (used, arch) in changed:
+                    raise HvabiError(f"{defn.name} uses {used}, which the base product defines in"
+                                     f" another shape on {arch}", node.pos,
+                                     "a layered product cannot carry it; give the HDK shape its own"
+                                     " name in spec/defs, or drop `layer_on`")

@@ -30,7 +30,7 @@ def product_records(spec, product, arch):
     wanted = set()
     for header in product.headers:
         if header.arch in (None, arch):
-            _, defs = header_defs(spec, product, header)
+            _, defs = header_defs(spec, product, header, arch)
             wanted |= {d.name for _, d in defs if d.name}
             for _, d in defs:
                 if isinstance(d, m.ConstGroup):

@@ -11,7 +11,7 @@ import jinja2
 
 from .. import model as m
 from ..errors import HvabiError, SpecErrors
-from ..select import Abi
+from ..select import Abi, layered
 from ..spec.loader import _IDENT, ident_problem
 from ..spec.yamlsrc import Map, load_file
 from . import render, stamp
@@ -41,11 +41,13 @@ class Product:
     root: str
     spdx: str
     headers: list
+    layer_on: Optional[str] = None    # a product whose headers this one's include and extend
+    base_profile: Optional[str] = None    # that product's profile
 
 
 _HEADER_KEYS = {"id", "path", "guard", "arch", "includes", "trailer_includes"}
 _SELECTOR_KEYS = {"id", "path", "guard", "hdk", "tlfs"}
-_PRODUCT_KEYS = {"doc", "profile", "flavor", "root", "spdx", "headers"}
+_PRODUCT_KEYS = {"doc", "profile", "flavor", "root", "spdx", "headers", "layer_on"}
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")             # a product name is a directory
 _PATH_PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_+-]*(?:\.[A-Za-z0-9_+-]+)*")
 _INCLUDE = re.compile(r'<[A-Za-z0-9_][A-Za-z0-9_./+-]*\.h>|"[A-Za-z0-9_][A-Za-z0-9_./+-]*\.h"')
@@ -113,13 +115,37 @@ def load_products(path, spec):
                 fail(f"product {name!r} writes {full}, which {outputs[full][0]} writes too",
                      header.pos, f"the other one is at line {outputs[full][1].line}")
             outputs[full] = (f"product {name!r}", header.pos)
-        product = Product(name, doc, profile, flavor, out_root, spdx, headers)
+        product = Product(name, doc, profile, flavor, out_root, spdx, headers, body.get("layer_on"))
         if flavor != "selector":
             _placed_ids(spec, product, fail)
         products.append(product)
+    by_name = {p.name: p for p in products}
+    for product in products:
+        base = by_name.get(product.layer_on)
+        if product.layer_on is not None and (base is None or base.profile is None or base.layer_on):
+            body = body_of[product.name]
+            fail(f"product {product.name!r}: layer_on names {product.layer_on!r}, which is no"
+                 " product with a profile of its own", body.val_pos("layer_on"),
+                 "layer_on takes one of " + ", ".join(sorted(p.name for p in products
+                                                              if p.profile and not p.layer_on)))
+        elif base is not None:
+            product.base_profile = base.profile
     if errors:
         raise SpecErrors(errors)
     return products
+
+
+def product_profile(spec, product):
+    """The profile a product emits: its own, or for a layered product (`layer_on`) its own
+    less what the base product's profile defines (select.layered)."""
+    if not product.layer_on:
+        return spec.profiles[product.profile]
+    return layered(spec, product.profile, product.base_profile)[0]
+
+
+def layer_changes(spec, product):
+    """The layered product's definitions that its base defines in another shape."""
+    return layered(spec, product.profile, product.base_profile)[1] if product.layer_on else []
 
 
 def _spec_names(spec):
@@ -203,14 +229,15 @@ def _headers(body, name, flavor, fail, guards, names):
         elif problem:
             fail(f"include guard {guard!r} {problem[0]}", h.val_pos("guard") if "guard" in h else h.pos,
                  problem[1])
-        elif guard in guards:
+        elif guard in guards and guards[guard][1] != h.get("path"):
+            # alternative products of one header (hdk-kernel, hdk-layered) share its guard
             fail(f"include guard {guard} is used twice", h.val_pos("guard"),
-                 f"the other one is at line {guards[guard].line}")
+                 f"the other one is at line {guards[guard][0].line}, for another path")
         elif guard in names:
             fail(f"include guard {guard} is also a name in the spec", h.val_pos("guard"),
                  "pick a guard no definition, constant or enumerator uses")
         else:
-            guards[guard] = h.val_pos("guard")
+            guards.setdefault(guard, (h.val_pos("guard"), h.get("path")))
         arch = h.get("arch")
         if arch is not None and arch not in m.ARCHES:
             fail(f"header arch {arch!r} is no arch", h.val_pos("arch"), "arches: " + ", ".join(m.ARCHES))
@@ -282,8 +309,8 @@ def _env():
 def header_defs(spec, product, header, arch=None):
     """(entry, resolved defn) pairs that go into `header`, in spec order. Resolved for
     `arch` if given, else for the header's arch (None: every arch variant kept)."""
-    profile = spec.profiles[product.profile]
-    abi = Abi(spec, m.Selection(profile.name, profile.view, arch or header.arch))
+    profile = product_profile(spec, product)
+    abi = Abi(spec, m.Selection(profile.name, profile.view, arch or header.arch), profile=profile)
     out = []
     for entry, defn in abi.entries:
         defn = placed_part(entry, defn, abi.sel, header.id)
@@ -312,8 +339,49 @@ def _arch_guard(defn):
     return defn.cond.arch
 
 
+def layer_note(spec, product, header, width=80):
+    """The comment a layered product's header starts with: each definition of its own that
+    the base's headers define in another shape, how it differs, and why. Empty for other
+    products."""
+    changes = [c for c in layer_changes(spec, product) if header.arch in (None, c.arch)
+               and c.entry.placement.header_for(m.Selection(product.profile, spec.profiles[product.profile].view,
+                                                            c.arch)) == header.id]
+    if not changes:
+        return ""
+    import textwrap
+    by_name = {}
+    for c in changes:
+        by_name.setdefault((c.kind, c.name), []).append(c)
+    lines = textwrap.wrap(f"The {product.layer_on} headers included above define these in another"
+                          f" shape, which stays in force here. How the {product.profile} profile's"
+                          f" shape differs ({product.base_profile.upper()}: theirs, HDK: the"
+                          " HDK's), and why:", width - 3)
+    for (kind, name), rows in by_name.items():
+        lines.append("")
+        first = rows[0]
+        title = f"{kind if kind != 'constant' else 'macro'} {name}:"
+        lines += textwrap.wrap(f"{title} {first.why}" if first.why else title, width - 3, break_long_words=False,
+                               subsequent_indent="  ")
+        texts = {c.arch: [d.text("TLFS", "HDK") for d in c.diffs] for c in rows}
+        same = len(set(map(tuple, texts.values()))) == 1
+        for arch in m.ARCHES:
+            if arch not in texts:
+                continue
+            tag = "" if same and len(texts) == len(m.ARCHES) else f"{arch}: "
+            for t in texts[arch]:
+                lines += textwrap.wrap(f"- {tag}{t}", width - 3, initial_indent="  ", break_long_words=False,
+                                       subsequent_indent="    ")
+            if same:
+                break
+    return "/*\n" + "\n".join(f" * {x}".rstrip() for x in lines) + "\n */"
+
+
 def render_header(env, spec, product, header):
     abi, defs = header_defs(spec, product, header)
+    if product.layer_on:
+        # members name types the base's headers define: their kinds come from the profile
+        profile = spec.profiles[product.profile]
+        abi = Abi(spec, m.Selection(profile.name, profile.view, header.arch))
     flavor = FLAVORS[product.flavor](abi.types)
     items = [(_arch_guard(d), render.def_view(d, flavor, header.arch)) for _, d in defs]
     blocks = render.group_by_arch(items, flavor, header.arch)
@@ -321,7 +389,8 @@ def render_header(env, spec, product, header):
     text = env.get_template("header.h.j2").render(
         spdx=product.spdx, title=product.doc, sources=sources,
         stamp=stamp.PLACEHOLDER, guard=header.guard, includes=header.includes,
-        trailer_includes=header.trailer_includes, blocks=blocks)
+        trailer_includes=header.trailer_includes, blocks=blocks,
+        layer_note=layer_note(spec, product, header))
     return stamp.fill(text)
 
 
