@@ -8,6 +8,7 @@ import unittest
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "gen"))
 
 from hvabi.emit.flavors import Kernel, Uapi  # noqa: E402
+from hvabi.emit import render  # noqa: E402
 from hvabi.spec import expr  # noqa: E402
 
 
@@ -17,6 +18,34 @@ class Render(unittest.TestCase):
                            ("- +1", "-(+1)")):
             for flavor in (Kernel({}), Uapi({})):
                 self.assertEqual(expr.render(expr.parse(text), flavor), want)
+
+
+class DefineWidth(unittest.TestCase):
+    """Macros as upstream writes them: an expression past 80 columns goes on continuation
+    lines broken after an operator and aligned one past the open parenthesis; a single term
+    keeps its aligned line up to 100."""
+
+    def test_expression_wraps_at_80(self):
+        got = render._define("HV_MESSAGE_MAX_PARTITION_VP_PAIR_COUNT",
+                             "(((sizeof(struct hv_message) - sizeof(struct hv_message_header)) /"
+                             " (sizeof(u64) + sizeof(u32))) - 1)", 48)
+        self.assertEqual(got, "#define HV_MESSAGE_MAX_PARTITION_VP_PAIR_COUNT \\\n"
+                         "\t(((sizeof(struct hv_message) - sizeof(struct hv_message_header)) / \\\n"
+                         "\t  (sizeof(u64) + sizeof(u32))) - 1)")
+        for line in got.splitlines():
+            self.assertLessEqual(render._columns(line), 80, line)
+
+    def test_short_expression_one_continuation(self):
+        self.assertEqual(render._define("HV_X64_MSR_CRASH_PARAMS",
+                                        "(1 + (HV_X64_MSR_CRASH_P4 - HV_X64_MSR_CRASH_P0))", 48),
+                         "#define HV_X64_MSR_CRASH_PARAMS \\\n"
+                         "\t(1 + (HV_X64_MSR_CRASH_P4 - HV_X64_MSR_CRASH_P0))")
+
+    def test_single_term_stays_aligned_to_100(self):
+        line = render._define("MSHV_GET_GPAP_ACCESS_BITMAP",
+                              "_IOWR(MSHV_IOCTL, 0x06, struct mshv_gpap_access_bitmap)", 32)
+        self.assertEqual(line, "#define MSHV_GET_GPAP_ACCESS_BITMAP\t"
+                         "_IOWR(MSHV_IOCTL, 0x06, struct mshv_gpap_access_bitmap)")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@
  *   spec/defs/40-hvhdk_mini.yaml
  *   spec/defs/50-hvhdk.yaml
  * Do not edit: change the spec and regenerate.
- * hvabi-stamp: 75538f61ca4fad13
+ * hvabi-stamp: 3a8a7e149405b5b1
  */
 #ifndef _ASM_GENERIC_HYPERV_TLFS_H
 #define _ASM_GENERIC_HYPERV_TLFS_H
@@ -459,7 +459,8 @@ union hv_hypervisor_version_info {
 #define HV_HYPERCALL_REP_START_MASK	GENMASK_ULL(59, 48)
 #define HV_HYPERCALL_RSVD2_MASK		GENMASK_ULL(63, 60)
 #define HV_HYPERCALL_RSVD_MASK \
-	(HV_HYPERCALL_RSVD0_MASK | HV_HYPERCALL_RSVD1_MASK | HV_HYPERCALL_RSVD2_MASK)
+	(HV_HYPERCALL_RSVD0_MASK | HV_HYPERCALL_RSVD1_MASK | \
+	 HV_HYPERCALL_RSVD2_MASK)
 
 /**
  * struct hv_guest_mapping_flush - Input of the
@@ -1408,7 +1409,8 @@ enum HV_GENERIC_SET_FORMAT {
 
 /* Capacity of one memory heat hint request. */
 #define HV_MEMORY_HINT_MAX_GPA_PAGE_RANGES \
-	((HV_HYP_PAGE_SIZE - sizeof(struct hv_memory_hint)) / sizeof(union hv_gpa_page_range))
+	((HV_HYP_PAGE_SIZE - sizeof(struct hv_memory_hint)) / \
+	 sizeof(union hv_gpa_page_range))
 
 /* Heat type of the memory heat hint call, as a macro. */
 #define HV_EXT_MEMORY_HEAT_HINT_TYPE_COLD_DISCARD	2
