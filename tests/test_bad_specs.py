@@ -112,6 +112,9 @@ def hand_written(tmp, only):
         (spec / "defs").mkdir(parents=True)
         (spec / "profiles.yaml").write_text(profiles_without_omit())
         shutil.copy(REPO / "spec/products.yaml", spec)
+        (spec / "order").mkdir()
+        for order in (REPO / "spec/order").glob("*.yaml"):
+            (spec / "order" / order.name).write_text(base.order_text(order, set()))
         (spec / "defs/00-good.yaml").write_text(GOOD)
         shutil.copy(case, spec / "defs" / case.name)
         line, pattern = re.search(r"^# expect: (\d+): (.*)$", case.read_text(), re.M).groups()

@@ -8,7 +8,10 @@ the generated header without its stamp line) with upstream's, comments removed:
   Linux 6.12 hyperv-tlfs.h trio   vs the tlfs product         (--tlfs-src)
   rust-vmm/mshv hv-headers/*.h    vs the hdk-uapi product     (--rust-vmm DIR, optional)
 
-and print per file the tokens ours / upstream, the tokens that differ (difflib opcodes over
+Definitions the spec marks `ahead` for the product's profile (no upstream copy has them
+yet: whole definitions, constants and enumerators) are taken out of our side first and
+counted apart, with any `#if` block they leave empty: the target is a distance of 0
+outside them. Then print per file the tokens ours / upstream, the tokens that differ (difflib opcodes over
 the token texts) in how many hunks, and the most frequent kinds of difference (a hunk is
 classified by what it holds: `#if defined(CONFIG_X86)` vs `IS_ENABLED`, DECLARE_FLEX_ARRAY,
 a number spelled differently, a definition in another place, ...). Then the line diff
@@ -185,11 +188,12 @@ def classify(tag, ours, theirs, item_ours, item_theirs):
 # --- per file --------------------------------------------------------------------------------
 
 class Pair:
-    def __init__(self, label, ours_text, theirs_text, theirs_path):
+    def __init__(self, label, ours_text, theirs_text, theirs_path, profile):
         self.label = label
         self.ours_text = ours_text
         self.theirs_text = theirs_text
         self.theirs_path = theirs_path
+        self.profile = profile        # whose `ahead` marks apply to our side
 
 
 def items(toks):
@@ -231,6 +235,95 @@ def item_name(item):
     return None
 
 
+# --- definitions ahead of upstream -------------------------------------------------------
+
+def ahead_names(spec, profile):
+    """Names the spec marks `ahead` for `profile`: whole definitions, constants and
+    enumerators (a member marked ahead stays in and counts as a difference)."""
+    from hvabi import model as m
+    out = set()
+
+    def visit(node, inherited):
+        ahead = inherited or node.is_ahead(profile)
+        if ahead and node.name and not isinstance(node, (m.Field, m.Bitfield)):
+            out.add(node.name)
+        for child in getattr(node, "items", None) or []:    # constants, enumerators
+            visit(child, ahead)
+
+    for entry in spec.entries:
+        visit(entry.defn, False)
+    return out
+
+
+def drop_ahead(toks, names):
+    """`toks` less the top-level definitions and enumerators named in `names`, and the
+    `#if` blocks that leaves empty: (kept tokens, tokens dropped)."""
+    kept, dropped = [], 0
+    for item in items(toks):
+        name = item_name(item)
+        if name and name.split()[-1] in names and not name.startswith(("#undef", "#include")):
+            dropped += len(item)
+            continue
+        if name and name.startswith("enum "):
+            item, n = _drop_enumerators(item, names)
+            dropped += n
+        kept.append(item)
+    kept, n = _drop_empty_conditionals(kept)
+    return [t for item in kept for t in item], dropped + n
+
+
+def _drop_enumerators(item, names):
+    """An enum item less its enumerators in `names` (each up to and with its comma)."""
+    out, dropped, i, depth = [], 0, 0, 0
+    while i < len(item):
+        t = item[i]
+        if t.text == "{":
+            depth += 1
+        elif t.text == "}":
+            depth -= 1
+        elif depth == 1 and t.kind == "ident" and t.text in names and out and \
+                out[-1].text in ("{", ","):
+            j, level = i + 1, 0
+            while j < len(item) and not (level == 0 and item[j].text in (",", "}")):
+                level += item[j].text == "("
+                level -= item[j].text == ")"
+                j += 1
+            if j < len(item) and item[j].text == ",":
+                j += 1
+            dropped += j - i
+            i = j
+            continue
+        out.append(t)
+        i += 1
+    return out, dropped
+
+
+_OPEN = (["#", "if"], ["#", "ifdef"], ["#", "ifndef"])
+
+
+def _drop_empty_conditionals(units):
+    """Remove `#if`/`#elif`/`#else` branches with nothing in them, and a whole `#if` block
+    that is left with none (an `#if X` whose only definitions were ahead)."""
+    dropped, changed = 0, True
+    while changed:
+        changed = False
+        heads = [_texts(u)[:2] for u in units]
+        for i in range(len(units) - 1):
+            here, after = heads[i], heads[i + 1]
+            if here in _OPEN and after == ["#", "endif"]:
+                gone = (i, i + 1)
+            elif here in (["#", "else"], ["#", "elif"]) and after in \
+                    (["#", "endif"], ["#", "else"], ["#", "elif"]):
+                gone = (i,)
+            else:
+                continue
+            dropped += sum(len(units[k]) for k in gone)
+            units = [u for k, u in enumerate(units) if k not in gone]
+            changed = True
+            break
+    return units, dropped
+
+
 class Hunk:
     __slots__ = ("kind", "ours", "theirs")
 
@@ -241,11 +334,13 @@ class Hunk:
         return max(len(self.ours), len(self.theirs))
 
 
-def token_hunks(pair):
-    """Flat difflib opcodes over the two token streams: ((tokens ours, upstream), opcodes)."""
-    a, b = tokenize(pair.ours_text), tokenize(pair.theirs_text)
+def token_hunks(pair, ahead=frozenset()):
+    """Flat difflib opcodes over the two token streams, ours less the definitions in
+    `ahead`: (tokens ours, tokens upstream, opcodes, tokens of ours left out as ahead)."""
+    a, dropped = drop_ahead(tokenize(pair.ours_text), ahead)
+    b = tokenize(pair.theirs_text)
     matcher = difflib.SequenceMatcher(None, _texts(a), _texts(b), autojunk=False)
-    return a, b, [op for op in matcher.get_opcodes() if op[0] != "equal"]
+    return a, b, [op for op in matcher.get_opcodes() if op[0] != "equal"], dropped
 
 
 def structured(a, b):
@@ -366,18 +461,18 @@ def pairs(args):
     for name in HDK:
         up = linux / "include/hyperv" / f"{name}.h"
         out.append(Pair(f"include/hyperv/{name}.h", ours(f"include/hvhdk/include/hyperv/{name}.h"),
-                        _read(up), up))
+                        _read(up), up, "linux"))
     tlfs = pathlib.Path(args.tlfs_src)
     for rel in TRIO:
         out.append(Pair(f"6.12 {rel}", ours(f"include/hyperv-tlfs/{rel}"), _read(tlfs / rel),
-                        tlfs / rel))
+                        tlfs / rel, "tlfs"))
     if args.rust_vmm:
         hv = pathlib.Path(args.rust_vmm)
         for name in HDK:
             up = hv / f"{name}.h"
             if up.exists():
                 out.append(Pair(f"hv-headers/{name}.h", ours(f"include/uapi/hyperv/{name}.h"),
-                                _read(up), up))
+                                _read(up), up, "rust-vmm"))
     if args.files:
         out = [p for p in out if any(f in p.label for f in args.files)]
     return out
@@ -403,22 +498,30 @@ def main():
     p.add_argument("--linux-src", default=str(REPO / "build/kernel/linux-source-7.3"))
     p.add_argument("--tlfs-src", default=str(REPO / "build/kernel/linux-source-6.12"))
     p.add_argument("--rust-vmm", metavar="DIR", help="also rust-vmm/mshv's hv-headers/ in DIR")
+    p.add_argument("--spec", default=str(REPO / "spec"),
+                   help="the spec whose `ahead` marks are left out (default: the repo's)")
     p.add_argument("--hunks", action="store_true", help="list every hunk")
     p.add_argument("--top", type=int, default=6, help="kinds listed per file (default %(default)s)")
     p.add_argument("--width", type=int, default=160,
                    help="with --hunks: truncate each side to this many characters (0: never)")
     args = p.parse_args()
 
-    def row(label, a, b, da, db, h, add, rem, oa, ob):
-        return (f"{label:<42} {f'{a}/{b}':>20} {f'{da}/{db}':>15} {h:>6}"
-                f" {f'+{add}/-{rem}':>12} {f'{oa}/{ob}':>12}")
+    def row(label, ah, a, b, da, db, h, add, rem, oa, ob):
+        return (f"{label:<40} {ah:>6} {f'{a}/{b}':>12} {f'{da}/{db}':>10} {h:>6}"
+                f" {f'+{add}/-{rem}':>12} {f'{oa}/{ob}':>8}")
 
-    rows, totals, kinds_all, hunks_all, details = [], [0] * 9, collections.Counter(), \
+    from hvabi.spec.loader import load_spec
+    spec_dir = pathlib.Path(args.spec)
+    spec = load_spec(spec_dir, spec_dir.resolve().parent)
+    ahead = {}
+    rows, totals, kinds_all, hunks_all, details = [], [0] * 10, collections.Counter(), \
         collections.Counter(), []
     for pair in pairs(args):
-        a, b, ops = token_hunks(pair)
+        if pair.profile not in ahead:
+            ahead[pair.profile] = ahead_names(spec, pair.profile)
+        a, b, ops, dropped = token_hunks(pair, ahead[pair.profile])
         add, rem = numstat(pair)
-        figures = [len(a), len(b), sum(i2 - i1 for _, i1, i2, _, _ in ops),
+        figures = [dropped, len(a), len(b), sum(i2 - i1 for _, i1, i2, _, _ in ops),
                    sum(j2 - j1 for _, _, _, j1, j2 in ops), len(ops), add, rem,
                    over_80(pair.ours_text), over_80(pair.theirs_text)]
         rows.append(row(pair.label, *figures))
@@ -430,11 +533,12 @@ def main():
         kinds_all.update(kinds)
         hunks_all.update(h.kind for h in explained)
         details.append((pair, explained, kinds))
-    print("tokens: C tokens with comments removed; differ: tokens in difflib's non-equal")
-    print("opcodes (ours/upstream); lines: git diff --numstat upstream -> ours;")
-    print(">80: lines over 80 columns (tabs at 8)\n")
-    print(f"{'file':<42} {'tokens ours/upstream':>20} {'differ ours/up':>15} {'hunks':>6}"
-          f" {'lines +/-':>12} {'>80 ours/up':>12}")
+    print("ahead: tokens of ours left out, definitions the spec marks ahead of upstream;")
+    print("tokens: C tokens compared, comments removed, ours/upstream; differ: tokens in")
+    print("difflib's non-equal opcodes (ours/upstream); lines: git diff --numstat upstream")
+    print("-> ours, whole files; >80: lines over 80 columns (tabs at 8), ours/upstream\n")
+    print(f"{'file':<40} {'ahead':>6} {'tokens':>12} {'differ':>10} {'hunks':>6}"
+          f" {'lines +/-':>12} {'>80':>8}")
     print("\n".join(rows))
     print(row("total", *totals))
     print("\nkinds of difference, all files (definitions matched whole or by name, then"

@@ -145,7 +145,18 @@ def build(spec_dir=REPO / "spec"):
         names.update(raw[i][4])
     files["profiles.yaml"] = _profiles(spec_dir, spec, names)
     files["products.yaml"] = (spec_dir / "products.yaml").read_text()
+    for path in sorted((spec_dir / "order").glob("*.yaml")):
+        files[f"order/{path.name}"] = order_text(path, names)
     return files
+
+
+def order_text(path, names):
+    """A header's order file with the names this slice holds (the rest would be unknown)."""
+    keep = [line for line in path.read_text().splitlines(True)
+            if not line.lstrip().startswith("- ") or line.split("- ", 1)[1].strip() in names]
+    text = "".join(keep)
+    return text if any(line.lstrip().startswith("- ") for line in keep) else \
+        text.replace("order:\n", "order: []\n")
 
 
 def _profiles(spec_dir, spec, names):

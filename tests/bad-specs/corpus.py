@@ -27,6 +27,7 @@ HMINI = "defs/40-hvhdk_mini.yaml"
 HDK = "defs/50-hvhdk.yaml"
 PRODUCTS = "products.yaml"
 PROFILES = "profiles.yaml"
+ORDER = "order/tlfs-generic.yaml"
 DEFS = [MINI, EXT, GDK, HMINI, HDK]
 ALL_FILES = DEFS + [PRODUCTS, PROFILES]
 ESCAPE = "hvabi-escape"        # a directory next to the output root no case may create
@@ -768,6 +769,20 @@ def _products():
         "receives no definition")
 
 
+def _order():
+    add("order", "order-unknown-name", ORDER, on_line("  - HV_HYP_PAGE_SHIFT", "SHIFT", "SHIFTT"),
+        "which the spec does not define")
+    add("order", "order-listed-twice", ORDER, duplicate("  - HV_HYP_PAGE_SHIFT"), "twice")
+    add("order", "order-not-in-header", ORDER, insert_after("  - HV_HYP_PAGE_SHIFT",
+                                                                 "  - hv_partition_property_code"),
+        "which header include/asm-generic/hyperv-tlfs.h does not hold")
+    add("order", "order-not-a-list", ORDER, whole("order: HV_HYP_PAGE_SHIFT\n"), "must hold `order:`", 1)
+    add("order", "order-file-missing", PRODUCTS, on_line("order: order/tlfs-generic.yaml", "tlfs-generic",
+                                                   "tlfs-generik"), "does not exist")
+    add("order", "order-path-escapes", PRODUCTS, on_line("order: order/tlfs-generic.yaml", "order/tlfs",
+                                                   "../order/tlfs"), "not a relative path")
+
+
 def _text():
     spots = [
         (MINI, "struct: hv_vpset", "    doc: \"A set", "    doc: \"A /* set"),
@@ -798,6 +813,7 @@ _layout()
 _schema()
 _profiles()
 _products()
+_order()
 _text()
 CASES = [c for c in CASES if c is not None]
 

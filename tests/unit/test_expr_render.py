@@ -50,3 +50,38 @@ class DefineWidth(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ArchBlocks(unittest.TestCase):
+    """A group whose every macro is arch-specific renders as one chain, `#if x86` with all
+    x86 values then `#elif arm64` with all arm64 ones (upstream's HV_MSR_* block), not a
+    chain per macro; a group with an unconditional macro keeps its order."""
+
+    @staticmethod
+    def const(name, *per_arch):
+        from hvabi import model as m
+        return m.Const(name, values=[(m.Cond.on_arches([arch]), expr.parse(v)) for arch, v in per_arch])
+
+    def chains(self, group):
+        view = render.consts_view(group, Kernel({}), None)
+        return [[test for test, _ in item.branches] for item in view.items
+                if isinstance(item, render.Branches)]
+
+    def test_one_chain_for_an_all_arch_group(self):
+        from hvabi import model as m
+        group = m.ConstGroup(None, items=[self.const("A", ("x86_64", "1"), ("arm64", "2")),
+                                          self.const("B", ("x86_64", "3"), ("arm64", "4")),
+                                          m.Const("C", cond=m.Cond.on_arches(["x86_64"]),
+                                                  values=[(m.ALWAYS, expr.parse("5"))])])
+        self.assertEqual(len(self.chains(group)), 1)
+        view = render.consts_view(group, Kernel({}), None)
+        x86, arm = view.items[0].branches[:2]
+        self.assertEqual([v.text.split()[1] for v in x86[1]], ["A", "B", "C"])
+        self.assertEqual([v.text.split()[1] for v in arm[1]], ["A", "B"])
+
+    def test_unconditional_member_keeps_the_order(self):
+        from hvabi import model as m
+        group = m.ConstGroup(None, items=[self.const("A", ("x86_64", "1"), ("arm64", "2")),
+                                          m.Const("U", values=[(m.ALWAYS, expr.parse("0"))]),
+                                          self.const("B", ("x86_64", "3"), ("arm64", "4"))])
+        self.assertEqual(len(self.chains(group)), 2)

@@ -30,6 +30,9 @@ class Header:
     trailer_includes: list = field(default_factory=list)
     options: dict = field(default_factory=dict)
     pos: object = field(default=None, compare=False)     # where products.yaml lists it
+    # The header's own definition order (`order:` FILE): names, and where FILE lists each.
+    order: Optional[tuple] = field(default=None, compare=False)
+    order_pos: dict = field(default_factory=dict, compare=False)
 
 
 @dataclass
@@ -45,7 +48,7 @@ class Product:
     base_profile: Optional[str] = None    # that product's profile
 
 
-_HEADER_KEYS = {"id", "path", "guard", "arch", "includes", "trailer_includes"}
+_HEADER_KEYS = {"id", "path", "guard", "arch", "includes", "trailer_includes", "order"}
 _SELECTOR_KEYS = {"id", "path", "guard", "hdk", "tlfs"}
 _PRODUCT_KEYS = {"doc", "profile", "flavor", "root", "spdx", "headers", "layer_on"}
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")             # a product name is a directory
@@ -106,7 +109,7 @@ def load_products(path, spec):
             fail(f"product {name!r}: spdx {spdx!r} is not an SPDX license expression",
                  body.val_pos("spdx"), "e.g. `GPL-2.0` or `GPL-2.0 WITH Linux-syscall-note`")
         out_root = _relative_path(body, "root", fail, f"root of product {name!r}", header=False)
-        headers = _headers(body, name, flavor, fail, guards, names)
+        headers = _headers(body, name, flavor, fail, guards, names, path.parent)
         if out_root is None or headers is None or doc is None or spdx is None:
             continue
         for header in headers:
@@ -178,9 +181,9 @@ def _text(body, key, fail, name, required=True):
     return " ".join(text.split())
 
 
-def _relative_path(node, key, fail, what, header=True):
-    """A path under the output root: relative, no '..', '.' or empty parts, no hidden
-    names, a header ending in .h."""
+def _relative_path(node, key, fail, what, header=True, tree="the output tree"):
+    """A path under the output root (or `tree`): relative, no '..', '.' or empty parts, no
+    hidden names, a header ending in .h."""
     if key not in node:
         fail(f"{what} is missing (`{key}:`)", node.pos, "it says where under the output root the file goes")
         return None
@@ -188,14 +191,14 @@ def _relative_path(node, key, fail, what, header=True):
     parts = text.split("/") if isinstance(text, str) else []
     if not parts or not all(_PATH_PART.fullmatch(p) for p in parts) \
             or (header and not text.endswith(".h")):
-        fail(f"{what} {text!r} is not a relative path inside the output tree", node.val_pos(key),
+        fail(f"{what} {text!r} is not a relative path inside {tree}", node.val_pos(key),
              "write DIR/.../NAME" + (".h" if header else "") + ": no leading '/', no '..' or '.'"
              " parts, no hidden names; letters, digits, '_', '-', '+' and '.'")
         return None
     return text
 
 
-def _headers(body, name, flavor, fail, guards, names):
+def _headers(body, name, flavor, fail, guards, names, spec_dir):
     raw = body.get("headers")
     if not isinstance(raw, list) or not raw:
         fail(f"product {name!r} needs `headers:`, a list of header mappings", body.val_pos("headers")
@@ -270,8 +273,69 @@ def _headers(body, name, flavor, fail, guards, names):
             continue
         header = Header(hid, hpath, guard, arch, lists["includes"], lists["trailer_includes"], options,
                         hpos)
+        if "order" in h:
+            header.order, header.order_pos = _order_file(h, spec_dir, names, fail) or (None, {})
         headers.append(header)
     return headers if ok else None
+
+
+def _order_file(h, spec_dir, names, fail):
+    """A header's `order:` file: `order:`, the list of names its definitions appear in (a
+    constant group by any one of its constants). (names, {name: pos}) or None."""
+    rel = _relative_path(h, "order", fail, "order file", header=False, tree=f"{spec_dir.name}/")
+    if rel is None:
+        return None
+    path = spec_dir / rel
+    if not path.is_file():
+        fail(f"order file {rel} does not exist", h.val_pos("order"),
+             f"the path is relative to {spec_dir.name}/; see docs/spec-format.md, \"Order\"")
+        return None
+    try:
+        root = load_file(path, f"{spec_dir.name}/{rel}")
+    except HvabiError as e:
+        fail(e.what, e.pos, e.hint)
+        return None
+    listed = root.get("order")
+    if set(root) != {"order"} or not isinstance(listed, list):
+        fail(f"order file {rel} must hold `order:`, a list of names, and nothing else", root.pos,
+             "e.g. order: [HV_HYP_PAGE_SHIFT, ms_hyperv_tsc_page]")
+        return None
+    out, where = [], {}
+    for i, name in enumerate(listed):
+        pos = listed.item_pos(i)
+        if not isinstance(name, str) or name not in names:
+            fail(f"order file lists {name!r}, which the spec does not define", pos,
+                 "list type names, enum names and constant names; remove or fix this line")
+        elif name in where:
+            fail(f"order file lists {name} twice", pos, f"the first is at line {where[name].line}")
+        else:
+            out.append(name)
+            where[name] = pos
+    return tuple(out), where
+
+
+def defined_names(defn):
+    """The names one placed definition gives the header: a constant group its constants'."""
+    return [c.name for c in defn.items] if isinstance(defn, m.ConstGroup) else [defn.name]
+
+
+def ordered(defs, header):
+    """`defs` ((entry, defn) in spec order) in `header`'s `order:`: listed definitions in
+    the file's order, each followed by the unlisted ones that follow it in the spec, so a
+    new definition needs no entry in the file to land next to its spec neighbour.
+    (checks.check_order rejects a listed name the header does not hold.)"""
+    if not header.order:
+        return defs
+    rank = {name: i for i, name in enumerate(header.order)}
+    lead, runs = [], []
+    for entry, defn in defs:
+        ranks = [rank[n] for n in defined_names(defn) if n in rank]
+        if ranks:
+            runs.append((min(ranks), [(entry, defn)]))
+        else:
+            (runs[-1][1] if runs else lead).append((entry, defn))
+    runs.sort(key=lambda run: run[0])
+    return lead + [d for _, run in runs for d in run]
 
 
 def _placed_ids(spec, product, fail):
@@ -316,7 +380,7 @@ def header_defs(spec, product, header, arch=None):
         defn = placed_part(entry, defn, abi.sel, header.id)
         if defn is not None:
             out.append((entry, defn))
-    return abi, out
+    return abi, ordered(out, header)
 
 
 def placed_part(entry, defn, sel, header_id):

@@ -348,6 +348,11 @@ def consts_view(group, flavor, fixed_arch):
             variants.append(const.name)
             for cond, value in const.values:
                 items.append((cond.arch, DefineView(_define(head, flavor.render(value), column), True)))
+    if fixed_arch is None and items and all(arches is not None for arches, _ in items):
+        # Every macro of the group is arch-specific: one `#if` per arch holding all of
+        # them, as upstream writes such a group, not a chain per macro. Order among
+        # macros is free (they expand where used).
+        items.sort(key=lambda item: min(m.ARCHES.index(a) for a in item[0]))
     # A constant with a value per arch exists on every arch: its chain ends in #error. One
     # defined on some arches only is absent elsewhere, and a use of it says so.
     return ConstsView(comment(group.doc), group_by_arch(

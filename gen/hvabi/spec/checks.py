@@ -228,14 +228,18 @@ def _check_const(abi, const):
 
 
 def check_order(spec, product, header_defs):
-    """Within a product's include order, a type must be defined before a record uses it."""
-    errors = []
+    """Within a product's include order, a type must be defined before a record uses it;
+    a header's `order:` file names only definitions the header holds."""
+    from ..emit.products import defined_names
+    errors, held = [], {}
     for arch in m.ARCHES:
         defined = set()
         for header in product.headers:
             if header.arch not in (None, arch):
                 continue
             abi, defs = header_defs(spec, product, header, arch)
+            for _, defn in defs:
+                held.setdefault(id(header), set()).update(defined_names(defn))
             for entry, defn in defs:
                 if isinstance(defn, m.Record):
                     for node, tname in _walk_types(defn.members):
@@ -246,6 +250,13 @@ def check_order(spec, product, header_defs):
                                 f"move {tname} to an earlier spec file or an earlier header"))
                 if defn.name:
                     defined.add(defn.name)
+    for header in product.headers:
+        for name in header.order or ():
+            if name not in held.get(id(header), ()):
+                errors.append(HvabiError(
+                    f"order file lists {name}, which header {header.path} does not hold",
+                    header.order_pos[name], "remove the line: the definition went to another"
+                    " header, or left this product"))
     return errors
 
 
@@ -310,7 +321,7 @@ def check_placement(spec, product, header_defs):
 
 def _cached_header_defs(spec):
     """products.header_defs with one Abi per (profile, arch), shared by every check."""
-    from ..emit.products import placed_part
+    from ..emit.products import ordered, placed_part
     abis = {}
 
     def abi_for(sel):
@@ -327,7 +338,7 @@ def _cached_header_defs(spec):
             part = placed_part(entry, defn, abi.sel, header.id)
             if part is not None:
                 out.append((entry, part))
-        return abi, out
+        return abi, ordered(out, header)
     return header_defs, abi_for
 
 

@@ -9,7 +9,7 @@
  *   spec/defs/40-hvhdk_mini.yaml
  *   spec/defs/50-hvhdk.yaml
  * Do not edit: change the spec and regenerate.
- * hvabi-stamp: 3a8a7e149405b5b1
+ * hvabi-stamp: 4e28e1d775e05b9a
  */
 #ifndef _ASM_GENERIC_HYPERV_TLFS_H
 #define _ASM_GENERIC_HYPERV_TLFS_H
@@ -127,27 +127,6 @@ typedef u32 hv_unmap_gpa_flags;
 typedef u64 hv_translate_gva_control_flags;
 
 /*
- * Hypercall completion status codes. A hypercall returns one of these in bits
- * 15:0 of its result value.
- */
-#define HV_STATUS_SUCCESS			0x0
-#define HV_STATUS_INVALID_HYPERCALL_CODE	0x2
-#define HV_STATUS_INVALID_HYPERCALL_INPUT	0x3
-#define HV_STATUS_INVALID_ALIGNMENT		0x4
-#define HV_STATUS_INVALID_PARAMETER		0x5
-#define HV_STATUS_ACCESS_DENIED			0x6
-#define HV_STATUS_OPERATION_DENIED		0x8
-#define HV_STATUS_INSUFFICIENT_MEMORY		0xB
-#define HV_STATUS_INVALID_PORT_ID		0x11
-#define HV_STATUS_INVALID_CONNECTION_ID		0x12
-#define HV_STATUS_INSUFFICIENT_BUFFERS		0x13
-#define HV_STATUS_TIME_OUT			0x78
-#define HV_STATUS_VTL_ALREADY_ENABLED		0x86
-
-/* Rate of the hypervisor reference time, which counts in 100 ns units. */
-#define HV_CLOCK_HZ	(NSEC_PER_SEC / 100)
-
-/*
  * Size of the hypervisor interface pages (4 KiB). It does not depend on the
  * guest page size.
  */
@@ -155,8 +134,81 @@ typedef u64 hv_translate_gva_control_flags;
 #define HV_HYP_PAGE_SIZE	BIT(HV_HYP_PAGE_SHIFT)
 #define HV_HYP_PAGE_MASK	(~(HV_HYP_PAGE_SIZE - 1))
 
-/* Partition identifier that stands for the calling partition. */
-#define HV_PARTITION_ID_SELF	((u64)-1)
+/*
+ * Partition privileges, bits 31:0: access to synthetic registers. Reported in
+ * EAX of the features CPUID leaf.
+ */
+#define HV_MSR_VP_RUNTIME_AVAILABLE	BIT(0)
+#define HV_MSR_TIME_REF_COUNT_AVAILABLE	BIT(1)
+#define HV_MSR_SYNIC_AVAILABLE		BIT(2)
+#define HV_MSR_SYNTIMER_AVAILABLE	BIT(3)
+#define HV_MSR_APIC_ACCESS_AVAILABLE	BIT(4)
+#define HV_MSR_HYPERCALL_AVAILABLE	BIT(5)
+#define HV_MSR_VP_INDEX_AVAILABLE	BIT(6)
+#define HV_MSR_RESET_AVAILABLE		BIT(7)
+#define HV_MSR_STAT_PAGES_AVAILABLE	BIT(8)
+#define HV_MSR_REFERENCE_TSC_AVAILABLE	BIT(9)
+#define HV_MSR_GUEST_IDLE_AVAILABLE	BIT(10)
+#define HV_ACCESS_FREQUENCY_MSRS	BIT(11)
+#define HV_ACCESS_REENLIGHTENMENT	BIT(13)
+#define HV_ACCESS_TSC_INVARIANT		BIT(15)
+
+/*
+ * Partition privileges, bits 63:32: access to hypercalls. Reported in EBX of
+ * the features CPUID leaf.
+ */
+#define HV_CREATE_PARTITIONS		BIT(0)
+#define HV_ACCESS_PARTITION_ID		BIT(1)
+#define HV_ACCESS_MEMORY_POOL		BIT(2)
+#define HV_ADJUST_MESSAGE_BUFFERS	BIT(3)
+#define HV_POST_MESSAGES		BIT(4)
+#define HV_SIGNAL_EVENTS		BIT(5)
+#define HV_CREATE_PORT			BIT(6)
+#define HV_CONNECT_PORT			BIT(7)
+#define HV_ACCESS_STATS			BIT(8)
+#define HV_DEBUGGING			BIT(11)
+#define HV_CPU_MANAGEMENT		BIT(12)
+#define HV_ENABLE_EXTENDED_HYPERCALLS	BIT(20)
+#define HV_ISOLATION			BIT(22)
+
+/**
+ * struct ms_hyperv_tsc_page - Start of the reference TSC page.
+ * @tsc_sequence: Changes whenever scale or offset change; 0 means the page is
+ *   not usable.
+ * @tsc_scale: Multiplier applied to the TSC value.
+ * @tsc_offset: Offset added to the scaled TSC value.
+ *
+ * Reference time is the high 64 bits of TSC times tsc_scale, plus tsc_offset.
+ */
+struct ms_hyperv_tsc_page {
+	volatile u32 tsc_sequence;
+	/* private: */
+	u32 reserved1;
+	/* public: */
+	volatile u64 tsc_scale;
+	volatile s64 tsc_offset;
+} __packed;
+
+/**
+ * union hv_reference_tsc_msr - Layout of the reference TSC page register
+ *   (HV_X64_MSR_REFERENCE_TSC).
+ * @as_uint64: Raw register value.
+ * @enable: The reference TSC page is enabled.
+ * @pfn: Guest page frame number of the reference TSC page.
+ */
+union hv_reference_tsc_msr {
+	u64 as_uint64;
+	struct {
+		u64 enable:1;
+		/* private: */
+		u64 reserved:11;
+		/* public: */
+		u64 pfn:52;
+	} __packed;
+};
+
+/* Value Linux puts in the top 16 bits of its guest OS ID. */
+#define HV_LINUX_VENDOR_ID	0x8100
 
 /* Bits of the guest crash control register. */
 #define HV_CRASH_CTL_CRASH_NOTIFY_MSG	BIT_ULL(62)
@@ -278,119 +330,6 @@ union hv_partition_privilege_mask {
 	} __packed;
 };
 
-/**
- * union hv_reference_tsc_msr - Layout of the reference TSC page register
- *   (HV_X64_MSR_REFERENCE_TSC).
- * @as_uint64: Raw register value.
- * @enable: The reference TSC page is enabled.
- * @pfn: Guest page frame number of the reference TSC page.
- */
-union hv_reference_tsc_msr {
-	u64 as_uint64;
-	struct {
-		u64 enable:1;
-		/* private: */
-		u64 reserved:11;
-		/* public: */
-		u64 pfn:52;
-	} __packed;
-};
-
-/* Largest number of banks in a sparse VP set. */
-#define HV_MAX_SPARSE_VCPU_BANKS	(64)
-
-/* Number of virtual processors in each bank of a sparse VP set. */
-#define HV_VCPUS_PER_SPARSE_BANK	(64)
-
-/**
- * struct hv_vpset - A set of virtual processors.
- * @format: Encoding of the set: 0 for sparse banks, 1 for all virtual
- *   processors.
- * @valid_bank_mask: Which banks are present in bank_contents.
- * @bank_contents: One 64-bit mask of virtual processors per present bank.
- *
- * With the sparse format, virtual processors are grouped in banks of 64; bit N
- * of valid_bank_mask says whether bank N is present, and the present banks
- * follow in order as 64-bit masks.
- */
-struct hv_vpset {
-	u64 format;
-	u64 valid_bank_mask;
-	u64 bank_contents[];
-} __packed;
-
-/**
- * union hv_hypervisor_version_info - Hypervisor version, as returned in the
- *   four registers of the version CPUID leaf or by the hypervisor version
- *   register; readable field by field or register by register.
- * @build_number: Build number of the hypervisor.
- * @minor_version: Minor version number.
- * @major_version: Major version number.
- * @service_pack: Service pack number.
- * @service_number: Service number within the branch.
- * @service_branch: Service branch.
- * @eax: Raw value of the first register (EAX on x86).
- * @ebx: Raw value of the second register (EBX on x86).
- * @ecx: Raw value of the third register (ECX on x86).
- * @edx: Raw value of the fourth register (EDX on x86).
- */
-union hv_hypervisor_version_info {
-	struct {
-		u32 build_number;
-		u32 minor_version:16;
-		u32 major_version:16;
-		u32 service_pack;
-		u32 service_number:24;
-		u32 service_branch:8;
-	};
-	struct {
-		u32 eax;
-		u32 ebx;
-		u32 ecx;
-		u32 edx;
-	};
-};
-
-/*
- * Partition privileges, bits 31:0: access to synthetic registers. Reported in
- * EAX of the features CPUID leaf.
- */
-#define HV_MSR_VP_RUNTIME_AVAILABLE	BIT(0)
-#define HV_MSR_TIME_REF_COUNT_AVAILABLE	BIT(1)
-#define HV_MSR_SYNIC_AVAILABLE		BIT(2)
-#define HV_MSR_SYNTIMER_AVAILABLE	BIT(3)
-#define HV_MSR_APIC_ACCESS_AVAILABLE	BIT(4)
-#define HV_MSR_HYPERCALL_AVAILABLE	BIT(5)
-#define HV_MSR_VP_INDEX_AVAILABLE	BIT(6)
-#define HV_MSR_RESET_AVAILABLE		BIT(7)
-#define HV_MSR_STAT_PAGES_AVAILABLE	BIT(8)
-#define HV_MSR_REFERENCE_TSC_AVAILABLE	BIT(9)
-#define HV_MSR_GUEST_IDLE_AVAILABLE	BIT(10)
-#define HV_ACCESS_FREQUENCY_MSRS	BIT(11)
-#define HV_ACCESS_REENLIGHTENMENT	BIT(13)
-#define HV_ACCESS_TSC_INVARIANT		BIT(15)
-
-/*
- * Partition privileges, bits 63:32: access to hypercalls. Reported in EBX of
- * the features CPUID leaf.
- */
-#define HV_CREATE_PARTITIONS		BIT(0)
-#define HV_ACCESS_PARTITION_ID		BIT(1)
-#define HV_ACCESS_MEMORY_POOL		BIT(2)
-#define HV_ADJUST_MESSAGE_BUFFERS	BIT(3)
-#define HV_POST_MESSAGES		BIT(4)
-#define HV_SIGNAL_EVENTS		BIT(5)
-#define HV_CREATE_PORT			BIT(6)
-#define HV_CONNECT_PORT			BIT(7)
-#define HV_ACCESS_STATS			BIT(8)
-#define HV_DEBUGGING			BIT(11)
-#define HV_CPU_MANAGEMENT		BIT(12)
-#define HV_ENABLE_EXTENDED_HYPERCALLS	BIT(20)
-#define HV_ISOLATION			BIT(22)
-
-/* Virtual processor index that stands for the calling virtual processor. */
-#define HV_VP_INDEX_SELF	((u32)-2)
-
 /*
  * Hypercall call codes: the value a caller puts in bits 15:0 of the hypercall
  * input value to select the hypercall.
@@ -442,6 +381,42 @@ union hv_hypervisor_version_info {
 #define HVCALL_SET_VIRTUAL_INTERRUPT_TARGET		0x011f
 
 /*
+ * Call codes of the extended hypercalls, which the hypervisor forwards to the
+ * host.
+ */
+#define HV_EXT_CALL_QUERY_CAPABILITIES		0x8001
+#define HV_EXT_CALL_GET_BOOT_ZEROED_MEMORY	0x8002
+#define HV_EXT_CALL_MEMORY_HEAT_HINT		0x8003
+#define HV_EXT_CALL_EPF_SETUP			0x8004
+#define HV_EXT_CALL_MEMORY_HEAT_HINT_ASYNC	0x8006
+
+/* Flags of the virtual address flush hypercalls. */
+#define HV_FLUSH_ALL_PROCESSORS			BIT(0)
+#define HV_FLUSH_ALL_VIRTUAL_ADDRESS_SPACES	BIT(1)
+#define HV_FLUSH_NON_GLOBAL_MAPPINGS_ONLY	BIT(2)
+#define HV_FLUSH_USE_EXTENDED_RANGE_FORMAT	BIT(3)
+
+/* Capability bits reported by HV_EXT_CALL_QUERY_CAPABILITIES. */
+#define HV_EXT_CAPABILITY_MEMORY_COLD_DISCARD_HINT	BIT(8)
+
+/**
+ * enum HV_GENERIC_SET_FORMAT - Formats of a generic set, such as a set of
+ *   virtual processors.
+ * @HV_GENERIC_SET_SPARSE_4K: A sparse set, given as banks of 64 members.
+ * @HV_GENERIC_SET_ALL: The set holds every member (every VP of the partition).
+ */
+enum HV_GENERIC_SET_FORMAT {
+	HV_GENERIC_SET_SPARSE_4K,
+	HV_GENERIC_SET_ALL,
+};
+
+/* Partition identifier that stands for the calling partition. */
+#define HV_PARTITION_ID_SELF	((u64)-1)
+
+/* Virtual processor index that stands for the calling virtual processor. */
+#define HV_VP_INDEX_SELF	((u32)-2)
+
+/*
  * Fields of the hypercall input and result values. Bits 15:0 carry the call
  * code on input and the status on return.
  */
@@ -462,149 +437,29 @@ union hv_hypervisor_version_info {
 	(HV_HYPERCALL_RSVD0_MASK | HV_HYPERCALL_RSVD1_MASK | \
 	 HV_HYPERCALL_RSVD2_MASK)
 
-/**
- * struct hv_guest_mapping_flush - Input of the
- *   HvCallFlushGuestPhysicalAddressSpace hypercall.
- * @address_space: Second-level address space to flush (its EPT root pointer on
- *   Intel).
- * @flags: Flags of the flush.
+/*
+ * Hypercall completion status codes. A hypercall returns one of these in bits
+ * 15:0 of its result value.
  */
-struct hv_guest_mapping_flush {
-	u64 address_space;
-	u64 flags;
-} __packed;
+#define HV_STATUS_SUCCESS			0x0
+#define HV_STATUS_INVALID_HYPERCALL_CODE	0x2
+#define HV_STATUS_INVALID_HYPERCALL_INPUT	0x3
+#define HV_STATUS_INVALID_ALIGNMENT		0x4
+#define HV_STATUS_INVALID_PARAMETER		0x5
+#define HV_STATUS_ACCESS_DENIED			0x6
+#define HV_STATUS_OPERATION_DENIED		0x8
+#define HV_STATUS_INSUFFICIENT_MEMORY		0xB
+#define HV_STATUS_INVALID_PORT_ID		0x11
+#define HV_STATUS_INVALID_CONNECTION_ID		0x12
+#define HV_STATUS_INSUFFICIENT_BUFFERS		0x13
+#define HV_STATUS_TIME_OUT			0x78
+#define HV_STATUS_VTL_ALREADY_ENABLED		0x86
 
-/* Limits and page size codes of the entries of a GPA range list. */
-#define HV_MAX_FLUSH_PAGES		(2048)
-#define HV_GPA_PAGE_RANGE_PAGE_SIZE_2MB	0
-#define HV_GPA_PAGE_RANGE_PAGE_SIZE_1GB	1
-
-/* Flags of the virtual address flush hypercalls. */
-#define HV_FLUSH_ALL_PROCESSORS			BIT(0)
-#define HV_FLUSH_ALL_VIRTUAL_ADDRESS_SPACES	BIT(1)
-#define HV_FLUSH_NON_GLOBAL_MAPPINGS_ONLY	BIT(2)
-#define HV_FLUSH_USE_EXTENDED_RANGE_FORMAT	BIT(3)
-
-/**
- * union hv_gpa_page_range - One entry of a list of guest physical page ranges.
- * @address_space: The entry as a raw 64-bit value.
- * @page: Range of pages given by a base page frame number.
- * @page.additional_pages: Number of pages in the range after the first one.
- * @page.largepage: The range is made of large pages.
- * @page.basepfn: Page frame number of the first page.
- * @page_size: Large page size, one of the HV_GPA_PAGE_RANGE_PAGE_SIZE values.
- * @base_large_pfn: Frame number of the first large page, in 2 MiB units.
- *
- * It encodes a first page and how many pages follow it.
- */
-union hv_gpa_page_range {
-	u64 address_space;
-	struct {
-		u64 additional_pages:11;
-		u64 largepage:1;
-		u64 basepfn:52;
-	} page;
-	struct {
-		/* private: */
-		u64 reserved:12;
-		/* public: */
-		u64 page_size:1;
-		/* private: */
-		u64 reserved1:8;
-		/* public: */
-		u64 base_large_pfn:43;
-	};
-};
-
-/**
- * struct hv_gpa_mapping - One entry of HVCALL_MAP_SPARSE_GPA_PAGES.
- * @target_gpa_page_number: Page of the target partition to map.
- * @source_gpa_page_number: Page of the caller that backs it.
- */
-struct hv_gpa_mapping {
-	hv_gpa_page_number target_gpa_page_number;
-	hv_gpa_page_number source_gpa_page_number;
-};
-
-/* Number of GPA range entries that fit in one hypercall input page. */
-#define HV_MAX_FLUSH_REP_COUNT \
-	((HV_HYP_PAGE_SIZE - 2 * sizeof(u64)) / sizeof(union hv_gpa_page_range))
-
-/**
- * struct hv_guest_mapping_flush_list - Input of the
- *   HvCallFlushGuestPhysicalAddressList hypercall.
- * @address_space: Second-level address space to flush (its EPT root pointer on
- *   Intel).
- * @flags: Flags of the flush.
- * @gpa_list: Guest physical page ranges to flush, one per rep.
- */
-struct hv_guest_mapping_flush_list {
-	u64 address_space;
-	u64 flags;
-	union hv_gpa_page_range gpa_list[HV_MAX_FLUSH_REP_COUNT];
-};
-
-/**
- * struct hv_tlb_flush - Input of the virtual address flush hypercalls with a
- *   64-bit processor mask.
- * @address_space: Address space to flush (a CR3 value on x86).
- * @flags: Flags of the flush (HV_FLUSH_ALL_PROCESSORS and so on).
- * @processor_mask: Virtual processors 0 to 63 to flush on, one bit each.
- * @gva_list: Virtual address ranges to flush, one per rep; the low 12 bits
- *   count extra pages.
- */
-struct hv_tlb_flush {
-	u64 address_space;
-	u64 flags;
-	u64 processor_mask;
-	u64 gva_list[];
-} __packed;
-
-/**
- * struct ms_hyperv_tsc_page - Start of the reference TSC page.
- * @tsc_sequence: Changes whenever scale or offset change; 0 means the page is
- *   not usable.
- * @tsc_scale: Multiplier applied to the TSC value.
- * @tsc_offset: Offset added to the scaled TSC value.
- *
- * Reference time is the high 64 bits of TSC times tsc_scale, plus tsc_offset.
- */
-struct ms_hyperv_tsc_page {
-	volatile u32 tsc_sequence;
-	/* private: */
-	u32 reserved1;
-	/* public: */
-	volatile u64 tsc_scale;
-	volatile s64 tsc_offset;
-} __packed;
-
-/**
- * struct hv_tlb_flush_ex - Input of the virtual address flush hypercalls that
- *   take a sparse VP set; the address list shares its start with the VP set's
- *   banks.
- * @address_space: Address space to flush (a CR3 value on x86).
- * @flags: Flags of the flush (HV_FLUSH_ALL_PROCESSORS and so on).
- * @hv_vp_set: Virtual processors to flush on.
- * @gva_list: Virtual address ranges to flush; they follow the banks of the VP
- *   set.
- */
-struct hv_tlb_flush_ex {
-	u64 address_space;
-	u64 flags;
-	struct hv_vpset hv_vp_set;
-	u64 gva_list[];
-} __packed;
+/* Rate of the hypervisor reference time, which counts in 100 ns units. */
+#define HV_CLOCK_HZ	(NSEC_PER_SEC / 100)
 
 /* Size of the SynIC. */
 #define HV_SYNIC_SINT_COUNT	(16)
-
-/**
- * struct hv_get_partition_id - Output of the HvCallGetPartitionId hypercall.
- * @partition_id: Identifier of the calling partition.
- */
-struct hv_get_partition_id {
-	u64 partition_id;
-} __packed;
 
 /* SynIC version number that the version register reports. */
 #define HV_SYNIC_VERSION_1	(0x1)
@@ -620,81 +475,8 @@ struct hv_get_partition_id {
 #define HV_SYNIC_SINT_AUTO_EOI		(1ULL << 17)
 #define HV_SYNIC_SINT_VECTOR_MASK	(0xFF)
 
-/**
- * union hv_synic_sint - Layout of a synthetic interrupt source register (SINT0
- *   to SINT15).
- * @as_uint64: Raw register value.
- * @vector: Interrupt vector raised for this source.
- * @masked: The source is masked and raises no interrupt.
- * @auto_eoi: The hypervisor performs an implicit EOI when it delivers the
- *   interrupt.
- * @polling: The source is in polling mode; messages are queued but no interrupt
- *   is raised.
- */
-union hv_synic_sint {
-	u64 as_uint64;
-	struct {
-		u64 vector:8;
-		/* private: */
-		u64 reserved1:8;
-		/* public: */
-		u64 masked:1;
-		u64 auto_eoi:1;
-		u64 polling:1;
-		/* private: */
-		u64 reserved2:45;
-		/* public: */
-	} __packed;
-};
-
-/**
- * union hv_stimer_config - Layout of a synthetic timer configuration register.
- * @as_uint64: Raw register value.
- * @enable: The timer is enabled.
- * @periodic: The timer is periodic rather than one-shot.
- * @lazy: The timer is lazy: late expirations may be deferred or skipped.
- * @auto_enable: Writing the count register also enables the timer.
- * @apic_vector: Interrupt vector raised on expiration in direct mode.
- * @direct_mode: Raise an interrupt on expiration instead of sending a message.
- * @sintx: Synthetic interrupt source that receives the expiration message.
- */
-union hv_stimer_config {
-	u64 as_uint64;
-	struct {
-		u64 enable:1;
-		u64 periodic:1;
-		u64 lazy:1;
-		u64 auto_enable:1;
-		u64 apic_vector:8;
-		u64 direct_mode:1;
-		/* private: */
-		u64 reserved_z0:3;
-		/* public: */
-		u64 sintx:4;
-		/* private: */
-		u64 reserved_z1:44;
-		/* public: */
-	} __packed;
-};
-
 /* Number of synthetic timers of each virtual processor. */
 #define HV_SYNIC_STIMER_COUNT	(4)
-
-/**
- * union hv_port_id - Identifier of a SynIC port.
- * @asu32: Raw register value.
- * @u: Fields of u.
- * @u.id: Port number.
- */
-union hv_port_id {
-	u32 asu32;
-	struct {
-		u32 id:24;
-		/* private: */
-		u32 reserved:8;
-		/* public: */
-	} __packed u;
-};
 
 /* Size of a SynIC message and of its payload. */
 #define HV_MESSAGE_SIZE			(256)
@@ -773,22 +555,6 @@ enum hv_message_type {
 };
 
 /**
- * union hv_synic_simp - Layout of the SynIC message page register (SIMP).
- * @as_uint64: Raw register value.
- * @simp_enabled: The message page is enabled.
- * @preserved: Reserved bits whose value software must preserve when writing.
- * @base_simp_gpa: Guest page frame number of the message page.
- */
-union hv_synic_simp {
-	u64 as_uint64;
-	struct {
-		u64 simp_enabled:1;
-		u64 preserved:11;
-		u64 base_simp_gpa:52;
-	} __packed;
-};
-
-/**
  * union hv_message_flags - Flags in the header of a SynIC message.
  * @asu8: Raw register value.
  * @msg_pending: More messages are queued for this source; write the
@@ -802,6 +568,22 @@ union hv_message_flags {
 		u8 reserved:7;
 		/* public: */
 	} __packed;
+};
+
+/**
+ * union hv_port_id - Identifier of a SynIC port.
+ * @asu32: Raw register value.
+ * @u: Fields of u.
+ * @u.id: Port number.
+ */
+union hv_port_id {
+	u32 asu32;
+	struct {
+		u32 id:24;
+		/* private: */
+		u32 reserved:8;
+		/* public: */
+	} __packed u;
 };
 
 /**
@@ -1082,64 +864,149 @@ union hv_virtualization_fault_information {
 	};
 };
 
+/* Number of SynIC event flags per synthetic interrupt source. */
+#define HV_EVENT_FLAGS_COUNT	(256 * 8)
+
+/* Size of the event flags of one synthetic interrupt source in longs. */
+#define HV_EVENT_FLAGS_LONG_COUNT	(256 / sizeof(unsigned long))
+
 /**
- * struct hv_get_vp_registers_output - One 128-bit register value returned by
- *   HvCallGetVpRegisters, seen as 32- or 64-bit words.
- * @as32: The value as four 32-bit words, lowest first.
- * @as32.a: Bits 0 to 31.
- * @as32.b: Bits 32 to 63.
- * @as32.c: Bits 64 to 95.
- * @as32.d: Bits 96 to 127.
- * @as64: The value as two 64-bit words.
- * @as64.low: Bits 0 to 63.
- * @as64.high: Bits 64 to 127.
+ * union hv_stimer_config - Layout of a synthetic timer configuration register.
+ * @as_uint64: Raw register value.
+ * @enable: The timer is enabled.
+ * @periodic: The timer is periodic rather than one-shot.
+ * @lazy: The timer is lazy: late expirations may be deferred or skipped.
+ * @auto_enable: Writing the count register also enables the timer.
+ * @apic_vector: Interrupt vector raised on expiration in direct mode.
+ * @direct_mode: Raise an interrupt on expiration instead of sending a message.
+ * @sintx: Synthetic interrupt source that receives the expiration message.
  */
-struct hv_get_vp_registers_output {
-	union {
-		struct {
-			u32 a;
-			u32 b;
-			u32 c;
-			u32 d;
-		} __packed as32;
-		struct {
-			u64 low;
-			u64 high;
-		} __packed as64;
-	};
+union hv_stimer_config {
+	u64 as_uint64;
+	struct {
+		u64 enable:1;
+		u64 periodic:1;
+		u64 lazy:1;
+		u64 auto_enable:1;
+		u64 apic_vector:8;
+		u64 direct_mode:1;
+		/* private: */
+		u64 reserved_z0:3;
+		/* public: */
+		u64 sintx:4;
+		/* private: */
+		u64 reserved_z1:44;
+		/* public: */
+	} __packed;
 };
 
 /**
- * struct hv_set_vp_registers_input - Input of HVCALL_SET_VP_REGISTERS in the
- *   documented view, a fixed part followed by the registers to write.
- * @header: Fixed part of the input.
- * @header.partitionid: Partition of the virtual processor.
- * @header.vpindex: Index of the virtual processor.
- * @header.inputvtl: Virtual trust level whose registers are written.
- * @element: One entry per register to write, each a name and a 128-bit value.
- * @element.name: Name of the register.
- * @element.valuelow: Bits 0 to 63 of the new value.
- * @element.valuehigh: Bits 64 to 127 of the new value.
+ * union hv_synic_event_flags - SynIC event flags of one synthetic interrupt
+ *   source.
+ * @flags: Event flags as unsigned longs, for the kernel bit operations.
+ *
+ * Each flag is one bit of the 256-byte array.
  */
-struct hv_set_vp_registers_input {
+union hv_synic_event_flags {
+	unsigned long flags[HV_EVENT_FLAGS_LONG_COUNT];
+};
+
+/**
+ * union hv_synic_scontrol - SynIC control register (SCONTROL).
+ * @as_uint64: Raw register value.
+ * @enable: The SynIC of this virtual processor is enabled.
+ */
+union hv_synic_scontrol {
+	u64 as_uint64;
 	struct {
-		u64 partitionid;
-		u32 vpindex;
-		u8 inputvtl;
+		u64 enable:1;
 		/* private: */
-		u8 padding[3];
+		u64 reserved:63;
 		/* public: */
-	} header;
+	} __packed;
+};
+
+/**
+ * union hv_synic_sint - Layout of a synthetic interrupt source register (SINT0
+ *   to SINT15).
+ * @as_uint64: Raw register value.
+ * @vector: Interrupt vector raised for this source.
+ * @masked: The source is masked and raises no interrupt.
+ * @auto_eoi: The hypervisor performs an implicit EOI when it delivers the
+ *   interrupt.
+ * @polling: The source is in polling mode; messages are queued but no interrupt
+ *   is raised.
+ */
+union hv_synic_sint {
+	u64 as_uint64;
 	struct {
-		u32 name;
+		u64 vector:8;
 		/* private: */
-		u32 padding1;
-		u64 padding2;
+		u64 reserved1:8;
 		/* public: */
-		u64 valuelow;
-		u64 valuehigh;
-	} element[];
+		u64 masked:1;
+		u64 auto_eoi:1;
+		u64 polling:1;
+		/* private: */
+		u64 reserved2:45;
+		/* public: */
+	} __packed;
+};
+
+/**
+ * union hv_synic_simp - Layout of the SynIC message page register (SIMP).
+ * @as_uint64: Raw register value.
+ * @simp_enabled: The message page is enabled.
+ * @preserved: Reserved bits whose value software must preserve when writing.
+ * @base_simp_gpa: Guest page frame number of the message page.
+ */
+union hv_synic_simp {
+	u64 as_uint64;
+	struct {
+		u64 simp_enabled:1;
+		u64 preserved:11;
+		u64 base_simp_gpa:52;
+	} __packed;
+};
+
+/**
+ * union hv_synic_siefp - SynIC event flags page register (SIEFP).
+ * @as_uint64: Raw register value.
+ * @siefp_enabled: The event flags page is enabled.
+ * @preserved: Reserved bits; writes must keep their current value.
+ * @base_siefp_gpa: Guest physical page number of the event flags page.
+ */
+union hv_synic_siefp {
+	u64 as_uint64;
+	struct {
+		u64 siefp_enabled:1;
+		u64 preserved:11;
+		u64 base_siefp_gpa:52;
+	} __packed;
+};
+
+/**
+ * struct hv_vpset - A set of virtual processors.
+ * @format: Encoding of the set: 0 for sparse banks, 1 for all virtual
+ *   processors.
+ * @valid_bank_mask: Which banks are present in bank_contents.
+ * @bank_contents: One 64-bit mask of virtual processors per present bank.
+ *
+ * With the sparse format, virtual processors are grouped in banks of 64; bit N
+ * of valid_bank_mask says whether bank N is present, and the present banks
+ * follow in order as 64-bit masks.
+ */
+struct hv_vpset {
+	u64 format;
+	u64 valid_bank_mask;
+	u64 bank_contents[];
 } __packed;
+
+/* Largest number of banks in a sparse VP set. */
+#define HV_MAX_SPARSE_VCPU_BANKS	(64)
+
+/* Number of virtual processors in each bank of a sparse VP set. */
+#define HV_VCPUS_PER_SPARSE_BANK	(64)
 
 /**
  * struct hv_send_ipi - Input of HVCALL_SEND_IPI: send a fixed interrupt to up
@@ -1154,6 +1021,274 @@ struct hv_send_ipi {
 	/* public: */
 	u64 cpu_mask;
 } __packed;
+
+/**
+ * struct hv_send_ipi_ex - Input for the HvCallSendSyntheticClusterIpiEx
+ *   hypercall.
+ * @vector: Interrupt vector to send.
+ * @vp_set: Virtual processors that receive the IPI.
+ */
+struct hv_send_ipi_ex {
+	u32 vector;
+	/* private: */
+	u32 reserved;
+	/* public: */
+	struct hv_vpset vp_set;
+} __packed;
+
+/**
+ * struct hv_guest_mapping_flush - Input of the
+ *   HvCallFlushGuestPhysicalAddressSpace hypercall.
+ * @address_space: Second-level address space to flush (its EPT root pointer on
+ *   Intel).
+ * @flags: Flags of the flush.
+ */
+struct hv_guest_mapping_flush {
+	u64 address_space;
+	u64 flags;
+} __packed;
+
+/* Limits and page size codes of the entries of a GPA range list. */
+#define HV_MAX_FLUSH_PAGES		(2048)
+#define HV_GPA_PAGE_RANGE_PAGE_SIZE_2MB	0
+#define HV_GPA_PAGE_RANGE_PAGE_SIZE_1GB	1
+
+/**
+ * union hv_gpa_page_range - One entry of a list of guest physical page ranges.
+ * @address_space: The entry as a raw 64-bit value.
+ * @page: Range of pages given by a base page frame number.
+ * @page.additional_pages: Number of pages in the range after the first one.
+ * @page.largepage: The range is made of large pages.
+ * @page.basepfn: Page frame number of the first page.
+ * @page_size: Large page size, one of the HV_GPA_PAGE_RANGE_PAGE_SIZE values.
+ * @base_large_pfn: Frame number of the first large page, in 2 MiB units.
+ *
+ * It encodes a first page and how many pages follow it.
+ */
+union hv_gpa_page_range {
+	u64 address_space;
+	struct {
+		u64 additional_pages:11;
+		u64 largepage:1;
+		u64 basepfn:52;
+	} page;
+	struct {
+		/* private: */
+		u64 reserved:12;
+		/* public: */
+		u64 page_size:1;
+		/* private: */
+		u64 reserved1:8;
+		/* public: */
+		u64 base_large_pfn:43;
+	};
+};
+
+/**
+ * struct hv_gpa_mapping - One entry of HVCALL_MAP_SPARSE_GPA_PAGES.
+ * @target_gpa_page_number: Page of the target partition to map.
+ * @source_gpa_page_number: Page of the caller that backs it.
+ */
+struct hv_gpa_mapping {
+	hv_gpa_page_number target_gpa_page_number;
+	hv_gpa_page_number source_gpa_page_number;
+};
+
+/* Number of GPA range entries that fit in one hypercall input page. */
+#define HV_MAX_FLUSH_REP_COUNT \
+	((HV_HYP_PAGE_SIZE - 2 * sizeof(u64)) / sizeof(union hv_gpa_page_range))
+
+/**
+ * struct hv_guest_mapping_flush_list - Input of the
+ *   HvCallFlushGuestPhysicalAddressList hypercall.
+ * @address_space: Second-level address space to flush (its EPT root pointer on
+ *   Intel).
+ * @flags: Flags of the flush.
+ * @gpa_list: Guest physical page ranges to flush, one per rep.
+ */
+struct hv_guest_mapping_flush_list {
+	u64 address_space;
+	u64 flags;
+	union hv_gpa_page_range gpa_list[HV_MAX_FLUSH_REP_COUNT];
+};
+
+/**
+ * struct hv_tlb_flush - Input of the virtual address flush hypercalls with a
+ *   64-bit processor mask.
+ * @address_space: Address space to flush (a CR3 value on x86).
+ * @flags: Flags of the flush (HV_FLUSH_ALL_PROCESSORS and so on).
+ * @processor_mask: Virtual processors 0 to 63 to flush on, one bit each.
+ * @gva_list: Virtual address ranges to flush, one per rep; the low 12 bits
+ *   count extra pages.
+ */
+struct hv_tlb_flush {
+	u64 address_space;
+	u64 flags;
+	u64 processor_mask;
+	u64 gva_list[];
+} __packed;
+
+/**
+ * struct hv_tlb_flush_ex - Input of the virtual address flush hypercalls that
+ *   take a sparse VP set; the address list shares its start with the VP set's
+ *   banks.
+ * @address_space: Address space to flush (a CR3 value on x86).
+ * @flags: Flags of the flush (HV_FLUSH_ALL_PROCESSORS and so on).
+ * @hv_vp_set: Virtual processors to flush on.
+ * @gva_list: Virtual address ranges to flush; they follow the banks of the VP
+ *   set.
+ */
+struct hv_tlb_flush_ex {
+	u64 address_space;
+	u64 flags;
+	struct hv_vpset hv_vp_set;
+	u64 gva_list[];
+} __packed;
+
+/**
+ * struct hv_get_partition_id - Output of the HvCallGetPartitionId hypercall.
+ * @partition_id: Identifier of the calling partition.
+ */
+struct hv_get_partition_id {
+	u64 partition_id;
+} __packed;
+
+/**
+ * struct hv_deposit_memory - Input for the HvCallDepositMemory hypercall.
+ * @partition_id: Partition that receives the pages.
+ * @gpa_page_list: Page frame numbers of the deposited pages, one per
+ *   repetition.
+ */
+struct hv_deposit_memory {
+	u64 partition_id;
+	u64 gpa_page_list[];
+} __packed;
+
+/*
+ * GPA mapping flags that back the pages with a fill pattern instead of memory;
+ * combined with reduced permissions they limit access to it.
+ */
+#define HV_MAP_GPA_ZEROED	0x20000
+#define HV_MAP_GPA_ONES		0x30000
+
+/**
+ * struct hv_proximity_domain_flags - Flags telling how a proximity domain ID is
+ *   applied.
+ * @proximity_preferred: The domain is preferred; other domains may be used when
+ *   it runs short.
+ * @proximity_info_valid: The domain ID is valid and applies.
+ */
+struct hv_proximity_domain_flags {
+	u32 proximity_preferred:1;
+	/* private: */
+	u32 reserved:30;
+	/* public: */
+	u32 proximity_info_valid:1;
+} __packed;
+
+/**
+ * struct hv_proximity_domain_info - NUMA proximity domain to allocate resources
+ *   from.
+ * @domain_id: Proximity domain identifier.
+ * @flags: How the domain ID is applied.
+ */
+struct hv_proximity_domain_info {
+	u32 domain_id;
+	struct hv_proximity_domain_flags flags;
+} __packed;
+
+/**
+ * struct hv_lp_startup_status - Result of starting a logical processor.
+ * @hv_status: Hypervisor status code of the startup.
+ * @substatus1: Additional status word 1.
+ * @substatus2: Additional status word 2.
+ * @substatus3: Additional status word 3.
+ * @substatus4: Additional status word 4.
+ * @substatus5: Additional status word 5.
+ * @substatus6: Additional status word 6.
+ */
+struct hv_lp_startup_status {
+	u64 hv_status;
+	u64 substatus1;
+	u64 substatus2;
+	u64 substatus3;
+	u64 substatus4;
+	u64 substatus5;
+	u64 substatus6;
+} __packed;
+
+/**
+ * struct hv_input_add_logical_processor - Input for adding a logical processor
+ *   to the hypervisor.
+ * @lp_index: Index of the new logical processor.
+ * @apic_id: APIC ID of the new logical processor.
+ * @proximity_domain_info: NUMA domain of the logical processor.
+ */
+struct hv_input_add_logical_processor {
+	u32 lp_index;
+	u32 apic_id;
+	struct hv_proximity_domain_info proximity_domain_info;
+} __packed;
+
+/**
+ * struct hv_output_add_logical_processor - Output of adding a logical
+ *   processor.
+ * @startup_status: Startup result of the logical processor.
+ */
+struct hv_output_add_logical_processor {
+	struct hv_lp_startup_status startup_status;
+} __packed;
+
+/**
+ * enum HV_SUBNODE_TYPE - Kinds of NUMA subnode a new virtual processor can be
+ *   placed in.
+ * @HvSubnodeAny: No subnode preference.
+ * @HvSubnodeSocket: The subnode is a processor socket.
+ * @HvSubnodeAmdNode: The subnode is an AMD node within a socket.
+ * @HvSubnodeL3: The subnode is a group of processors sharing an L3 cache.
+ * @HvSubnodeCount: Number of subnode kinds.
+ * @HvSubnodeInvalid: No valid subnode kind.
+ */
+enum HV_SUBNODE_TYPE {
+	HvSubnodeAny = 0,
+	HvSubnodeSocket = 1,
+	HvSubnodeAmdNode = 2,
+	HvSubnodeL3 = 3,
+	HvSubnodeCount = 4,
+	HvSubnodeInvalid = -1,
+};
+
+/**
+ * struct hv_create_vp - Input for the HvCallCreateVp hypercall.
+ * @partition_id: Partition that gets the virtual processor.
+ * @vp_index: Index of the new virtual processor.
+ * @subnode_type: Kind of subnode to place the VP in, an HV_SUBNODE value.
+ * @subnode_id: Identifier of the subnode, 0 when unused.
+ * @proximity_domain_info: NUMA domain for the resources of the VP.
+ * @flags: Creation flags.
+ */
+struct hv_create_vp {
+	u64 partition_id;
+	u32 vp_index;
+	/* private: */
+	u8 padding[3];
+	/* public: */
+	u8 subnode_type;
+	u64 subnode_id;
+	struct hv_proximity_domain_info proximity_domain_info;
+	u64 flags;
+} __packed;
+
+/**
+ * enum hv_interrupt_source - Kinds of source a device interrupt entry
+ *   describes.
+ * @HV_INTERRUPT_SOURCE_MSI: An MSI or MSI-X interrupt.
+ * @HV_INTERRUPT_SOURCE_IOAPIC: An I/O APIC interrupt.
+ */
+enum hv_interrupt_source {
+	HV_INTERRUPT_SOURCE_MSI = 1,
+	HV_INTERRUPT_SOURCE_IOAPIC,
+};
 
 /**
  * union hv_ioapic_rte - An I/O APIC redirection table entry, whole or as bit
@@ -1193,17 +1328,6 @@ union hv_ioapic_rte {
 		u32 high_uint32;
 	};
 } __packed;
-
-/**
- * enum hv_interrupt_source - Kinds of source a device interrupt entry
- *   describes.
- * @HV_INTERRUPT_SOURCE_MSI: An MSI or MSI-X interrupt.
- * @HV_INTERRUPT_SOURCE_IOAPIC: An I/O APIC interrupt.
- */
-enum hv_interrupt_source {
-	HV_INTERRUPT_SOURCE_MSI = 1,
-	HV_INTERRUPT_SOURCE_IOAPIC,
-};
 
 /**
  * struct hv_interrupt_entry - A device interrupt: its source kind and its MSI
@@ -1343,305 +1467,78 @@ struct hv_get_vp_registers_input {
 	struct input element[];
 } __packed;
 
-/* Largest transfer of one HVCALL_MMIO_READ or HVCALL_MMIO_WRITE call. */
-#define HV_HYPERCALL_MMIO_MAX_DATA_LENGTH	64
-
 /**
- * struct hv_mmio_read_input - Input of HVCALL_MMIO_READ: read from a guest
- *   physical MMIO address.
- * @gpa: Guest physical address to read.
- * @size: Number of bytes to read.
+ * struct hv_get_vp_registers_output - One 128-bit register value returned by
+ *   HvCallGetVpRegisters, seen as 32- or 64-bit words.
+ * @as32: The value as four 32-bit words, lowest first.
+ * @as32.a: Bits 0 to 31.
+ * @as32.b: Bits 32 to 63.
+ * @as32.c: Bits 64 to 95.
+ * @as32.d: Bits 96 to 127.
+ * @as64: The value as two 64-bit words.
+ * @as64.low: Bits 0 to 63.
+ * @as64.high: Bits 64 to 127.
  */
-struct hv_mmio_read_input {
-	u64 gpa;
-	u32 size;
-	/* private: */
-	u32 reserved;
-} __packed;
-
-/**
- * struct hv_mmio_read_output - Output of HVCALL_MMIO_READ: the bytes read.
- * @data: The bytes read.
- */
-struct hv_mmio_read_output {
-	u8 data[HV_HYPERCALL_MMIO_MAX_DATA_LENGTH];
-} __packed;
-
-/**
- * struct hv_mmio_write_input - Input of HVCALL_MMIO_WRITE: write to a guest
- *   physical MMIO address.
- * @gpa: Guest physical address to write.
- * @size: Number of bytes to write.
- * @data: The bytes to write.
- */
-struct hv_mmio_write_input {
-	u64 gpa;
-	u32 size;
-	/* private: */
-	u32 reserved;
-	/* public: */
-	u8 data[HV_HYPERCALL_MMIO_MAX_DATA_LENGTH];
-} __packed;
-
-/*
- * Call codes of the extended hypercalls, which the hypervisor forwards to the
- * host.
- */
-#define HV_EXT_CALL_QUERY_CAPABILITIES		0x8001
-#define HV_EXT_CALL_GET_BOOT_ZEROED_MEMORY	0x8002
-#define HV_EXT_CALL_MEMORY_HEAT_HINT		0x8003
-#define HV_EXT_CALL_EPF_SETUP			0x8004
-#define HV_EXT_CALL_MEMORY_HEAT_HINT_ASYNC	0x8006
-
-/* Capability bits reported by HV_EXT_CALL_QUERY_CAPABILITIES. */
-#define HV_EXT_CAPABILITY_MEMORY_COLD_DISCARD_HINT	BIT(8)
-
-/**
- * enum HV_GENERIC_SET_FORMAT - Formats of a generic set, such as a set of
- *   virtual processors.
- * @HV_GENERIC_SET_SPARSE_4K: A sparse set, given as banks of 64 members.
- * @HV_GENERIC_SET_ALL: The set holds every member (every VP of the partition).
- */
-enum HV_GENERIC_SET_FORMAT {
-	HV_GENERIC_SET_SPARSE_4K,
-	HV_GENERIC_SET_ALL,
-};
-
-/* Capacity of one memory heat hint request. */
-#define HV_MEMORY_HINT_MAX_GPA_PAGE_RANGES \
-	((HV_HYP_PAGE_SIZE - sizeof(struct hv_memory_hint)) / \
-	 sizeof(union hv_gpa_page_range))
-
-/* Heat type of the memory heat hint call, as a macro. */
-#define HV_EXT_MEMORY_HEAT_HINT_TYPE_COLD_DISCARD	2
-
-/**
- * struct hv_memory_hint - Input of HV_EXT_CALL_MEMORY_HEAT_HINT: guest memory
- *   ranges and their heat.
- * @type: Heat type, one of the HV_EXTMEM_HEAT_HINT_ values.
- * @ranges: Guest physical page ranges the hint covers.
- */
-struct hv_memory_hint {
-	u64 type:2;
-	/* private: */
-	u64 reserved:62;
-	/* public: */
-	union hv_gpa_page_range ranges[];
-} __packed;
-
-/* Value Linux puts in the top 16 bits of its guest OS ID. */
-#define HV_LINUX_VENDOR_ID	0x8100
-
-/**
- * struct hv_proximity_domain_flags - Flags telling how a proximity domain ID is
- *   applied.
- * @proximity_preferred: The domain is preferred; other domains may be used when
- *   it runs short.
- * @proximity_info_valid: The domain ID is valid and applies.
- */
-struct hv_proximity_domain_flags {
-	u32 proximity_preferred:1;
-	/* private: */
-	u32 reserved:30;
-	/* public: */
-	u32 proximity_info_valid:1;
-} __packed;
-
-/**
- * struct hv_proximity_domain_info - NUMA proximity domain to allocate resources
- *   from.
- * @domain_id: Proximity domain identifier.
- * @flags: How the domain ID is applied.
- */
-struct hv_proximity_domain_info {
-	u32 domain_id;
-	struct hv_proximity_domain_flags flags;
-} __packed;
-
-/**
- * struct hv_deposit_memory - Input for the HvCallDepositMemory hypercall.
- * @partition_id: Partition that receives the pages.
- * @gpa_page_list: Page frame numbers of the deposited pages, one per
- *   repetition.
- */
-struct hv_deposit_memory {
-	u64 partition_id;
-	u64 gpa_page_list[];
-} __packed;
-
-/*
- * GPA mapping flags that back the pages with a fill pattern instead of memory;
- * combined with reduced permissions they limit access to it.
- */
-#define HV_MAP_GPA_ZEROED	0x20000
-#define HV_MAP_GPA_ONES		0x30000
-
-/**
- * struct hv_lp_startup_status - Result of starting a logical processor.
- * @hv_status: Hypervisor status code of the startup.
- * @substatus1: Additional status word 1.
- * @substatus2: Additional status word 2.
- * @substatus3: Additional status word 3.
- * @substatus4: Additional status word 4.
- * @substatus5: Additional status word 5.
- * @substatus6: Additional status word 6.
- */
-struct hv_lp_startup_status {
-	u64 hv_status;
-	u64 substatus1;
-	u64 substatus2;
-	u64 substatus3;
-	u64 substatus4;
-	u64 substatus5;
-	u64 substatus6;
-} __packed;
-
-/**
- * struct hv_input_add_logical_processor - Input for adding a logical processor
- *   to the hypervisor.
- * @lp_index: Index of the new logical processor.
- * @apic_id: APIC ID of the new logical processor.
- * @proximity_domain_info: NUMA domain of the logical processor.
- */
-struct hv_input_add_logical_processor {
-	u32 lp_index;
-	u32 apic_id;
-	struct hv_proximity_domain_info proximity_domain_info;
-} __packed;
-
-/**
- * struct hv_output_add_logical_processor - Output of adding a logical
- *   processor.
- * @startup_status: Startup result of the logical processor.
- */
-struct hv_output_add_logical_processor {
-	struct hv_lp_startup_status startup_status;
-} __packed;
-
-/**
- * enum HV_SUBNODE_TYPE - Kinds of NUMA subnode a new virtual processor can be
- *   placed in.
- * @HvSubnodeAny: No subnode preference.
- * @HvSubnodeSocket: The subnode is a processor socket.
- * @HvSubnodeAmdNode: The subnode is an AMD node within a socket.
- * @HvSubnodeL3: The subnode is a group of processors sharing an L3 cache.
- * @HvSubnodeCount: Number of subnode kinds.
- * @HvSubnodeInvalid: No valid subnode kind.
- */
-enum HV_SUBNODE_TYPE {
-	HvSubnodeAny = 0,
-	HvSubnodeSocket = 1,
-	HvSubnodeAmdNode = 2,
-	HvSubnodeL3 = 3,
-	HvSubnodeCount = 4,
-	HvSubnodeInvalid = -1,
+struct hv_get_vp_registers_output {
+	union {
+		struct {
+			u32 a;
+			u32 b;
+			u32 c;
+			u32 d;
+		} __packed as32;
+		struct {
+			u64 low;
+			u64 high;
+		} __packed as64;
+	};
 };
 
 /**
- * struct hv_create_vp - Input for the HvCallCreateVp hypercall.
- * @partition_id: Partition that gets the virtual processor.
- * @vp_index: Index of the new virtual processor.
- * @subnode_type: Kind of subnode to place the VP in, an HV_SUBNODE value.
- * @subnode_id: Identifier of the subnode, 0 when unused.
- * @proximity_domain_info: NUMA domain for the resources of the VP.
- * @flags: Creation flags.
+ * struct hv_set_vp_registers_input - Input of HVCALL_SET_VP_REGISTERS in the
+ *   documented view, a fixed part followed by the registers to write.
+ * @header: Fixed part of the input.
+ * @header.partitionid: Partition of the virtual processor.
+ * @header.vpindex: Index of the virtual processor.
+ * @header.inputvtl: Virtual trust level whose registers are written.
+ * @element: One entry per register to write, each a name and a 128-bit value.
+ * @element.name: Name of the register.
+ * @element.valuelow: Bits 0 to 63 of the new value.
+ * @element.valuehigh: Bits 64 to 127 of the new value.
  */
-struct hv_create_vp {
-	u64 partition_id;
-	u32 vp_index;
-	/* private: */
-	u8 padding[3];
-	/* public: */
-	u8 subnode_type;
-	u64 subnode_id;
-	struct hv_proximity_domain_info proximity_domain_info;
-	u64 flags;
+struct hv_set_vp_registers_input {
+	struct {
+		u64 partitionid;
+		u32 vpindex;
+		u8 inputvtl;
+		/* private: */
+		u8 padding[3];
+		/* public: */
+	} header;
+	struct {
+		u32 name;
+		/* private: */
+		u32 padding1;
+		u64 padding2;
+		/* public: */
+		u64 valuelow;
+		u64 valuehigh;
+	} element[];
 } __packed;
 
 /**
- * enum hv_interrupt_trigger_mode - Trigger mode of a device interrupt.
- * @HV_INTERRUPT_TRIGGER_MODE_EDGE: Edge-triggered.
- * @HV_INTERRUPT_TRIGGER_MODE_LEVEL: Level-triggered.
+ * enum hv_device_type - Kinds of device an hv_device_id can name.
+ * @HV_DEVICE_TYPE_LOGICAL: Logical device.
+ * @HV_DEVICE_TYPE_PCI: PCI device.
+ * @HV_DEVICE_TYPE_IOAPIC: I/O APIC.
+ * @HV_DEVICE_TYPE_ACPI: Device described by ACPI.
  */
-enum hv_interrupt_trigger_mode {
-	HV_INTERRUPT_TRIGGER_MODE_EDGE = 0,
-	HV_INTERRUPT_TRIGGER_MODE_LEVEL = 1,
+enum hv_device_type {
+	HV_DEVICE_TYPE_LOGICAL = 0,
+	HV_DEVICE_TYPE_PCI = 1,
+	HV_DEVICE_TYPE_IOAPIC = 2,
+	HV_DEVICE_TYPE_ACPI = 3,
 };
-
-/**
- * struct hv_device_interrupt_descriptor - Describes a device interrupt and
- *   where it is delivered.
- * @interrupt_type: Interrupt type, an hv_interrupt_type value.
- * @trigger_mode: Trigger mode, an hv_interrupt_trigger_mode value.
- * @vector_count: Number of vectors the interrupt uses.
- * @target: Vector and processors that receive the interrupt.
- */
-struct hv_device_interrupt_descriptor {
-	u32 interrupt_type;
-	u32 trigger_mode;
-	u32 vector_count;
-	/* private: */
-	u32 reserved;
-	/* public: */
-	struct hv_device_interrupt_target target;
-} __packed;
-
-/**
- * struct hv_input_map_device_interrupt - Input for mapping an interrupt of a
- *   device.
- * @partition_id: Partition that owns the device.
- * @device_id: Device identifier, an hv_device_id value.
- * @flags: Mapping flags.
- * @logical_interrupt_entry: Logical interrupt entry of the device.
- * @interrupt_descriptor: Interrupt to map and its target.
- */
-struct hv_input_map_device_interrupt {
-	u64 partition_id;
-	u64 device_id;
-	u64 flags;
-	struct hv_interrupt_entry logical_interrupt_entry;
-	struct hv_device_interrupt_descriptor interrupt_descriptor;
-} __packed;
-
-/**
- * struct hv_output_map_device_interrupt - Output of mapping an interrupt of a
- *   device.
- * @interrupt_entry: Interrupt entry to program into the device.
- */
-struct hv_output_map_device_interrupt {
-	struct hv_interrupt_entry interrupt_entry;
-} __packed;
-
-/**
- * struct hv_input_unmap_device_interrupt - Input for unmapping an interrupt of
- *   a device.
- * @partition_id: Partition that owns the device.
- * @device_id: Device identifier, an hv_device_id value.
- * @interrupt_entry: Interrupt entry returned when the interrupt was mapped.
- */
-struct hv_input_unmap_device_interrupt {
-	u64 partition_id;
-	u64 device_id;
-	struct hv_interrupt_entry interrupt_entry;
-} __packed;
-
-/* Values of the source_shadow bit of a PCI device ID. */
-#define HV_SOURCE_SHADOW_NONE			0x0
-#define HV_SOURCE_SHADOW_BRIDGE_BUS_RANGE	0x1
-
-/**
- * struct hv_send_ipi_ex - Input for the HvCallSendSyntheticClusterIpiEx
- *   hypercall.
- * @vector: Interrupt vector to send.
- * @vp_set: Virtual processors that receive the IPI.
- */
-struct hv_send_ipi_ex {
-	u32 vector;
-	/* private: */
-	u32 reserved;
-	/* public: */
-	struct hv_vpset vp_set;
-} __packed;
 
 /**
  * typedef hv_pci_rid - PCI requester ID, with bus, device and function in 16
@@ -1688,20 +1585,6 @@ union hv_pci_bus_range {
 		u8 secondary_bus;
 	};
 } __packed;
-
-/**
- * enum hv_device_type - Kinds of device an hv_device_id can name.
- * @HV_DEVICE_TYPE_LOGICAL: Logical device.
- * @HV_DEVICE_TYPE_PCI: PCI device.
- * @HV_DEVICE_TYPE_IOAPIC: I/O APIC.
- * @HV_DEVICE_TYPE_ACPI: Device described by ACPI.
- */
-enum hv_device_type {
-	HV_DEVICE_TYPE_LOGICAL = 0,
-	HV_DEVICE_TYPE_PCI = 1,
-	HV_DEVICE_TYPE_IOAPIC = 2,
-	HV_DEVICE_TYPE_ACPI = 3,
-};
 
 /**
  * union hv_device_id - Identifier of a device, laid out by device type.
@@ -1804,52 +1687,169 @@ union hv_cpuid_result {
  */
 #define HV_TRANSLATE_GVA_INPUT_VTL_MASK	GENMASK_ULL(63, 56)
 
-/* Number of SynIC event flags per synthetic interrupt source. */
-#define HV_EVENT_FLAGS_COUNT	(256 * 8)
-
-/* Size of the event flags of one synthetic interrupt source in longs. */
-#define HV_EVENT_FLAGS_LONG_COUNT	(256 / sizeof(unsigned long))
-
 /**
- * union hv_synic_event_flags - SynIC event flags of one synthetic interrupt
- *   source.
- * @flags: Event flags as unsigned longs, for the kernel bit operations.
- *
- * Each flag is one bit of the 256-byte array.
+ * enum hv_interrupt_trigger_mode - Trigger mode of a device interrupt.
+ * @HV_INTERRUPT_TRIGGER_MODE_EDGE: Edge-triggered.
+ * @HV_INTERRUPT_TRIGGER_MODE_LEVEL: Level-triggered.
  */
-union hv_synic_event_flags {
-	unsigned long flags[HV_EVENT_FLAGS_LONG_COUNT];
+enum hv_interrupt_trigger_mode {
+	HV_INTERRUPT_TRIGGER_MODE_EDGE = 0,
+	HV_INTERRUPT_TRIGGER_MODE_LEVEL = 1,
 };
 
 /**
- * union hv_synic_scontrol - SynIC control register (SCONTROL).
- * @as_uint64: Raw register value.
- * @enable: The SynIC of this virtual processor is enabled.
+ * struct hv_device_interrupt_descriptor - Describes a device interrupt and
+ *   where it is delivered.
+ * @interrupt_type: Interrupt type, an hv_interrupt_type value.
+ * @trigger_mode: Trigger mode, an hv_interrupt_trigger_mode value.
+ * @vector_count: Number of vectors the interrupt uses.
+ * @target: Vector and processors that receive the interrupt.
  */
-union hv_synic_scontrol {
-	u64 as_uint64;
+struct hv_device_interrupt_descriptor {
+	u32 interrupt_type;
+	u32 trigger_mode;
+	u32 vector_count;
+	/* private: */
+	u32 reserved;
+	/* public: */
+	struct hv_device_interrupt_target target;
+} __packed;
+
+/**
+ * struct hv_input_map_device_interrupt - Input for mapping an interrupt of a
+ *   device.
+ * @partition_id: Partition that owns the device.
+ * @device_id: Device identifier, an hv_device_id value.
+ * @flags: Mapping flags.
+ * @logical_interrupt_entry: Logical interrupt entry of the device.
+ * @interrupt_descriptor: Interrupt to map and its target.
+ */
+struct hv_input_map_device_interrupt {
+	u64 partition_id;
+	u64 device_id;
+	u64 flags;
+	struct hv_interrupt_entry logical_interrupt_entry;
+	struct hv_device_interrupt_descriptor interrupt_descriptor;
+} __packed;
+
+/**
+ * struct hv_output_map_device_interrupt - Output of mapping an interrupt of a
+ *   device.
+ * @interrupt_entry: Interrupt entry to program into the device.
+ */
+struct hv_output_map_device_interrupt {
+	struct hv_interrupt_entry interrupt_entry;
+} __packed;
+
+/**
+ * struct hv_input_unmap_device_interrupt - Input for unmapping an interrupt of
+ *   a device.
+ * @partition_id: Partition that owns the device.
+ * @device_id: Device identifier, an hv_device_id value.
+ * @interrupt_entry: Interrupt entry returned when the interrupt was mapped.
+ */
+struct hv_input_unmap_device_interrupt {
+	u64 partition_id;
+	u64 device_id;
+	struct hv_interrupt_entry interrupt_entry;
+} __packed;
+
+/* Values of the source_shadow bit of a PCI device ID. */
+#define HV_SOURCE_SHADOW_NONE			0x0
+#define HV_SOURCE_SHADOW_BRIDGE_BUS_RANGE	0x1
+
+/**
+ * union hv_hypervisor_version_info - Hypervisor version, as returned in the
+ *   four registers of the version CPUID leaf or by the hypervisor version
+ *   register; readable field by field or register by register.
+ * @build_number: Build number of the hypervisor.
+ * @minor_version: Minor version number.
+ * @major_version: Major version number.
+ * @service_pack: Service pack number.
+ * @service_number: Service number within the branch.
+ * @service_branch: Service branch.
+ * @eax: Raw value of the first register (EAX on x86).
+ * @ebx: Raw value of the second register (EBX on x86).
+ * @ecx: Raw value of the third register (ECX on x86).
+ * @edx: Raw value of the fourth register (EDX on x86).
+ */
+union hv_hypervisor_version_info {
 	struct {
-		u64 enable:1;
-		/* private: */
-		u64 reserved:63;
-		/* public: */
-	} __packed;
+		u32 build_number;
+		u32 minor_version:16;
+		u32 major_version:16;
+		u32 service_pack;
+		u32 service_number:24;
+		u32 service_branch:8;
+	};
+	struct {
+		u32 eax;
+		u32 ebx;
+		u32 ecx;
+		u32 edx;
+	};
 };
 
+/* Capacity of one memory heat hint request. */
+#define HV_MEMORY_HINT_MAX_GPA_PAGE_RANGES \
+	((HV_HYP_PAGE_SIZE - sizeof(struct hv_memory_hint)) / \
+	 sizeof(union hv_gpa_page_range))
+
+/* Heat type of the memory heat hint call, as a macro. */
+#define HV_EXT_MEMORY_HEAT_HINT_TYPE_COLD_DISCARD	2
+
 /**
- * union hv_synic_siefp - SynIC event flags page register (SIEFP).
- * @as_uint64: Raw register value.
- * @siefp_enabled: The event flags page is enabled.
- * @preserved: Reserved bits; writes must keep their current value.
- * @base_siefp_gpa: Guest physical page number of the event flags page.
+ * struct hv_memory_hint - Input of HV_EXT_CALL_MEMORY_HEAT_HINT: guest memory
+ *   ranges and their heat.
+ * @type: Heat type, one of the HV_EXTMEM_HEAT_HINT_ values.
+ * @ranges: Guest physical page ranges the hint covers.
  */
-union hv_synic_siefp {
-	u64 as_uint64;
-	struct {
-		u64 siefp_enabled:1;
-		u64 preserved:11;
-		u64 base_siefp_gpa:52;
-	} __packed;
-};
+struct hv_memory_hint {
+	u64 type:2;
+	/* private: */
+	u64 reserved:62;
+	/* public: */
+	union hv_gpa_page_range ranges[];
+} __packed;
+
+/* Largest transfer of one HVCALL_MMIO_READ or HVCALL_MMIO_WRITE call. */
+#define HV_HYPERCALL_MMIO_MAX_DATA_LENGTH	64
+
+/**
+ * struct hv_mmio_read_input - Input of HVCALL_MMIO_READ: read from a guest
+ *   physical MMIO address.
+ * @gpa: Guest physical address to read.
+ * @size: Number of bytes to read.
+ */
+struct hv_mmio_read_input {
+	u64 gpa;
+	u32 size;
+	/* private: */
+	u32 reserved;
+} __packed;
+
+/**
+ * struct hv_mmio_read_output - Output of HVCALL_MMIO_READ: the bytes read.
+ * @data: The bytes read.
+ */
+struct hv_mmio_read_output {
+	u8 data[HV_HYPERCALL_MMIO_MAX_DATA_LENGTH];
+} __packed;
+
+/**
+ * struct hv_mmio_write_input - Input of HVCALL_MMIO_WRITE: write to a guest
+ *   physical MMIO address.
+ * @gpa: Guest physical address to write.
+ * @size: Number of bytes to write.
+ * @data: The bytes to write.
+ */
+struct hv_mmio_write_input {
+	u64 gpa;
+	u32 size;
+	/* private: */
+	u32 reserved;
+	/* public: */
+	u8 data[HV_HYPERCALL_MMIO_MAX_DATA_LENGTH];
+} __packed;
 
 #endif /* _ASM_GENERIC_HYPERV_TLFS_H */

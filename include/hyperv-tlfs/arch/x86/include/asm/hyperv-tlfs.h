@@ -6,7 +6,7 @@
  *   spec/defs/10-hvgdk_mini.yaml
  *   spec/defs/30-hvgdk.yaml
  * Do not edit: change the spec and regenerate.
- * hvabi-stamp: 6f31b20b447dec23
+ * hvabi-stamp: da13852a045a142a
  */
 #ifndef _ASM_X86_HYPERV_TLFS_H
 #define _ASM_X86_HYPERV_TLFS_H
@@ -23,6 +23,111 @@
 #define HV_PAGE_SIZE		X64_PAGE_SIZE
 #define HV_LARGE_PAGE_SIZE	0x200000
 #define HV_PAGE_MASK		(HV_PAGE_SIZE - 1)
+
+/* CPUID leaf numbers of the hypervisor interface on x86. */
+#define HYPERV_CPUID_VENDOR_AND_MAX_FUNCTIONS	0x40000000
+#define HYPERV_CPUID_INTERFACE			0x40000001
+#define HYPERV_CPUID_VERSION			0x40000002
+#define HYPERV_CPUID_FEATURES			0x40000003
+#define HYPERV_CPUID_ENLIGHTMENT_INFO		0x40000004
+#define HYPERV_CPUID_IMPLEMENT_LIMITS		0x40000005
+#define HYPERV_CPUID_CPU_MANAGEMENT_FEATURES	0x40000007
+#define HYPERV_CPUID_NESTED_FEATURES		0x4000000A
+#define HYPERV_CPUID_ISOLATION_CONFIG		0x4000000C
+
+/* CPUID leaf of the virtualization stack interface and its signature. */
+#define HYPERV_CPUID_VIRT_STACK_INTERFACE	0x40000081
+#define HYPERV_VS_INTERFACE_EAX_SIGNATURE	0x31235356
+
+/* CPUID leaf with the properties of the virtualization stack. */
+#define HYPERV_CPUID_VIRT_STACK_PROPERTIES	0x40000082
+
+/* Bits of EAX in the virtualization stack properties CPUID leaf. */
+#define HYPERV_VS_PROPERTIES_EAX_EXTENDED_IOAPIC_RTE	BIT(2)
+
+/* Hypervisor detection bit and the bounds of the hypervisor CPUID leaves. */
+#define HYPERV_HYPERVISOR_PRESENT_BIT	0x80000000
+#define HYPERV_CPUID_MIN		0x40000005
+#define HYPERV_CPUID_MAX		0x4000ffff
+
+/* Feature bits in EDX of the features CPUID leaf. */
+#define HV_X64_MWAIT_AVAILABLE				BIT(0)
+#define HV_X64_GUEST_DEBUGGING_AVAILABLE		BIT(1)
+#define HV_X64_PERF_MONITOR_AVAILABLE			BIT(2)
+#define HV_X64_CPU_DYNAMIC_PARTITIONING_AVAILABLE	BIT(3)
+#define HV_X64_HYPERCALL_XMM_INPUT_AVAILABLE		BIT(4)
+#define HV_X64_GUEST_IDLE_STATE_AVAILABLE		BIT(5)
+#define HV_FEATURE_FREQUENCY_MSRS_AVAILABLE		BIT(8)
+#define HV_X64_HYPERCALL_XMM_OUTPUT_AVAILABLE		BIT(15)
+
+/* Feature bits in EDX of the features CPUID leaf, or the arm64 equivalent. */
+#define HV_FEATURE_GUEST_CRASH_MSR_AVAILABLE	BIT(10)
+#define HV_FEATURE_DEBUG_MSRS_AVAILABLE		BIT(11)
+#define HV_FEATURE_EXT_GVA_RANGES_FLUSH		BIT(14)
+
+/*
+ * Feature bit for direct-mode synthetic timers; its position differs per arch.
+ */
+#define HV_STIMER_DIRECT_MODE_AVAILABLE	BIT(19)
+
+/* Recommendation bits in EAX of the enlightenment information CPUID leaf. */
+#define HV_X64_AS_SWITCH_RECOMMENDED		BIT(0)
+#define HV_X64_LOCAL_TLB_FLUSH_RECOMMENDED	BIT(1)
+#define HV_X64_REMOTE_TLB_FLUSH_RECOMMENDED	BIT(2)
+#define HV_X64_APIC_ACCESS_RECOMMENDED		BIT(3)
+#define HV_X64_SYSTEM_RESET_RECOMMENDED		BIT(4)
+#define HV_X64_RELAXED_TIMING_RECOMMENDED	BIT(5)
+#define HV_DEPRECATING_AEOI_RECOMMENDED		BIT(9)
+#define HV_X64_CLUSTER_IPI_RECOMMENDED		BIT(10)
+#define HV_X64_EX_PROCESSOR_MASKS_RECOMMENDED	BIT(11)
+#define HV_X64_HYPERV_NESTED			BIT(12)
+#define HV_X64_ENLIGHTENED_VMCS_RECOMMENDED	BIT(14)
+#define HV_X64_USE_MMIO_HYPERCALLS		BIT(21)
+
+/* CPU management feature bits in EAX of the CPU management CPUID leaf. */
+#define HV_X64_START_LOGICAL_PROCESSOR		BIT(0)
+#define HV_X64_CREATE_ROOT_VIRTUAL_PROCESSOR	BIT(1)
+#define HV_X64_PERFORMANCE_COUNTER_SYNC		BIT(2)
+#define HV_X64_RESERVED_IDENTITY_BIT		BIT(31)
+
+/* Recommendation bit in EAX of the enlightenment information CPUID leaf. */
+#define HV_X64_NO_NONARCH_CORESHARING	BIT(18)
+
+/* Feature bits in EAX of the nested features CPUID leaf. */
+#define HV_X64_NESTED_DIRECT_FLUSH		BIT(17)
+#define HV_X64_NESTED_GUEST_MAPPING_FLUSH	BIT(18)
+#define HV_X64_NESTED_MSR_BITMAP		BIT(19)
+
+/* Feature bits in EBX of the nested features CPUID leaf. */
+#define HV_X64_NESTED_EVMCS1_PERF_GLOBAL_CTRL	BIT(0)
+
+/*
+ * Feature bit for the enlightened TLB on AMD, in the nested features CPUID
+ * leaf.
+ */
+#define HV_X64_NESTED_ENLIGHTENED_TLB	BIT(22)
+
+/* Bits in EAX of the isolation configuration CPUID leaf. */
+#define HV_PARAVISOR_PRESENT	BIT(0)
+
+/* Fields in EBX of the isolation configuration CPUID leaf. */
+#define HV_ISOLATION_TYPE		GENMASK(3, 0)
+#define HV_SHARED_GPA_BOUNDARY_ACTIVE	BIT(5)
+#define HV_SHARED_GPA_BOUNDARY_BITS	GENMASK(11, 6)
+
+/**
+ * enum hv_isolation_type - Kinds of partition isolation.
+ * @HV_ISOLATION_TYPE_NONE: The partition is not isolated.
+ * @HV_ISOLATION_TYPE_VBS: Isolation based on virtualization-based security.
+ * @HV_ISOLATION_TYPE_SNP: Isolation with AMD SEV-SNP.
+ * @HV_ISOLATION_TYPE_TDX: Isolation with Intel TDX.
+ */
+enum hv_isolation_type {
+	HV_ISOLATION_TYPE_NONE = 0,
+	HV_ISOLATION_TYPE_VBS = 1,
+	HV_ISOLATION_TYPE_SNP = 2,
+	HV_ISOLATION_TYPE_TDX = 3,
+};
 
 /*
  * Numbers of the synthetic MSRs for guest identity, hypercalls, VP identity and
@@ -131,71 +236,6 @@
 #define HV_X64_MSR_CRASH_CTL	0x40000105
 
 /*
- * Bits and masks of the hypercall and reference TSC MSRs, and the number of
- * crash parameter MSRs.
- */
-#define HV_X64_MSR_HYPERCALL_ENABLE		0x00000001
-#define HV_X64_MSR_HYPERCALL_PAGE_ADDRESS_SHIFT	12
-#define HV_X64_MSR_HYPERCALL_PAGE_ADDRESS_MASK \
-	(~((1ull << HV_X64_MSR_HYPERCALL_PAGE_ADDRESS_SHIFT) - 1))
-#define HV_X64_MSR_CRASH_PARAMS \
-	(1 + (HV_X64_MSR_CRASH_P4 - HV_X64_MSR_CRASH_P0))
-#define HV_X64_MSR_TSC_REFERENCE_ENABLE		0x00000001
-#define HV_X64_MSR_TSC_REFERENCE_ADDRESS_SHIFT	12
-
-/* Range of interrupt vectors that the send-IPI hypercalls accept. */
-#define HV_IPI_LOW_VECTOR	0x10
-#define HV_IPI_HIGH_VECTOR	0xff
-
-/* Mask of the enlightened VMCS version in the nested features CPUID leaf. */
-#define HV_X64_ENLIGHTENED_VMCS_VERSION	0xff
-
-/* Number of XMM registers that XMM fast hypercalls use for input or output. */
-#define HV_HYPERCALL_MAX_XMM_REGISTERS	6
-
-/**
- * struct hv_reenlightenment_control - Layout of the reenlightenment control
- *   MSR.
- * @vector: Interrupt vector raised after a migration.
- * @enabled: The notification is enabled.
- * @target_vp: Virtual processor that receives the interrupt.
- *
- * It asks the hypervisor for an interrupt after the partition has been
- * migrated.
- */
-struct hv_reenlightenment_control {
-	u64 vector:8;
-	/* private: */
-	u64 reserved1:8;
-	/* public: */
-	u64 enabled:1;
-	/* private: */
-	u64 reserved2:15;
-	/* public: */
-	u64 target_vp:32;
-} __packed;
-
-/**
- * struct hv_tsc_emulation_status - Layout of the TSC emulation status MSR.
- * @inprogress: TSC accesses are being emulated; writing 0 ends the emulation.
- */
-struct hv_tsc_emulation_status {
-	u64 inprogress:1;
-	/* private: */
-	u64 reserved:63;
-} __packed;
-
-/**
- * struct hv_tsc_emulation_control - Layout of the TSC emulation control MSR.
- * @enabled: Emulate TSC accesses after a migration.
- */
-struct hv_tsc_emulation_control {
-	u64 enabled:1;
-	/* private: */
-	u64 reserved:63;
-} __packed;
-
-/*
  * Numbers of the MSRs that control TSC emulation after live migration and the
  * invariant TSC.
  */
@@ -204,474 +244,6 @@ struct hv_tsc_emulation_control {
 #define HV_X64_MSR_TSC_EMULATION_STATUS		0x40000108
 #define HV_X64_MSR_TSC_INVARIANT_CONTROL	0x40000118
 #define HV_EXPOSE_INVARIANT_TSC			BIT_ULL(0)
-
-/* CPUID leaf numbers of the hypervisor interface on x86. */
-#define HYPERV_CPUID_VENDOR_AND_MAX_FUNCTIONS	0x40000000
-#define HYPERV_CPUID_INTERFACE			0x40000001
-#define HYPERV_CPUID_VERSION			0x40000002
-#define HYPERV_CPUID_FEATURES			0x40000003
-#define HYPERV_CPUID_ENLIGHTMENT_INFO		0x40000004
-#define HYPERV_CPUID_IMPLEMENT_LIMITS		0x40000005
-#define HYPERV_CPUID_CPU_MANAGEMENT_FEATURES	0x40000007
-#define HYPERV_CPUID_NESTED_FEATURES		0x4000000A
-#define HYPERV_CPUID_ISOLATION_CONFIG		0x4000000C
-
-/* CPUID leaf of the virtualization stack interface and its signature. */
-#define HYPERV_CPUID_VIRT_STACK_INTERFACE	0x40000081
-#define HYPERV_VS_INTERFACE_EAX_SIGNATURE	0x31235356
-
-/* CPUID leaf with the properties of the virtualization stack. */
-#define HYPERV_CPUID_VIRT_STACK_PROPERTIES	0x40000082
-
-/* Bits of EAX in the virtualization stack properties CPUID leaf. */
-#define HYPERV_VS_PROPERTIES_EAX_EXTENDED_IOAPIC_RTE	BIT(2)
-
-/* Hypervisor detection bit and the bounds of the hypervisor CPUID leaves. */
-#define HYPERV_HYPERVISOR_PRESENT_BIT	0x80000000
-#define HYPERV_CPUID_MIN		0x40000005
-#define HYPERV_CPUID_MAX		0x4000ffff
-
-/* Feature bits in EDX of the features CPUID leaf. */
-#define HV_X64_MWAIT_AVAILABLE				BIT(0)
-#define HV_X64_GUEST_DEBUGGING_AVAILABLE		BIT(1)
-#define HV_X64_PERF_MONITOR_AVAILABLE			BIT(2)
-#define HV_X64_CPU_DYNAMIC_PARTITIONING_AVAILABLE	BIT(3)
-#define HV_X64_HYPERCALL_XMM_INPUT_AVAILABLE		BIT(4)
-#define HV_X64_GUEST_IDLE_STATE_AVAILABLE		BIT(5)
-#define HV_FEATURE_FREQUENCY_MSRS_AVAILABLE		BIT(8)
-#define HV_X64_HYPERCALL_XMM_OUTPUT_AVAILABLE		BIT(15)
-
-/* Feature bits in EDX of the features CPUID leaf, or the arm64 equivalent. */
-#define HV_FEATURE_GUEST_CRASH_MSR_AVAILABLE	BIT(10)
-#define HV_FEATURE_DEBUG_MSRS_AVAILABLE		BIT(11)
-#define HV_FEATURE_EXT_GVA_RANGES_FLUSH		BIT(14)
-
-/*
- * Feature bit for direct-mode synthetic timers; its position differs per arch.
- */
-#define HV_STIMER_DIRECT_MODE_AVAILABLE	BIT(19)
-
-/* Recommendation bits in EAX of the enlightenment information CPUID leaf. */
-#define HV_X64_AS_SWITCH_RECOMMENDED		BIT(0)
-#define HV_X64_LOCAL_TLB_FLUSH_RECOMMENDED	BIT(1)
-#define HV_X64_REMOTE_TLB_FLUSH_RECOMMENDED	BIT(2)
-#define HV_X64_APIC_ACCESS_RECOMMENDED		BIT(3)
-#define HV_X64_SYSTEM_RESET_RECOMMENDED		BIT(4)
-#define HV_X64_RELAXED_TIMING_RECOMMENDED	BIT(5)
-#define HV_DEPRECATING_AEOI_RECOMMENDED		BIT(9)
-#define HV_X64_CLUSTER_IPI_RECOMMENDED		BIT(10)
-#define HV_X64_EX_PROCESSOR_MASKS_RECOMMENDED	BIT(11)
-#define HV_X64_HYPERV_NESTED			BIT(12)
-#define HV_X64_ENLIGHTENED_VMCS_RECOMMENDED	BIT(14)
-#define HV_X64_USE_MMIO_HYPERCALLS		BIT(21)
-
-/* CPU management feature bits in EAX of the CPU management CPUID leaf. */
-#define HV_X64_START_LOGICAL_PROCESSOR		BIT(0)
-#define HV_X64_CREATE_ROOT_VIRTUAL_PROCESSOR	BIT(1)
-#define HV_X64_PERFORMANCE_COUNTER_SYNC		BIT(2)
-#define HV_X64_RESERVED_IDENTITY_BIT		BIT(31)
-
-/* Recommendation bit in EAX of the enlightenment information CPUID leaf. */
-#define HV_X64_NO_NONARCH_CORESHARING	BIT(18)
-
-/* Feature bits in EAX of the nested features CPUID leaf. */
-#define HV_X64_NESTED_DIRECT_FLUSH		BIT(17)
-#define HV_X64_NESTED_GUEST_MAPPING_FLUSH	BIT(18)
-#define HV_X64_NESTED_MSR_BITMAP		BIT(19)
-
-/* Feature bits in EBX of the nested features CPUID leaf. */
-#define HV_X64_NESTED_EVMCS1_PERF_GLOBAL_CTRL	BIT(0)
-
-/*
- * Feature bit for the enlightened TLB on AMD, in the nested features CPUID
- * leaf.
- */
-#define HV_X64_NESTED_ENLIGHTENED_TLB	BIT(22)
-
-/* Bits in EAX of the isolation configuration CPUID leaf. */
-#define HV_PARAVISOR_PRESENT	BIT(0)
-
-/* Fields in EBX of the isolation configuration CPUID leaf. */
-#define HV_ISOLATION_TYPE		GENMASK(3, 0)
-#define HV_SHARED_GPA_BOUNDARY_ACTIVE	BIT(5)
-#define HV_SHARED_GPA_BOUNDARY_BITS	GENMASK(11, 6)
-
-/**
- * enum hv_isolation_type - Kinds of partition isolation.
- * @HV_ISOLATION_TYPE_NONE: The partition is not isolated.
- * @HV_ISOLATION_TYPE_VBS: Isolation based on virtualization-based security.
- * @HV_ISOLATION_TYPE_SNP: Isolation with AMD SEV-SNP.
- * @HV_ISOLATION_TYPE_TDX: Isolation with Intel TDX.
- */
-enum hv_isolation_type {
-	HV_ISOLATION_TYPE_NONE = 0,
-	HV_ISOLATION_TYPE_VBS = 1,
-	HV_ISOLATION_TYPE_SNP = 2,
-	HV_ISOLATION_TYPE_TDX = 3,
-};
-
-/**
- * union hv_x64_msr_hypercall_contents - Layout of the hypercall MSR
- *   (HV_X64_MSR_HYPERCALL).
- * @as_uint64: Raw register value.
- * @enable: The hypercall page is enabled.
- * @guest_physical_address: Guest page frame number of the hypercall page.
- */
-union hv_x64_msr_hypercall_contents {
-	u64 as_uint64;
-	struct {
-		u64 enable:1;
-		/* private: */
-		u64 reserved:11;
-		/* public: */
-		u64 guest_physical_address:52;
-	} __packed;
-};
-
-/**
- * union hv_vp_assist_msr_contents - Layout of the VP assist page MSR
- *   (HV_X64_MSR_VP_ASSIST_PAGE).
- * @as_uint64: Raw register value.
- * @enable: The VP assist page is enabled.
- * @pfn: Guest page frame number of the VP assist page.
- */
-union hv_vp_assist_msr_contents {
-	u64 as_uint64;
-	struct {
-		u64 enable:1;
-		/* private: */
-		u64 reserved:11;
-		/* public: */
-		u64 pfn:52;
-	} __packed;
-};
-
-/**
- * enum hv_interrupt_type - Interrupt delivery types for virtual interrupt
- *   hypercalls.
- * @HV_X64_INTERRUPT_TYPE_FIXED: Deliver the given vector to the target
- *   processors.
- * @HV_X64_INTERRUPT_TYPE_LOWESTPRIORITY: Deliver the given vector to the
- *   lowest-priority processor of the targets.
- * @HV_X64_INTERRUPT_TYPE_SMI: System management interrupt.
- * @HV_X64_INTERRUPT_TYPE_REMOTEREAD: Remote read request.
- * @HV_X64_INTERRUPT_TYPE_NMI: Non-maskable interrupt.
- * @HV_X64_INTERRUPT_TYPE_INIT: INIT signal.
- * @HV_X64_INTERRUPT_TYPE_SIPI: Startup IPI.
- * @HV_X64_INTERRUPT_TYPE_EXTINT: External interrupt, as from an 8259-style
- *   controller.
- * @HV_X64_INTERRUPT_TYPE_LOCALINT0: Local APIC LINT0 input.
- * @HV_X64_INTERRUPT_TYPE_LOCALINT1: Local APIC LINT1 input.
- * @HV_X64_INTERRUPT_TYPE_MAXIMUM: One past the last x64 interrupt type; not a
- *   type itself.
- *
- * The x64 types follow the delivery modes of the local APIC.
- */
-enum hv_interrupt_type {
-	HV_X64_INTERRUPT_TYPE_FIXED = 0x0000,
-	HV_X64_INTERRUPT_TYPE_LOWESTPRIORITY = 0x0001,
-	HV_X64_INTERRUPT_TYPE_SMI = 0x0002,
-	HV_X64_INTERRUPT_TYPE_REMOTEREAD = 0x0003,
-	HV_X64_INTERRUPT_TYPE_NMI = 0x0004,
-	HV_X64_INTERRUPT_TYPE_INIT = 0x0005,
-	HV_X64_INTERRUPT_TYPE_SIPI = 0x0006,
-	HV_X64_INTERRUPT_TYPE_EXTINT = 0x0007,
-	HV_X64_INTERRUPT_TYPE_LOCALINT0 = 0x0008,
-	HV_X64_INTERRUPT_TYPE_LOCALINT1 = 0x0009,
-	HV_X64_INTERRUPT_TYPE_MAXIMUM = 0x000A,
-};
-
-/**
- * struct hv_x64_segment_register - An x86 segment register with its hidden
- *   descriptor state.
- * @base: Segment base address.
- * @limit: Segment limit.
- * @selector: Segment selector.
- * @segment_type: Segment type field of the descriptor.
- * @non_system_segment: Code or data segment (descriptor S bit).
- * @descriptor_privilege_level: Descriptor privilege level.
- * @present: The segment is present.
- * @available: Bit available to system software (AVL).
- * @_long: 64-bit code segment (L bit).
- * @_default: Default operation size (D/B bit).
- * @granularity: The limit is in 4 KiB units (G bit).
- * @attributes: All attribute bits as one value.
- */
-struct hv_x64_segment_register {
-	u64 base;
-	u32 limit;
-	u16 selector;
-	union {
-		struct {
-			u16 segment_type:4;
-			u16 non_system_segment:1;
-			u16 descriptor_privilege_level:2;
-			u16 present:1;
-			/* private: */
-			u16 reserved:4;
-			/* public: */
-			u16 available:1;
-			u16 _long:1;
-			u16 _default:1;
-			u16 granularity:1;
-		} __packed;
-		u16 attributes;
-	};
-} __packed;
-
-/**
- * struct hv_x64_table_register - An x86 descriptor table register (GDTR or
- *   IDTR).
- * @limit: Table limit.
- * @base: Table base address.
- */
-struct hv_x64_table_register {
-	/* private: */
-	u16 pad[3];
-	/* public: */
-	u16 limit;
-	u64 base;
-} __packed;
-
-/**
- * union hv_input_vtl - Selects the virtual trust level a hypercall acts on.
- * @as_uint8: Raw register value.
- * @target_vtl: The VTL to act on when use_target_vtl is set.
- * @use_target_vtl: Use target_vtl instead of the VTL of the caller.
- */
-union hv_input_vtl {
-	u8 as_uint8;
-	struct {
-		u8 target_vtl:4;
-		u8 use_target_vtl:1;
-		/* private: */
-		u8 reserved_z:3;
-		/* public: */
-	};
-} __packed;
-
-/**
- * struct hv_init_vp_context - Initial x64 register state of a virtual
- *   processor.
- * @rip: Instruction pointer.
- * @rsp: Stack pointer.
- * @rflags: Flags register.
- * @cs: CS segment register with its hidden state.
- * @ds: DS segment register with its hidden state.
- * @es: ES segment register with its hidden state.
- * @fs: FS segment register with its hidden state.
- * @gs: GS segment register with its hidden state.
- * @ss: SS segment register with its hidden state.
- * @tr: Task register with its hidden state.
- * @ldtr: Local descriptor table register with its hidden state.
- * @idtr: Interrupt descriptor table register.
- * @gdtr: Global descriptor table register.
- * @efer: Extended feature enable register (EFER MSR).
- * @cr0: Control register 0.
- * @cr3: Control register 3 (page table base).
- * @cr4: Control register 4.
- * @msr_cr_pat: Page attribute table MSR (IA32_PAT).
- *
- * Used when a virtual processor is started or first enters a VTL.
- */
-struct hv_init_vp_context {
-	u64 rip;
-	u64 rsp;
-	u64 rflags;
-	struct hv_x64_segment_register cs;
-	struct hv_x64_segment_register ds;
-	struct hv_x64_segment_register es;
-	struct hv_x64_segment_register fs;
-	struct hv_x64_segment_register gs;
-	struct hv_x64_segment_register ss;
-	struct hv_x64_segment_register tr;
-	struct hv_x64_segment_register ldtr;
-	struct hv_x64_table_register idtr;
-	struct hv_x64_table_register gdtr;
-	u64 efer;
-	u64 cr0;
-	u64 cr3;
-	u64 cr4;
-	u64 msr_cr_pat;
-} __packed;
-
-/**
- * struct hv_enable_vp_vtl - Input of the HvCallEnableVpVtl hypercall.
- * @partition_id: Partition that owns the virtual processor.
- * @vp_index: Index of the virtual processor to enable the VTL on.
- * @target_vtl: The VTL to enable.
- * @vp_context: Register state the virtual processor has on its first entry to
- *   the VTL.
- */
-struct hv_enable_vp_vtl {
-	u64 partition_id;
-	u32 vp_index;
-	union hv_input_vtl target_vtl;
-	/* private: */
-	u8 mbz0;
-	u16 mbz1;
-	/* public: */
-	struct hv_init_vp_context vp_context;
-} __packed;
-
-/**
- * struct hv_get_vp_from_apic_id_in - Input of the hypercall that finds VP
- *   indexes from APIC identifiers.
- * @partition_id: Partition whose virtual processors are looked up.
- * @target_vtl: VTL the lookup applies to.
- * @apic_ids: APIC identifiers to look up, one per rep.
- */
-struct hv_get_vp_from_apic_id_in {
-	u64 partition_id;
-	union hv_input_vtl target_vtl;
-	/* private: */
-	u8 res[7];
-	/* public: */
-	u32 apic_ids[];
-} __packed;
-
-/**
- * union hv_register_cr_intercept_control - Value of the register in which a
- *   higher VTL selects the control register and MSR accesses of a lower VTL it
- *   intercepts.
- * @as_uint64: Raw register value.
- * @cr0_write: Writes to CR0.
- * @cr4_write: Writes to CR4.
- * @xcr0_write: Writes to XCR0.
- * @ia32_misc_enable_read: Reads of IA32_MISC_ENABLE.
- * @ia32_misc_enable_write: Writes to IA32_MISC_ENABLE.
- * @msr_lstar_read: Reads of the LSTAR MSR.
- * @msr_lstar_write: Writes to the LSTAR MSR.
- * @msr_star_read: Reads of the STAR MSR.
- * @msr_star_write: Writes to the STAR MSR.
- * @msr_cstar_read: Reads of the CSTAR MSR.
- * @msr_cstar_write: Writes to the CSTAR MSR.
- * @apic_base_msr_read: Reads of the APIC base MSR.
- * @apic_base_msr_write: Writes to the APIC base MSR.
- * @msr_efer_read: Reads of the EFER MSR.
- * @msr_efer_write: Writes to the EFER MSR.
- * @gdtr_write: Writes to GDTR.
- * @idtr_write: Writes to IDTR.
- * @ldtr_write: Writes to LDTR.
- * @tr_write: Writes to TR.
- * @msr_sysenter_cs_write: Writes to the SYSENTER_CS MSR.
- * @msr_sysenter_eip_write: Writes to the SYSENTER_EIP MSR.
- * @msr_sysenter_esp_write: Writes to the SYSENTER_ESP MSR.
- * @msr_sfmask_write: Writes to the SFMASK MSR.
- * @msr_tsc_aux_write: Writes to the TSC_AUX MSR.
- * @msr_sgx_launch_control_write: Writes to the SGX launch control MSRs.
- */
-union hv_register_cr_intercept_control {
-	u64 as_uint64;
-	struct {
-		u64 cr0_write:1;
-		u64 cr4_write:1;
-		u64 xcr0_write:1;
-		u64 ia32_misc_enable_read:1;
-		u64 ia32_misc_enable_write:1;
-		u64 msr_lstar_read:1;
-		u64 msr_lstar_write:1;
-		u64 msr_star_read:1;
-		u64 msr_star_write:1;
-		u64 msr_cstar_read:1;
-		u64 msr_cstar_write:1;
-		u64 apic_base_msr_read:1;
-		u64 apic_base_msr_write:1;
-		u64 msr_efer_read:1;
-		u64 msr_efer_write:1;
-		u64 gdtr_write:1;
-		u64 idtr_write:1;
-		u64 ldtr_write:1;
-		u64 tr_write:1;
-		u64 msr_sysenter_cs_write:1;
-		u64 msr_sysenter_eip_write:1;
-		u64 msr_sysenter_esp_write:1;
-		u64 msr_sfmask_write:1;
-		u64 msr_tsc_aux_write:1;
-		u64 msr_sgx_launch_control_write:1;
-		/* private: */
-		u64 rsvd_z:39;
-		/* public: */
-	} __packed;
-};
-
-/**
- * struct hv_nested_enlightenments_control - Nested enlightenments granted to
- *   the current nested guest.
- * @features: Nested features enabled for the guest.
- * @features.directhypercall: The nested guest may make hypercalls directly to
- *   the parent hypervisor.
- * @hypercallControls: Hypercalls the guest may make directly.
- * @hypercallControls.inter_partition_comm: The nested guest may use the
- *   inter-partition communication hypercalls directly.
- *
- * A nested hypervisor sets it in its VP assist page.
- */
-struct hv_nested_enlightenments_control {
-	struct {
-		u32 directhypercall:1;
-		/* private: */
-		u32 reserved:31;
-		/* public: */
-	} features;
-	struct {
-		u32 inter_partition_comm:1;
-		/* private: */
-		u32 reserved:31;
-		/* public: */
-	} hypercallControls;
-} __packed;
-
-/**
- * struct hv_vp_assist_page - Layout of the VP assist page shared by a virtual
- *   processor and the hypervisor.
- * @apic_assist: APIC assist word for cheaper end-of-interrupt handling.
- * @vtl_entry_reason: Why the current VTL was entered (VTL call, interrupt or
- *   intercept).
- * @vtl_reserved: VINA status byte and padding, not broken out here.
- * @vtl_ret_x64rax: Value loaded into RAX on VTL return.
- * @vtl_ret_x64rcx: Value loaded into RCX on VTL return.
- * @nested_control: Nested enlightenments granted to the current nested guest.
- * @enlighten_vmentry: VM entries of the nested hypervisor use the enlightened
- *   VMCS.
- * @current_nested_vmcs: Guest physical address of the current enlightened VMCS.
- * @synthetic_time_unhalted_timer_expired: The synthetic time-unhalted timer has
- *   expired.
- * @virtualization_fault_information: Details of the last virtualization fault,
- *   as raw bytes.
- * @intercept_message: Intercept message area, used when intercepts go through
- *   the intercept page.
- * @vtl_ret_actions: Actions the hypervisor performs on VTL return, as raw
- *   bytes.
- *
- * It holds APIC assist, VTL control and nested virtualization state.
- */
-struct hv_vp_assist_page {
-	u32 apic_assist;
-	/* private: */
-	u32 reserved1;
-	/* public: */
-	u32 vtl_entry_reason;
-	u32 vtl_reserved;
-	u64 vtl_ret_x64rax;
-	u64 vtl_ret_x64rcx;
-	struct hv_nested_enlightenments_control nested_control;
-	u8 enlighten_vmentry;
-	/* private: */
-	u8 reserved2[7];
-	/* public: */
-	u64 current_nested_vmcs;
-	u8 synthetic_time_unhalted_timer_expired;
-	/* private: */
-	u8 reserved3[7];
-	/* public: */
-	u8 virtualization_fault_information[40];
-	/* private: */
-	u8 reserved4[8];
-	/* public: */
-	u8 intercept_message[256];
-	u8 vtl_ret_actions[256];
-} __packed;
 
 /*
  * Architecture-neutral names of synthetic registers, for code shared by all
@@ -765,126 +337,183 @@ struct hv_gpa_range_for_visibility {
 } __packed;
 
 /**
- * union hv_msi_address_register - Address part of an x86 MSI.
- * @as_uint32: Raw register value.
- * @destination_mode: Destination mode: 0 physical, 1 logical.
- * @redirection_hint: The interrupt may go to the lowest-priority processor of
- *   the destination.
- * @destination_id: APIC identifier of the destination.
- * @msi_base: Fixed MSI address prefix (0xFEE).
+ * union hv_x64_msr_hypercall_contents - Layout of the hypercall MSR
+ *   (HV_X64_MSR_HYPERCALL).
+ * @as_uint64: Raw register value.
+ * @enable: The hypercall page is enabled.
+ * @guest_physical_address: Guest page frame number of the hypercall page.
  */
-union hv_msi_address_register {
-	u32 as_uint32;
-	struct {
-		/* private: */
-		u32 reserved1:2;
-		/* public: */
-		u32 destination_mode:1;
-		u32 redirection_hint:1;
-		/* private: */
-		u32 reserved2:8;
-		/* public: */
-		u32 destination_id:8;
-		u32 msi_base:12;
-	};
-} __packed;
-
-/**
- * union hv_msi_data_register - Data part of an x86 MSI.
- * @as_uint32: Raw register value.
- * @vector: Interrupt vector.
- * @delivery_mode: APIC delivery mode.
- * @level_assert: Level for level-triggered interrupts (1 asserted).
- * @trigger_mode: Trigger mode: 0 edge, 1 level.
- */
-union hv_msi_data_register {
-	u32 as_uint32;
-	struct {
-		u32 vector:8;
-		u32 delivery_mode:3;
-		/* private: */
-		u32 reserved1:3;
-		/* public: */
-		u32 level_assert:1;
-		u32 trigger_mode:1;
-		/* private: */
-		u32 reserved2:16;
-		/* public: */
-	};
-} __packed;
-
-/**
- * union hv_msi_entry - An MSI as an address and data pair (x86 layout).
- * @as_uint64: Raw 64-bit value.
- * @address: MSI address.
- * @data: MSI data.
- */
-union hv_msi_entry {
+union hv_x64_msr_hypercall_contents {
 	u64 as_uint64;
 	struct {
-		union hv_msi_address_register address;
-		union hv_msi_data_register data;
+		u64 enable:1;
+		/* private: */
+		u64 reserved:11;
+		/* public: */
+		u64 guest_physical_address:52;
 	} __packed;
 };
 
-/*
- * Names of x64 registers the TLFS lists that no upstream header names yet, for
- * use with the VP register hypercalls.
+/**
+ * union hv_vp_assist_msr_contents - Layout of the VP assist page MSR
+ *   (HV_X64_MSR_VP_ASSIST_PAGE).
+ * @as_uint64: Raw register value.
+ * @enable: The VP assist page is enabled.
+ * @pfn: Guest page frame number of the VP assist page.
  */
-#define HV_X64_REGISTER_TSC_VIRTUAL_OFFSET	0x00080087
-#define HV_X64_REGISTER_TSX_CTRL		0x00080088
-#define HV_X64_REGISTER_TSC_DEADLINE		0x00080095
-#define HV_X64_REGISTER_UMWAIT_CONTROL		0x00080098
-#define HV_X64_REGISTER_XFD			0x00080099
-#define HV_X64_REGISTER_XFD_ERR			0x0008009A
-#define HV_X64_REGISTER_AMD_VM_HSAVE_PA		0x000800B3
-#define HV_X64_REGISTER_AMD_VM_CR		0x000800B4
-#define HV_X64_REGISTER_APIC_TPR		0x00084808
-#define HV_X64_REGISTER_APIC_PPR		0x0008480A
-#define HV_X64_REGISTER_APIC_EOI		0x0008480B
-#define HV_X64_REGISTER_APIC_LDR		0x0008480D
-#define HV_X64_REGISTER_APIC_SPURIOUS		0x0008480F
-#define HV_X64_REGISTER_APIC_ISR0		0x00084810
-#define HV_X64_REGISTER_APIC_ISR1		0x00084811
-#define HV_X64_REGISTER_APIC_ISR2		0x00084812
-#define HV_X64_REGISTER_APIC_ISR3		0x00084813
-#define HV_X64_REGISTER_APIC_ISR4		0x00084814
-#define HV_X64_REGISTER_APIC_ISR5		0x00084815
-#define HV_X64_REGISTER_APIC_ISR6		0x00084816
-#define HV_X64_REGISTER_APIC_ISR7		0x00084817
-#define HV_X64_REGISTER_APIC_TMR0		0x00084818
-#define HV_X64_REGISTER_APIC_TMR1		0x00084819
-#define HV_X64_REGISTER_APIC_TMR2		0x0008481A
-#define HV_X64_REGISTER_APIC_TMR3		0x0008481B
-#define HV_X64_REGISTER_APIC_TMR4		0x0008481C
-#define HV_X64_REGISTER_APIC_TMR5		0x0008481D
-#define HV_X64_REGISTER_APIC_TMR6		0x0008481E
-#define HV_X64_REGISTER_APIC_TMR7		0x0008481F
-#define HV_X64_REGISTER_APIC_IRR0		0x00084820
-#define HV_X64_REGISTER_APIC_IRR1		0x00084821
-#define HV_X64_REGISTER_APIC_IRR2		0x00084822
-#define HV_X64_REGISTER_APIC_IRR3		0x00084823
-#define HV_X64_REGISTER_APIC_IRR4		0x00084824
-#define HV_X64_REGISTER_APIC_IRR5		0x00084825
-#define HV_X64_REGISTER_APIC_IRR6		0x00084826
-#define HV_X64_REGISTER_APIC_IRR7		0x00084827
-#define HV_X64_REGISTER_APIC_ESE		0x00084828
-#define HV_X64_REGISTER_APIC_ICR		0x00084830
-#define HV_X64_REGISTER_APIC_LVT_TIMER		0x00084832
-#define HV_X64_REGISTER_APIC_LVT_THERMAL	0x00084833
-#define HV_X64_REGISTER_APIC_LVT_PERFMON	0x00084834
-#define HV_X64_REGISTER_APIC_LVT_LINT0		0x00084835
-#define HV_X64_REGISTER_APIC_LVT_LINT1		0x00084836
-#define HV_X64_REGISTER_APIC_LVT_ERROR		0x00084837
-#define HV_X64_REGISTER_APIC_INIT_COUNT		0x00084838
-#define HV_X64_REGISTER_APIC_CURRENT_COUNT	0x00084839
-#define HV_X64_REGISTER_APIC_DIVIDE		0x0008483E
-#define HV_X64_REGISTER_APIC_SELF_IPI		0x0008483F
-#define HV_X64_REGISTER_SEV_AVIC_GPA		0x00090043
-#define HV_X64_REGISTER_NESTED_GUEST_STATE	0x00090050
-#define HV_X64_REGISTER_NESTED_CURRENT_VM_GPA	0x00090051
-#define HV_X64_REGISTER_NESTED_VMX_INV_EPT	0x00090052
-#define HV_X64_REGISTER_NESTED_VMX_INV_VPID	0x00090053
+union hv_vp_assist_msr_contents {
+	u64 as_uint64;
+	struct {
+		u64 enable:1;
+		/* private: */
+		u64 reserved:11;
+		/* public: */
+		u64 pfn:52;
+	} __packed;
+};
+
+/**
+ * struct hv_reenlightenment_control - Layout of the reenlightenment control
+ *   MSR.
+ * @vector: Interrupt vector raised after a migration.
+ * @enabled: The notification is enabled.
+ * @target_vp: Virtual processor that receives the interrupt.
+ *
+ * It asks the hypervisor for an interrupt after the partition has been
+ * migrated.
+ */
+struct hv_reenlightenment_control {
+	u64 vector:8;
+	/* private: */
+	u64 reserved1:8;
+	/* public: */
+	u64 enabled:1;
+	/* private: */
+	u64 reserved2:15;
+	/* public: */
+	u64 target_vp:32;
+} __packed;
+
+/**
+ * struct hv_tsc_emulation_control - Layout of the TSC emulation control MSR.
+ * @enabled: Emulate TSC accesses after a migration.
+ */
+struct hv_tsc_emulation_control {
+	u64 enabled:1;
+	/* private: */
+	u64 reserved:63;
+} __packed;
+
+/**
+ * struct hv_tsc_emulation_status - Layout of the TSC emulation status MSR.
+ * @inprogress: TSC accesses are being emulated; writing 0 ends the emulation.
+ */
+struct hv_tsc_emulation_status {
+	u64 inprogress:1;
+	/* private: */
+	u64 reserved:63;
+} __packed;
+
+/*
+ * Bits and masks of the hypercall and reference TSC MSRs, and the number of
+ * crash parameter MSRs.
+ */
+#define HV_X64_MSR_HYPERCALL_ENABLE		0x00000001
+#define HV_X64_MSR_HYPERCALL_PAGE_ADDRESS_SHIFT	12
+#define HV_X64_MSR_HYPERCALL_PAGE_ADDRESS_MASK \
+	(~((1ull << HV_X64_MSR_HYPERCALL_PAGE_ADDRESS_SHIFT) - 1))
+#define HV_X64_MSR_CRASH_PARAMS \
+	(1 + (HV_X64_MSR_CRASH_P4 - HV_X64_MSR_CRASH_P0))
+#define HV_X64_MSR_TSC_REFERENCE_ENABLE		0x00000001
+#define HV_X64_MSR_TSC_REFERENCE_ADDRESS_SHIFT	12
+
+/* Range of interrupt vectors that the send-IPI hypercalls accept. */
+#define HV_IPI_LOW_VECTOR	0x10
+#define HV_IPI_HIGH_VECTOR	0xff
+
+/* Mask of the enlightened VMCS version in the nested features CPUID leaf. */
+#define HV_X64_ENLIGHTENED_VMCS_VERSION	0xff
+
+/* Number of XMM registers that XMM fast hypercalls use for input or output. */
+#define HV_HYPERCALL_MAX_XMM_REGISTERS	6
+
+/**
+ * struct hv_nested_enlightenments_control - Nested enlightenments granted to
+ *   the current nested guest.
+ * @features: Nested features enabled for the guest.
+ * @features.directhypercall: The nested guest may make hypercalls directly to
+ *   the parent hypervisor.
+ * @hypercallControls: Hypercalls the guest may make directly.
+ * @hypercallControls.inter_partition_comm: The nested guest may use the
+ *   inter-partition communication hypercalls directly.
+ *
+ * A nested hypervisor sets it in its VP assist page.
+ */
+struct hv_nested_enlightenments_control {
+	struct {
+		u32 directhypercall:1;
+		/* private: */
+		u32 reserved:31;
+		/* public: */
+	} features;
+	struct {
+		u32 inter_partition_comm:1;
+		/* private: */
+		u32 reserved:31;
+		/* public: */
+	} hypercallControls;
+} __packed;
+
+/**
+ * struct hv_vp_assist_page - Layout of the VP assist page shared by a virtual
+ *   processor and the hypervisor.
+ * @apic_assist: APIC assist word for cheaper end-of-interrupt handling.
+ * @vtl_entry_reason: Why the current VTL was entered (VTL call, interrupt or
+ *   intercept).
+ * @vtl_reserved: VINA status byte and padding, not broken out here.
+ * @vtl_ret_x64rax: Value loaded into RAX on VTL return.
+ * @vtl_ret_x64rcx: Value loaded into RCX on VTL return.
+ * @nested_control: Nested enlightenments granted to the current nested guest.
+ * @enlighten_vmentry: VM entries of the nested hypervisor use the enlightened
+ *   VMCS.
+ * @current_nested_vmcs: Guest physical address of the current enlightened VMCS.
+ * @synthetic_time_unhalted_timer_expired: The synthetic time-unhalted timer has
+ *   expired.
+ * @virtualization_fault_information: Details of the last virtualization fault,
+ *   as raw bytes.
+ * @intercept_message: Intercept message area, used when intercepts go through
+ *   the intercept page.
+ * @vtl_ret_actions: Actions the hypervisor performs on VTL return, as raw
+ *   bytes.
+ *
+ * It holds APIC assist, VTL control and nested virtualization state.
+ */
+struct hv_vp_assist_page {
+	u32 apic_assist;
+	/* private: */
+	u32 reserved1;
+	/* public: */
+	u32 vtl_entry_reason;
+	u32 vtl_reserved;
+	u64 vtl_ret_x64rax;
+	u64 vtl_ret_x64rcx;
+	struct hv_nested_enlightenments_control nested_control;
+	u8 enlighten_vmentry;
+	/* private: */
+	u8 reserved2[7];
+	/* public: */
+	u64 current_nested_vmcs;
+	u8 synthetic_time_unhalted_timer_expired;
+	/* private: */
+	u8 reserved3[7];
+	/* public: */
+	u8 virtualization_fault_information[40];
+	/* private: */
+	u8 reserved4[8];
+	/* public: */
+	u8 intercept_message[256];
+	u8 vtl_ret_actions[256];
+} __packed;
 
 /**
  * struct hv_enlightened_vmcs - Enlightened VMCS, a VMX control structure kept
@@ -1312,6 +941,377 @@ struct hv_vmcb_enlightenments {
  */
 struct hv_partition_assist_pg {
 	u32 tlb_lock_count;
+};
+
+/**
+ * enum hv_interrupt_type - Interrupt delivery types for virtual interrupt
+ *   hypercalls.
+ * @HV_X64_INTERRUPT_TYPE_FIXED: Deliver the given vector to the target
+ *   processors.
+ * @HV_X64_INTERRUPT_TYPE_LOWESTPRIORITY: Deliver the given vector to the
+ *   lowest-priority processor of the targets.
+ * @HV_X64_INTERRUPT_TYPE_SMI: System management interrupt.
+ * @HV_X64_INTERRUPT_TYPE_REMOTEREAD: Remote read request.
+ * @HV_X64_INTERRUPT_TYPE_NMI: Non-maskable interrupt.
+ * @HV_X64_INTERRUPT_TYPE_INIT: INIT signal.
+ * @HV_X64_INTERRUPT_TYPE_SIPI: Startup IPI.
+ * @HV_X64_INTERRUPT_TYPE_EXTINT: External interrupt, as from an 8259-style
+ *   controller.
+ * @HV_X64_INTERRUPT_TYPE_LOCALINT0: Local APIC LINT0 input.
+ * @HV_X64_INTERRUPT_TYPE_LOCALINT1: Local APIC LINT1 input.
+ * @HV_X64_INTERRUPT_TYPE_MAXIMUM: One past the last x64 interrupt type; not a
+ *   type itself.
+ *
+ * The x64 types follow the delivery modes of the local APIC.
+ */
+enum hv_interrupt_type {
+	HV_X64_INTERRUPT_TYPE_FIXED = 0x0000,
+	HV_X64_INTERRUPT_TYPE_LOWESTPRIORITY = 0x0001,
+	HV_X64_INTERRUPT_TYPE_SMI = 0x0002,
+	HV_X64_INTERRUPT_TYPE_REMOTEREAD = 0x0003,
+	HV_X64_INTERRUPT_TYPE_NMI = 0x0004,
+	HV_X64_INTERRUPT_TYPE_INIT = 0x0005,
+	HV_X64_INTERRUPT_TYPE_SIPI = 0x0006,
+	HV_X64_INTERRUPT_TYPE_EXTINT = 0x0007,
+	HV_X64_INTERRUPT_TYPE_LOCALINT0 = 0x0008,
+	HV_X64_INTERRUPT_TYPE_LOCALINT1 = 0x0009,
+	HV_X64_INTERRUPT_TYPE_MAXIMUM = 0x000A,
+};
+
+/**
+ * union hv_msi_address_register - Address part of an x86 MSI.
+ * @as_uint32: Raw register value.
+ * @destination_mode: Destination mode: 0 physical, 1 logical.
+ * @redirection_hint: The interrupt may go to the lowest-priority processor of
+ *   the destination.
+ * @destination_id: APIC identifier of the destination.
+ * @msi_base: Fixed MSI address prefix (0xFEE).
+ */
+union hv_msi_address_register {
+	u32 as_uint32;
+	struct {
+		/* private: */
+		u32 reserved1:2;
+		/* public: */
+		u32 destination_mode:1;
+		u32 redirection_hint:1;
+		/* private: */
+		u32 reserved2:8;
+		/* public: */
+		u32 destination_id:8;
+		u32 msi_base:12;
+	};
+} __packed;
+
+/**
+ * union hv_msi_data_register - Data part of an x86 MSI.
+ * @as_uint32: Raw register value.
+ * @vector: Interrupt vector.
+ * @delivery_mode: APIC delivery mode.
+ * @level_assert: Level for level-triggered interrupts (1 asserted).
+ * @trigger_mode: Trigger mode: 0 edge, 1 level.
+ */
+union hv_msi_data_register {
+	u32 as_uint32;
+	struct {
+		u32 vector:8;
+		u32 delivery_mode:3;
+		/* private: */
+		u32 reserved1:3;
+		/* public: */
+		u32 level_assert:1;
+		u32 trigger_mode:1;
+		/* private: */
+		u32 reserved2:16;
+		/* public: */
+	};
+} __packed;
+
+/**
+ * union hv_msi_entry - An MSI as an address and data pair (x86 layout).
+ * @as_uint64: Raw 64-bit value.
+ * @address: MSI address.
+ * @data: MSI data.
+ */
+union hv_msi_entry {
+	u64 as_uint64;
+	struct {
+		union hv_msi_address_register address;
+		union hv_msi_data_register data;
+	} __packed;
+};
+
+/*
+ * Names of x64 registers the TLFS lists that no upstream header names yet, for
+ * use with the VP register hypercalls.
+ */
+#define HV_X64_REGISTER_TSC_VIRTUAL_OFFSET	0x00080087
+#define HV_X64_REGISTER_TSX_CTRL		0x00080088
+#define HV_X64_REGISTER_TSC_DEADLINE		0x00080095
+#define HV_X64_REGISTER_UMWAIT_CONTROL		0x00080098
+#define HV_X64_REGISTER_XFD			0x00080099
+#define HV_X64_REGISTER_XFD_ERR			0x0008009A
+#define HV_X64_REGISTER_AMD_VM_HSAVE_PA		0x000800B3
+#define HV_X64_REGISTER_AMD_VM_CR		0x000800B4
+#define HV_X64_REGISTER_APIC_TPR		0x00084808
+#define HV_X64_REGISTER_APIC_PPR		0x0008480A
+#define HV_X64_REGISTER_APIC_EOI		0x0008480B
+#define HV_X64_REGISTER_APIC_LDR		0x0008480D
+#define HV_X64_REGISTER_APIC_SPURIOUS		0x0008480F
+#define HV_X64_REGISTER_APIC_ISR0		0x00084810
+#define HV_X64_REGISTER_APIC_ISR1		0x00084811
+#define HV_X64_REGISTER_APIC_ISR2		0x00084812
+#define HV_X64_REGISTER_APIC_ISR3		0x00084813
+#define HV_X64_REGISTER_APIC_ISR4		0x00084814
+#define HV_X64_REGISTER_APIC_ISR5		0x00084815
+#define HV_X64_REGISTER_APIC_ISR6		0x00084816
+#define HV_X64_REGISTER_APIC_ISR7		0x00084817
+#define HV_X64_REGISTER_APIC_TMR0		0x00084818
+#define HV_X64_REGISTER_APIC_TMR1		0x00084819
+#define HV_X64_REGISTER_APIC_TMR2		0x0008481A
+#define HV_X64_REGISTER_APIC_TMR3		0x0008481B
+#define HV_X64_REGISTER_APIC_TMR4		0x0008481C
+#define HV_X64_REGISTER_APIC_TMR5		0x0008481D
+#define HV_X64_REGISTER_APIC_TMR6		0x0008481E
+#define HV_X64_REGISTER_APIC_TMR7		0x0008481F
+#define HV_X64_REGISTER_APIC_IRR0		0x00084820
+#define HV_X64_REGISTER_APIC_IRR1		0x00084821
+#define HV_X64_REGISTER_APIC_IRR2		0x00084822
+#define HV_X64_REGISTER_APIC_IRR3		0x00084823
+#define HV_X64_REGISTER_APIC_IRR4		0x00084824
+#define HV_X64_REGISTER_APIC_IRR5		0x00084825
+#define HV_X64_REGISTER_APIC_IRR6		0x00084826
+#define HV_X64_REGISTER_APIC_IRR7		0x00084827
+#define HV_X64_REGISTER_APIC_ESE		0x00084828
+#define HV_X64_REGISTER_APIC_ICR		0x00084830
+#define HV_X64_REGISTER_APIC_LVT_TIMER		0x00084832
+#define HV_X64_REGISTER_APIC_LVT_THERMAL	0x00084833
+#define HV_X64_REGISTER_APIC_LVT_PERFMON	0x00084834
+#define HV_X64_REGISTER_APIC_LVT_LINT0		0x00084835
+#define HV_X64_REGISTER_APIC_LVT_LINT1		0x00084836
+#define HV_X64_REGISTER_APIC_LVT_ERROR		0x00084837
+#define HV_X64_REGISTER_APIC_INIT_COUNT		0x00084838
+#define HV_X64_REGISTER_APIC_CURRENT_COUNT	0x00084839
+#define HV_X64_REGISTER_APIC_DIVIDE		0x0008483E
+#define HV_X64_REGISTER_APIC_SELF_IPI		0x0008483F
+#define HV_X64_REGISTER_SEV_AVIC_GPA		0x00090043
+#define HV_X64_REGISTER_NESTED_GUEST_STATE	0x00090050
+#define HV_X64_REGISTER_NESTED_CURRENT_VM_GPA	0x00090051
+#define HV_X64_REGISTER_NESTED_VMX_INV_EPT	0x00090052
+#define HV_X64_REGISTER_NESTED_VMX_INV_VPID	0x00090053
+
+/**
+ * struct hv_x64_segment_register - An x86 segment register with its hidden
+ *   descriptor state.
+ * @base: Segment base address.
+ * @limit: Segment limit.
+ * @selector: Segment selector.
+ * @segment_type: Segment type field of the descriptor.
+ * @non_system_segment: Code or data segment (descriptor S bit).
+ * @descriptor_privilege_level: Descriptor privilege level.
+ * @present: The segment is present.
+ * @available: Bit available to system software (AVL).
+ * @_long: 64-bit code segment (L bit).
+ * @_default: Default operation size (D/B bit).
+ * @granularity: The limit is in 4 KiB units (G bit).
+ * @attributes: All attribute bits as one value.
+ */
+struct hv_x64_segment_register {
+	u64 base;
+	u32 limit;
+	u16 selector;
+	union {
+		struct {
+			u16 segment_type:4;
+			u16 non_system_segment:1;
+			u16 descriptor_privilege_level:2;
+			u16 present:1;
+			/* private: */
+			u16 reserved:4;
+			/* public: */
+			u16 available:1;
+			u16 _long:1;
+			u16 _default:1;
+			u16 granularity:1;
+		} __packed;
+		u16 attributes;
+	};
+} __packed;
+
+/**
+ * struct hv_x64_table_register - An x86 descriptor table register (GDTR or
+ *   IDTR).
+ * @limit: Table limit.
+ * @base: Table base address.
+ */
+struct hv_x64_table_register {
+	/* private: */
+	u16 pad[3];
+	/* public: */
+	u16 limit;
+	u64 base;
+} __packed;
+
+/**
+ * struct hv_init_vp_context - Initial x64 register state of a virtual
+ *   processor.
+ * @rip: Instruction pointer.
+ * @rsp: Stack pointer.
+ * @rflags: Flags register.
+ * @cs: CS segment register with its hidden state.
+ * @ds: DS segment register with its hidden state.
+ * @es: ES segment register with its hidden state.
+ * @fs: FS segment register with its hidden state.
+ * @gs: GS segment register with its hidden state.
+ * @ss: SS segment register with its hidden state.
+ * @tr: Task register with its hidden state.
+ * @ldtr: Local descriptor table register with its hidden state.
+ * @idtr: Interrupt descriptor table register.
+ * @gdtr: Global descriptor table register.
+ * @efer: Extended feature enable register (EFER MSR).
+ * @cr0: Control register 0.
+ * @cr3: Control register 3 (page table base).
+ * @cr4: Control register 4.
+ * @msr_cr_pat: Page attribute table MSR (IA32_PAT).
+ *
+ * Used when a virtual processor is started or first enters a VTL.
+ */
+struct hv_init_vp_context {
+	u64 rip;
+	u64 rsp;
+	u64 rflags;
+	struct hv_x64_segment_register cs;
+	struct hv_x64_segment_register ds;
+	struct hv_x64_segment_register es;
+	struct hv_x64_segment_register fs;
+	struct hv_x64_segment_register gs;
+	struct hv_x64_segment_register ss;
+	struct hv_x64_segment_register tr;
+	struct hv_x64_segment_register ldtr;
+	struct hv_x64_table_register idtr;
+	struct hv_x64_table_register gdtr;
+	u64 efer;
+	u64 cr0;
+	u64 cr3;
+	u64 cr4;
+	u64 msr_cr_pat;
+} __packed;
+
+/**
+ * union hv_input_vtl - Selects the virtual trust level a hypercall acts on.
+ * @as_uint8: Raw register value.
+ * @target_vtl: The VTL to act on when use_target_vtl is set.
+ * @use_target_vtl: Use target_vtl instead of the VTL of the caller.
+ */
+union hv_input_vtl {
+	u8 as_uint8;
+	struct {
+		u8 target_vtl:4;
+		u8 use_target_vtl:1;
+		/* private: */
+		u8 reserved_z:3;
+		/* public: */
+	};
+} __packed;
+
+/**
+ * struct hv_enable_vp_vtl - Input of the HvCallEnableVpVtl hypercall.
+ * @partition_id: Partition that owns the virtual processor.
+ * @vp_index: Index of the virtual processor to enable the VTL on.
+ * @target_vtl: The VTL to enable.
+ * @vp_context: Register state the virtual processor has on its first entry to
+ *   the VTL.
+ */
+struct hv_enable_vp_vtl {
+	u64 partition_id;
+	u32 vp_index;
+	union hv_input_vtl target_vtl;
+	/* private: */
+	u8 mbz0;
+	u16 mbz1;
+	/* public: */
+	struct hv_init_vp_context vp_context;
+} __packed;
+
+/**
+ * struct hv_get_vp_from_apic_id_in - Input of the hypercall that finds VP
+ *   indexes from APIC identifiers.
+ * @partition_id: Partition whose virtual processors are looked up.
+ * @target_vtl: VTL the lookup applies to.
+ * @apic_ids: APIC identifiers to look up, one per rep.
+ */
+struct hv_get_vp_from_apic_id_in {
+	u64 partition_id;
+	union hv_input_vtl target_vtl;
+	/* private: */
+	u8 res[7];
+	/* public: */
+	u32 apic_ids[];
+} __packed;
+
+/**
+ * union hv_register_cr_intercept_control - Value of the register in which a
+ *   higher VTL selects the control register and MSR accesses of a lower VTL it
+ *   intercepts.
+ * @as_uint64: Raw register value.
+ * @cr0_write: Writes to CR0.
+ * @cr4_write: Writes to CR4.
+ * @xcr0_write: Writes to XCR0.
+ * @ia32_misc_enable_read: Reads of IA32_MISC_ENABLE.
+ * @ia32_misc_enable_write: Writes to IA32_MISC_ENABLE.
+ * @msr_lstar_read: Reads of the LSTAR MSR.
+ * @msr_lstar_write: Writes to the LSTAR MSR.
+ * @msr_star_read: Reads of the STAR MSR.
+ * @msr_star_write: Writes to the STAR MSR.
+ * @msr_cstar_read: Reads of the CSTAR MSR.
+ * @msr_cstar_write: Writes to the CSTAR MSR.
+ * @apic_base_msr_read: Reads of the APIC base MSR.
+ * @apic_base_msr_write: Writes to the APIC base MSR.
+ * @msr_efer_read: Reads of the EFER MSR.
+ * @msr_efer_write: Writes to the EFER MSR.
+ * @gdtr_write: Writes to GDTR.
+ * @idtr_write: Writes to IDTR.
+ * @ldtr_write: Writes to LDTR.
+ * @tr_write: Writes to TR.
+ * @msr_sysenter_cs_write: Writes to the SYSENTER_CS MSR.
+ * @msr_sysenter_eip_write: Writes to the SYSENTER_EIP MSR.
+ * @msr_sysenter_esp_write: Writes to the SYSENTER_ESP MSR.
+ * @msr_sfmask_write: Writes to the SFMASK MSR.
+ * @msr_tsc_aux_write: Writes to the TSC_AUX MSR.
+ * @msr_sgx_launch_control_write: Writes to the SGX launch control MSRs.
+ */
+union hv_register_cr_intercept_control {
+	u64 as_uint64;
+	struct {
+		u64 cr0_write:1;
+		u64 cr4_write:1;
+		u64 xcr0_write:1;
+		u64 ia32_misc_enable_read:1;
+		u64 ia32_misc_enable_write:1;
+		u64 msr_lstar_read:1;
+		u64 msr_lstar_write:1;
+		u64 msr_star_read:1;
+		u64 msr_star_write:1;
+		u64 msr_cstar_read:1;
+		u64 msr_cstar_write:1;
+		u64 apic_base_msr_read:1;
+		u64 apic_base_msr_write:1;
+		u64 msr_efer_read:1;
+		u64 msr_efer_write:1;
+		u64 gdtr_write:1;
+		u64 idtr_write:1;
+		u64 ldtr_write:1;
+		u64 tr_write:1;
+		u64 msr_sysenter_cs_write:1;
+		u64 msr_sysenter_eip_write:1;
+		u64 msr_sysenter_esp_write:1;
+		u64 msr_sfmask_write:1;
+		u64 msr_tsc_aux_write:1;
+		u64 msr_sgx_launch_control_write:1;
+		/* private: */
+		u64 rsvd_z:39;
+		/* public: */
+	} __packed;
 };
 
 #include <asm-generic/hyperv-tlfs.h>
