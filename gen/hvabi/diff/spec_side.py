@@ -47,7 +47,8 @@ def profiles_in(spec_dir, flavor):
     if not path.is_file():
         return set()
     profiles_only = m.Spec(profiles=load_profiles(spec_dir / "profiles.yaml"))
-    return {p.profile for p in load_products(path, profiles_only) if p.flavor == flavor}
+    return {p.profile for p in load_products(path, profiles_only, orders=False)
+            if p.flavor == flavor}
 
 
 def _notes(abi):

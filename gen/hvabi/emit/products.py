@@ -57,11 +57,13 @@ _INCLUDE = re.compile(r'<[A-Za-z0-9_][A-Za-z0-9_./+-]*\.h>|"[A-Za-z0-9_][A-Za-z0
 _SPDX = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+() -]*")
 
 
-def load_products(path, spec):
+def load_products(path, spec, orders=True):
     """spec/products.yaml as Products. Everything a product says is checked here, at its
     line, before anything is rendered: names and paths stay inside the output tree, guards
     and header ids are C identifiers and unique, includes are <...> or "...", texts close
-    no C comment, and each header id receives definitions of the product's profile."""
+    no C comment, and each header id receives definitions of the product's profile.
+    `orders=False` skips the headers' order files (a caller that wants only which product
+    renders which profile, with a spec of profiles only)."""
     path = pathlib.Path(path)
     shown = f"{path.parent.name}/{path.name}" if path.parent.name else path.name
     root = load_file(path, shown)
@@ -109,7 +111,7 @@ def load_products(path, spec):
             fail(f"product {name!r}: spdx {spdx!r} is not an SPDX license expression",
                  body.val_pos("spdx"), "e.g. `GPL-2.0` or `GPL-2.0 WITH Linux-syscall-note`")
         out_root = _relative_path(body, "root", fail, f"root of product {name!r}", header=False)
-        headers = _headers(body, name, flavor, fail, guards, names, path.parent)
+        headers = _headers(body, name, flavor, fail, guards, names, path.parent if orders else None)
         if out_root is None or headers is None or doc is None or spdx is None:
             continue
         for header in headers:
@@ -273,7 +275,7 @@ def _headers(body, name, flavor, fail, guards, names, spec_dir):
             continue
         header = Header(hid, hpath, guard, arch, lists["includes"], lists["trailer_includes"], options,
                         hpos)
-        if "order" in h:
+        if "order" in h and spec_dir is not None:
             header.order, header.order_pos = _order_file(h, spec_dir, names, fail) or (None, {})
         headers.append(header)
     return headers if ok else None
