@@ -121,10 +121,11 @@ def cmd_coverage(args):
                          " --openvmm tests/reference/openvmm-hvdef.json")
     spec, _ = load(args.spec)
     if args.tlfs_inventory:
-        lines, missing, wrong_links = documentation_report(spec, args.tlfs_inventory, args.openvmm,
-                                                           args.verbose)
-        print("\n".join(lines))
-        failed = (wrong_links and args.strict) or (missing and args.complete)
+        res = documentation_report(spec, args.tlfs_inventory, args.openvmm, args.verbose,
+                                   False if args.no_tlfs_exceptions else args.tlfs_exceptions)
+        print("\n".join(res.lines))
+        failed = (res.problems or ((res.wrong_links or res.unnamed) and args.strict)
+                  or (res.missing and args.complete))
         return errors.EXIT_CHECK_FAILED if failed else errors.EXIT_OK
     refs = References(args.tlfs_src, args.linux_src, args.rust_vmm_facts)
     try:
@@ -395,6 +396,11 @@ def _coverage_parser(sub, common):
                      help="instead: what the TLFS documents (a facts file made by"
                      " tests/reference/tlfs_inventory.py) vs the spec, and a check of the spec's"
                      " `tlfs:` links")
+    cov.add_argument("--tlfs-exceptions", metavar="FILE",
+                     help="with --tlfs-inventory: the named exceptions (default: tlfs-exceptions.yaml"
+                     " next to the inventory, tests/reference/tlfs-exceptions.yaml)")
+    cov.add_argument("--no-tlfs-exceptions", action="store_true",
+                     help="with --tlfs-inventory: read no exceptions file")
     cov.add_argument("--openvmm", metavar="FILE",
                      help="with --tlfs-inventory: also openvmm hvdef's hypercalls and registers"
                      " (tests/reference/openvmm-hvdef.json)")
@@ -402,7 +408,9 @@ def _coverage_parser(sub, common):
                      help="list every mismatch (with --tlfs-inventory: every missing name and wrong link)")
     cov.add_argument("--strict", action="store_true", help="exit 1 if any covered definition differs,"
                      " or the spec holds one beyond a reference without marking it `ahead`"
-                     " (with --tlfs-inventory: if any `tlfs:` link is wrong)")
+                     " (with --tlfs-inventory: if a documented name is missing or under another"
+                     " name, or a `tlfs:` link is wrong, and no exception names it; a stale exception"
+                     " fails without --strict too)")
     cov.add_argument("--complete", action="store_true",
                      help="exit 1 if the spec lacks any upstream (or documented) definition")
     cov.set_defaults(func=cmd_coverage)

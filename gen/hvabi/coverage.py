@@ -147,8 +147,8 @@ def _row(profile, arch, counts, mismatches, label=None):
     return f"{head} {cells} {len(mismatches):>10} {missing:>8}"
 
 
-def documentation_report(spec, inventory, openvmm=None, verbose=False):
-    """TLFS (and openvmm hvdef) names vs the spec, and the spec's `tlfs:` links: returns
-    (lines, number missing, number of wrong links). See tlfs_coverage.py."""
+def documentation_report(spec, inventory, openvmm=None, verbose=False, exceptions=None):
+    """TLFS (and openvmm hvdef) names vs the spec, and the spec's `tlfs:` links, less the
+    named exceptions: a tlfs_coverage.Result. See tlfs_coverage.py."""
     from .tlfs_coverage import report as tlfs_report
-    return tlfs_report(spec, inventory, openvmm, verbose)
+    return tlfs_report(spec, inventory, openvmm, verbose, exceptions)

@@ -37,6 +37,17 @@ mentions (HV_FOO as HV_FOO or hv_foo). A hypercall's own page also documents its
 code and its input and output records: hv_input_foo_bar / hv_output_foo_bar for
 HvCallFooBar, or any record at least half of whose words (without hv, input, output, in,
 out) are words of the hypercall's name (hv_tlb_flush on HvCallFlushVirtualAddressList).
+
+Named exceptions (tests/reference/tlfs-exceptions.yaml, `load_exceptions`): what the
+rule cannot see, each with its reason. `renamed`: a documented name the spec holds under
+another name (TLFS name -> spec name; the spec name must exist, with the documented value
+where there is one); a page documenting the TLFS name also documents the spec name for
+the link check. `absent`: a documented name the spec does not hold. `links`: a spec entry
+whose page documents it under a name the rule does not map to it (spec name -> the TLFS
+name the inventory lists on that page, or TYPE.Member for a member of a type documented
+there, or null where only prose documents it). Each exception must still be needed: one
+that names nothing in the inventory, or a fact the rule now finds by itself, or a TLFS
+name the page does not show, is a problem (exit 1).
 """
 
 import json
@@ -157,6 +168,144 @@ def _bad_item(table, item):
     return None
 
 
+# --- named exceptions ---------------------------------------------------------------------
+
+EXCEPTION_KINDS = ("renamed", "absent", "links")
+EXCEPTED_CATEGORIES = CATEGORIES
+
+
+class Exception_:
+    """One named exception: a documented name (`renamed`, `absent`) or a spec entry's link
+    (`links`), with its group's reason and its place in the exceptions file."""
+
+    def __init__(self, kind, key, target, why, pos, group):
+        self.kind, self.key, self.target, self.why, self.pos, self.group = kind, key, target, why, pos, group
+        self.used = False
+
+
+class Exceptions:
+    """tests/reference/tlfs-exceptions.yaml: `renamed` {(category, TLFS name): spec name},
+    `absent` {(category, TLFS name)}, `links` {(page, spec name): TLFS name or None}."""
+
+    def __init__(self, path=None):
+        self.path = path
+        self.groups = []                     # (kind, label, why, [Exception_])
+        self.renamed, self.absent, self.links = {}, {}, {}
+
+    def all(self):
+        return [e for _, _, _, items in self.groups for e in items]
+
+    def aliases(self):
+        """{TLFS name: {spec names}} of the renames (for the link check)."""
+        out = {}
+        for (_, tlfs), e in self.renamed.items():
+            out.setdefault(tlfs, set()).add(e.target)
+        return out
+
+
+def load_exceptions(path):
+    """Exceptions from a file (see the module doc and the file's own header); bad input
+    raises HvabiError at file:line."""
+    from .spec.yamlsrc import Map, Seq, load_file
+    path = pathlib.Path(path)
+    hint = "see docs/coverage.md, \"Named exceptions\", for the format"
+    if not path.exists():
+        raise HvabiError(f"cannot read {path}: no such file", None, hint)
+    root = load_file(path, str(path))
+    if root.get("hvabi") != 2 or set(root) - {"hvabi", *EXCEPTION_KINDS}:
+        raise HvabiError(f"not a TLFS exceptions file (hvabi: 2, {', '.join(EXCEPTION_KINDS)})",
+                         root.pos, hint)
+    exc = Exceptions(str(path))
+    for kind in EXCEPTION_KINDS:
+        groups = root.get(kind)
+        if groups is None:
+            continue
+        if not isinstance(groups, Seq):
+            raise HvabiError(f"{kind}: a list of groups", root.val_pos(kind), hint)
+        for g in groups:
+            want = {"page" if kind == "links" else "category", "why", "names"}
+            if not isinstance(g, Map) or set(g) != want:
+                raise HvabiError(f"a {kind} group has exactly the keys {', '.join(sorted(want))}",
+                                 getattr(g, "pos", groups.pos), hint)
+            label = g["page" if kind == "links" else "category"]
+            if kind != "links" and label not in EXCEPTED_CATEGORIES:
+                raise HvabiError(f"category {label!r} is not one of {', '.join(EXCEPTED_CATEGORIES)}",
+                                 g.val_pos("category"), hint)
+            if not isinstance(g["why"], str) or not g["why"].strip():
+                raise HvabiError("why: the reason, in our own words", g.val_pos("why"), hint)
+            why = " ".join(g["why"].split())
+            names = g["names"]
+            items = []
+            if kind == "absent":
+                if not isinstance(names, Seq) or not all(isinstance(n, str) for n in names):
+                    raise HvabiError("names: a list of TLFS names", g.val_pos("names"), hint)
+                pairs = [(n, None, names.item_pos(i)) for i, n in enumerate(names)]
+            else:
+                if not isinstance(names, Map) or not all(
+                        isinstance(k, str) and (isinstance(v, str) or (v is None and kind == "links"))
+                        for k, v in names.items()):
+                    what = ("spec name: TLFS name on the page (TYPE.Member, or null for prose)"
+                            if kind == "links" else "TLFS name: spec name")
+                    raise HvabiError(f"names: a mapping {what}", g.val_pos("names"), hint)
+                pairs = [(k, v, names.key_pos(k)) for k, v in names.items()]
+            table = {"renamed": exc.renamed, "absent": exc.absent, "links": exc.links}[kind]
+            for name, target, pos in pairs:
+                key = (label, name)
+                if key in table:
+                    raise HvabiError(f"{kind}: {label}: {name} is named twice", pos, hint)
+                e = Exception_(kind, key, target, why, pos, label)
+                table[key] = e
+                items.append(e)
+            exc.groups.append((kind, label, why, items))
+    return exc
+
+
+def _member_documented(t, member):
+    """Whether a documented type has a member (at any depth) of that name."""
+    def walk(members):
+        return any(mem.get("name") == member or walk(mem.get("members", ())) for mem in members)
+    return any(walk(d.get("members", ())) or any(e["name"] == member for e in d.get("enumerators", ()))
+               for d in t["definitions"])
+
+
+def apply_exceptions(findings, exc, names):
+    """Mark the findings a `renamed` or `absent` exception names as `excepted`; returns the
+    problems [(pos, message)]: exceptions that name nothing the inventory documents, that
+    the rule no longer needs, or whose spec name the spec lacks."""
+    problems = []
+    for f in findings:
+        key = (f.category, f.name)
+        e = exc.renamed.get(key) or exc.absent.get(key)
+        if e is None:
+            continue
+        e.used = True
+        if f.status == "in spec":
+            problems.append((e.pos, f"stale exception: {f.category} {f.name} is in the spec by the name"
+                             f" rule ({f.note or 'same name'}); remove it from {e.kind}"))
+            continue
+        if e.kind == "renamed":
+            arch = REG_ARCH.get(f.category.split()[-1]) if f.category.startswith("registers") else \
+                "x86_64" if f.category == "msrs" else None
+            if not names.has(e.target, arch):
+                problems.append((e.pos, f"renamed: {f.name} -> {e.target}: the spec has no {e.target}"
+                                 f"{' on ' + arch if arch else ''}"))
+                continue
+            have = names.values_of(e.target, arch)
+            if f.value is not None and have and f.value not in have:
+                problems.append((e.pos, f"renamed: {f.name} = {_hex(f.value)} -> {e.target}: the spec's"
+                                 f" value is {', '.join(_hex(v) for v in sorted(have))}"))
+                continue
+            f.note = f"renamed: spec has {e.target}"
+        else:
+            f.note = f"absent ({f.status}{': ' + f.note if f.note else ''})"
+        f.status, f.exception = "excepted", e
+    for e in exc.all():
+        if e.kind != "links" and not e.used:
+            problems.append((e.pos, f"stale exception: the inventory documents no {e.key[0]} {e.key[1]};"
+                             f" remove it from {e.kind}"))
+    return problems
+
+
 # --- the spec side ------------------------------------------------------------------------
 
 class SpecNames:
@@ -227,11 +376,13 @@ def tlfs_links(abi):
 # --- the comparison -----------------------------------------------------------------------
 
 class Finding:
-    """One documented name: its status (`in spec`, `other name`, `missing`) and details."""
+    """One documented name: its status (`in spec`, `excepted`, `other name`, `missing`)
+    and details."""
 
     def __init__(self, category, name, status, pages=(), value=None, note="", item=None):
         self.category, self.name, self.status = category, name, status
         self.pages, self.value, self.note, self.item = list(pages), value, note, item
+        self.exception = None
 
 
 def _hex(v):
@@ -356,9 +507,29 @@ def record_of_hypercall(record, hypercall):
     return bool(mine) and 2 * sum(w in theirs for w in mine) >= len(mine)
 
 
-def page_names(inv):
+def page_raw_names(inv):
+    """{page: TLFS names (as the TLFS spells them) the inventory lists for the page}: what
+    it mentions and every fact whose pages include it."""
+    raw = {p: set() for p in inv.get("pages", ())}
+    for page, said in inv.get("mentions", {}).items():
+        raw.setdefault(page, set()).update(said)
+    for table in ("hypercalls", "typedefs", "constants", "msrs", "registers"):
+        for fact in inv[table]:
+            for p in fact.get("pages", ()):
+                raw.setdefault(p, set()).add(fact["name"])
+    for t in inv["types"]:
+        for p in t["pages"]:
+            raw.setdefault(p, set()).add(t["name"])
+        for d in t["definitions"]:
+            raw.setdefault(d["page"], set()).update([t["name"]] + [e["name"] for e in d.get("enumerators", ())])
+    return raw
+
+
+def page_names(inv, aliases=None):
     """{page: (C names it documents, hypercall codes it documents, hypercall names)} by
-    the rule; a name the page mentions anywhere counts as documented there."""
+    the rule; a name the page mentions anywhere counts as documented there, and so does
+    the spec name of a `renamed` exception (aliases {TLFS name: {spec names}}) whose TLFS
+    name the page shows."""
     pages = {p: (set(), set(), set()) for p in inv.get("pages", ())}
 
     def add(ps, cnames, code=None, hypercall=None):
@@ -388,59 +559,113 @@ def page_names(inv):
         add(r["pages"], c_names("msr", r["name"]))
     for r in inv["registers"]:
         add(r["pages"], c_names("register", r["name"], r["arch"]))
+    if aliases:
+        for page, raw in page_raw_names(inv).items():
+            for tlfs in raw & set(aliases):
+                add([page], aliases[tlfs])
     return pages
 
 
-def check_links(inv, names):
-    """[(page, position, sorted names, why)] of the spec entries whose `tlfs:` page does
-    not document any of their names; and the number of entries checked."""
-    pages = page_names(inv)
-    bad = []
+def _link_ok(page, entry_names, is_record, pages, names):
+    documented, codes, hypercalls = pages[page]
+    if entry_names & documented:
+        return True
+    if is_record and page.startswith("hypercalls/Hv") and any(
+            record_of_hypercall(n, h) for n in entry_names for h in hypercalls):
+        return True
+    return any(v in codes for n in entry_names if n.startswith(HYPERCALL_PREFIXES)
+               for v in names.values_of(n))
+
+
+def check_links(inv, names, exc=None):
+    """(wrong, excepted, problems, number checked): wrong [(page, position, sorted names,
+    why)] of the spec entries whose `tlfs:` page documents none of their names and no
+    `links` exception names; excepted [(page, position, sorted names, Exception_)];
+    problems [(pos, message)] of `links` exceptions that are stale or not backed by the
+    inventory."""
+    exc = exc or Exceptions()
+    pages = page_names(inv, exc.aliases())
+    raw = page_raw_names(inv)
+    types = {t["name"]: t for t in inv["types"]}
+    bad, excepted, problems = [], [], []
     for page, pos, entry_names, is_record in names.links.values():
+        if page in pages and _link_ok(page, entry_names, is_record, pages, names):
+            for n in entry_names:
+                e = exc.links.get((page, n))
+                if e and not e.used:
+                    e.used = True
+                    problems.append((e.pos, f"stale exception: {n}'s tlfs: {page} is recognised without"
+                                     " it; remove it from links"))
+            continue
+        named = [exc.links[(page, n)] for n in sorted(entry_names) if (page, n) in exc.links]
+        if page in pages and named:
+            for e in named:
+                e.used = True
+                why = _unbacked(e, page, raw, types)
+                if why:
+                    problems.append((e.pos, f"links: {e.key[1]} -> {e.target} on {page}: {why}"))
+            excepted.append((page, pos, sorted(entry_names), named[0]))
+            continue
         if page not in pages:
             bad.append((page, pos, sorted(entry_names), "no such page in the inventory"))
-            continue
-        documented, codes, hypercalls = pages[page]
-        if entry_names & documented:
-            continue
-        if is_record and page.startswith("hypercalls/Hv") and any(
-                record_of_hypercall(n, h) for n in entry_names for h in hypercalls):
-            continue
-        if any(v in codes for n in entry_names if n.startswith(HYPERCALL_PREFIXES)
-               for v in names.values_of(n)):
             continue
         elsewhere = sorted(p for p, (doc, _, _) in pages.items() if entry_names & doc)
         why = "the page documents none of these names"
         if elsewhere:
             why += f" (named on {', '.join(elsewhere[:3])}{', ...' if len(elsewhere) > 3 else ''})"
         bad.append((page, pos, sorted(entry_names), why))
+    for e in exc.all():
+        if e.kind == "links" and not e.used:
+            problems.append((e.pos, f"stale exception: no spec entry named {e.key[1]} links"
+                             f" {e.key[0]}; remove it from links"))
     bad.sort(key=lambda b: (str(b[1]), b[0]))
-    return bad, len(names.links)
+    excepted.sort(key=lambda b: (str(b[1]), b[0]))
+    return bad, excepted, problems, len(names.links)
+
+
+def _unbacked(e, page, raw, types):
+    """Why a `links` exception's TLFS name is not on its page by the inventory (None if it
+    is, or if the exception is for prose)."""
+    if e.target is None:
+        return None
+    tlfs, _, member = e.target.partition(".")
+    if tlfs not in raw.get(page, ()):
+        return f"the inventory lists no {tlfs} on the page"
+    if member and (tlfs not in types or not _member_documented(types[tlfs], member)):
+        return f"the inventory documents no member {member} of {tlfs}"
+    return None
 
 
 # --- the report ---------------------------------------------------------------------------
 
-STATUSES = ("in spec", "other name", "missing")
+STATUSES = ("in spec", "excepted", "other name", "missing")
 
 
 def table(findings, title):
-    lines = [f"{title:28} {'documented':>10} {'in spec':>8} {'other name':>10} {'missing':>8} {'differ':>7}"]
+    """Per category: documented, in spec, excepted (named in the exceptions file), other
+    name, missing, differing values, and the share in spec or excepted."""
+    lines = [f"{title:28} {'documented':>10} {'in spec':>8} {'excepted':>8} {'other name':>10}"
+             f" {'missing':>8} {'differ':>7} {'covered':>8}"]
     for cat in CATEGORIES:
         rows = [f for f in findings if f.category == cat]
         if not rows:
             continue
         counts = [sum(f.status == s for f in rows) for s in STATUSES]
         differ = sum(f.note.startswith("value differs") for f in rows)
-        lines.append(f"  {cat:26} {len(rows):>10} {counts[0]:>8} {counts[1]:>10} {counts[2]:>8} {differ:>7}")
+        covered = f"{100 * (counts[0] + counts[1]) / len(rows):.1f} %"
+        covered = "100 %" if counts[0] + counts[1] == len(rows) else covered
+        lines.append(f"  {cat:26} {len(rows):>10} {counts[0]:>8} {counts[1]:>8} {counts[2]:>10}"
+                     f" {counts[3]:>8} {differ:>7} {covered:>8}")
     return lines
 
 
 def details(findings):
     """Names not in the spec (missing, or there under another name) and names whose value
-    or hypercall name differs, one per line; missing types with their members."""
+    or hypercall name differs, one per line; missing types with their members. Excepted
+    names are listed with their groups (`exception_lines`)."""
     lines = []
     for f in findings:
-        if f.status == "in spec" and not f.note.startswith(("value differs", "spec name")):
+        if f.status == "excepted" or (f.status == "in spec" and not f.note.startswith(("value differs", "spec name"))):
             continue
         value = f" = {_hex(f.value)}" if f.value is not None else ""
         note = f"  ({f.note})" if f.note else ""
@@ -449,6 +674,31 @@ def details(findings):
         lines.append(f"  {status}: {kind} {f.name}{value}{note}  [{', '.join(f.pages)}]")
         if f.category == "types" and f.status == "missing":
             lines += ["      " + line for line in render_type(f.item)]
+    return lines
+
+
+def exception_lines(exc, verbose):
+    """The named exceptions by group with counts (the reasons and every name, with -v)."""
+    if not exc.path:
+        return ["exceptions: none (no exceptions file)"]
+    by_kind = {k: [g for g in exc.groups if g[0] == k] for k in EXCEPTION_KINDS}
+    counts = ", ".join(f"{k} {sum(len(g[3]) for g in gs)} in {len(gs)} groups" for k, gs in by_kind.items())
+    prose = sum(1 for e in exc.all() if e.kind == "links" and e.target is None)
+    lines = [f"exceptions ({exc.path}): {counts} ({prose} links documented in prose only)"]
+    if not verbose:
+        for kind in EXCEPTION_KINDS:
+            per = {}
+            for k, label, _, items in exc.groups:
+                if k == kind:
+                    per[label] = per.get(label, 0) + len(items)
+            lines.append(f"  {kind}: " + (", ".join(f"{label} {n}" for label, n in per.items()) or "none"))
+        return lines
+    for kind, label, why, items in exc.groups:
+        lines.append(f"  {kind}: {label}: {len(items)}: {why}")
+        if verbose:
+            for e in items:
+                target = "" if kind == "absent" else f" -> {e.target if e.target else '(prose)'}"
+                lines.append(f"      {e.key[1]}{target}")
     return lines
 
 
@@ -482,11 +732,32 @@ def _render_members(members, depth):
     return out
 
 
-def report(spec, inventory_path, openvmm_path=None, verbose=False):
-    """(lines, number missing, number of wrong links)."""
+def default_exceptions(inventory_path):
+    """The exceptions file that goes with an inventory: tlfs-exceptions.yaml next to it."""
+    path = pathlib.Path(inventory_path).with_name("tlfs-exceptions.yaml")
+    return path if path.exists() else None
+
+
+class Result:
+    """What the report found: `missing` (not in the spec, not excepted: TLFS missing or
+    under another name, and openvmm missing), `wrong_links` (not excepted) and `problems`
+    (stale or unbacked exceptions)."""
+
+    def __init__(self, lines, missing, unnamed, wrong_links, problems):
+        self.lines, self.missing, self.unnamed = lines, missing, unnamed
+        self.wrong_links, self.problems = wrong_links, problems
+
+
+def report(spec, inventory_path, openvmm_path=None, verbose=False, exceptions_path=None):
+    """A Result. `exceptions_path` None: the inventory's default (`default_exceptions`);
+    False: none."""
     inv = load_facts(inventory_path, ("pages", "hypercalls", "types", "typedefs", "constants", "msrs", "registers"))
+    if exceptions_path is None:
+        exceptions_path = default_exceptions(inventory_path)
+    exc = load_exceptions(exceptions_path) if exceptions_path else Exceptions()
     names = SpecNames(spec)
     findings = compare_inventory(inv, names)
+    problems = apply_exceptions(findings, exc, names)
     src = inv["source"]
     lines = [f"TLFS ({src.get('repo')} {str(src.get('commit'))[:12]}, {len(inv['pages'])} pages)"
              " documented vs the spec (all profiles and arches):"]
@@ -494,11 +765,17 @@ def report(spec, inventory_path, openvmm_path=None, verbose=False):
     if verbose:
         lines += details(findings)
     missing = sum(f.status == "missing" for f in findings)
-    bad, checked = check_links(inv, names)
+    unnamed = sum(f.status in ("missing", "other name") for f in findings)
+    bad, excepted, link_problems, checked = check_links(inv, names, exc)
+    problems += link_problems
     lines.append(f"tlfs: links: {checked} spec entries link a TLFS page; {len(bad)} link a page"
-                 " that documents none of their names")
+                 f" that documents none of their names; {len(excepted)} excepted (documented"
+                 " there under a name the rule does not map)")
     for page, pos, entry_names, why in bad if verbose else ():
         lines.append(f"  {pos}: tlfs: {page}: {why}: {', '.join(entry_names)}")
+    lines += exception_lines(exc, verbose)
+    for pos, message in sorted(problems, key=lambda pm: (str(pm[0]), pm[1])):
+        lines.append(f"{pos}: error: {message}")
     if openvmm_path:
         doc = load_facts(openvmm_path, ("hypercalls", "registers"))
         ofind = compare_openvmm(doc, names)
@@ -509,4 +786,4 @@ def report(spec, inventory_path, openvmm_path=None, verbose=False):
         if verbose:
             lines += details(ofind)
         missing += sum(f.status == "missing" for f in ofind)
-    return lines, missing, len(bad)
+    return Result(lines, missing, unnamed, len(bad), problems)

@@ -4,6 +4,7 @@ and the documentation coverage report (hvabi coverage --tlfs-inventory)."""
 import importlib.util
 import json
 import pathlib
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -18,6 +19,7 @@ from hvabi.errors import HvabiError  # noqa: E402
 HVABI = [sys.executable, str(REPO / "gen/bin/hvabi")]
 INVENTORY = REPO / "tests/reference/tlfs-inventory.json"
 OPENVMM = REPO / "tests/reference/openvmm-hvdef.json"
+EXCEPTIONS_FILE = REPO / "tests/reference/tlfs-exceptions.yaml"
 
 
 def _script(name):
@@ -224,7 +226,7 @@ class Report(unittest.TestCase):
                  5: ("hypercalls/HvCallFooBar.md", "a.yaml:5", {"HVCALL_RENAMED"}, False),
                  6: ("registers.md", "a.yaml:6", {"HV_REGISTER_MENTIONED"}, False)}
         names = FakeNames({"HVCALL_RENAMED": {2}}, links)
-        bad, checked = tc.check_links(self.doc, names)
+        bad, _, _, checked = tc.check_links(self.doc, names)
         self.assertEqual(checked, 6)
         self.assertEqual([b[1] for b in bad], ["a.yaml:2", "a.yaml:3"])
 
@@ -241,18 +243,206 @@ class Report(unittest.TestCase):
             self.assertIn(f"{path}:3: error: hypercalls: HvCallX: code is not an integer", str(e.exception))
 
 
+EXCEPTIONS = """hvabi: 2
+renamed:
+  - category: enumerators
+    why: The spec spells it differently.
+    names: {HvThingA: HV_THING_KIND_A}
+absent:
+  - category: enumerators
+    why: Not in the spec, for a reason.
+    names: [HvThingB]
+  - category: types
+    why: Not in the spec either.
+    names: [HV_THING_KIND]
+links:
+  - page: datatypes/hv_thing.md
+    why: The page documents hv_other as HV_THING_COUNT.
+    names: {hv_other: HV_THING_COUNT}
+  - page: registers.md
+    why: Prose only.
+    names: {hv_prose: null}
+"""
+
+
+class Exceptions(unittest.TestCase):
+    """Named exceptions: each one excepts what it names, and each check fails without it,
+    or when it is stale or not backed by the inventory."""
+
+    LINKS = {1: ("datatypes/hv_thing.md", "a.yaml:1", {"hv_thing"}, True),
+             2: ("datatypes/hv_thing.md", "a.yaml:2", {"hv_other"}, True),
+             3: ("registers.md", "a.yaml:3", {"hv_prose"}, True)}
+
+    def setUp(self):
+        self.doc = inv.inventory(PAGES, "0" * 40)
+        self.names = FakeNames({"HVCALL_FOO_BAR": {2}, "HV_EXT_CALL_QUX": {0x8009},
+                                "HV_THING_KIND_A": {1}, "HV_THING_C": {0x10}}, dict(self.LINKS))
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+
+    def load(self, text):
+        path = pathlib.Path(self.tmp.name, "tlfs-exceptions.yaml")
+        path.write_text(text)
+        return tc.load_exceptions(path)
+
+    def run_all(self, text):
+        """(findings by (category, name), problems, wrong links, excepted links)."""
+        exc = self.load(text)
+        findings = tc.compare_inventory(self.doc, self.names)
+        problems = tc.apply_exceptions(findings, exc, self.names)
+        bad, excepted, link_problems, _ = tc.check_links(self.doc, self.names, exc)
+        return ({(f.category, f.name): f for f in findings}, [m for _, m in problems + link_problems],
+                [b[1] for b in bad], [e[1] for e in excepted])
+
+    def test_all_named(self):
+        found, problems, bad, excepted = self.run_all(EXCEPTIONS)
+        self.assertEqual(problems, [])
+        self.assertEqual(bad, [])
+        self.assertEqual(excepted, ["a.yaml:2", "a.yaml:3"])
+        self.assertEqual(found["enumerators", "HvThingA"].status, "excepted")
+        self.assertEqual(found["enumerators", "HvThingA"].note, "renamed: spec has HV_THING_KIND_A")
+        self.assertEqual(found["enumerators", "HvThingB"].status, "excepted")
+        self.assertEqual(found["types", "HV_THING_KIND"].status, "excepted")
+        self.assertFalse([f.name for f in found.values() if f.category in ("types", "enumerators")
+                          and f.status in ("missing", "other name")])
+        line = next(x for x in tc.table(list(found.values()), "t") if x.split()[0] == "enumerators")
+        self.assertEqual(line.split()[1:], ["3", "1", "2", "0", "0", "0", "100", "%"])
+
+    def test_removing_an_exception_fails(self):
+        found, problems, bad, _ = self.run_all(EXCEPTIONS.replace("    names: [HvThingB]\n", "    names: []\n"))
+        self.assertEqual(problems, [])
+        self.assertEqual(found["enumerators", "HvThingB"].status, "missing")
+        found, problems, bad, _ = self.run_all(EXCEPTIONS.replace("{HvThingA: HV_THING_KIND_A}", "{}"))
+        self.assertEqual(found["enumerators", "HvThingA"].status, "other name")
+        _, problems, bad, excepted = self.run_all(EXCEPTIONS.replace("{hv_other: HV_THING_COUNT}", "{}"))
+        self.assertEqual((problems, bad, excepted), ([], ["a.yaml:2"], ["a.yaml:3"]))
+
+    def test_a_wrong_link_fails(self):
+        self.names.links[4] = ("registers.md", "a.yaml:4", {"hv_thing"}, True)
+        _, problems, bad, _ = self.run_all(EXCEPTIONS)
+        self.assertEqual((problems, bad), ([], ["a.yaml:4"]))
+
+    def test_stale_exceptions_fail(self):
+        cases = {
+            # the rule finds HV_THING in the spec by itself
+            "    names: [HV_THING_KIND]": ("    names: [HV_THING_KIND, HV_THING]",
+                                          "stale exception: types HV_THING is in the spec"),
+            # the inventory documents no such name
+            "    names: [HvThingB]": ("    names: [HvThingB, HvThingZ]",
+                                     "stale exception: the inventory documents no enumerators HvThingZ"),
+            # the link is recognised without it
+            "{hv_other: HV_THING_COUNT}": ("{hv_other: HV_THING_COUNT, hv_thing: HV_THING}",
+                                           "stale exception: hv_thing's tlfs: datatypes/hv_thing.md is"
+                                           " recognised without it"),
+            # no spec entry links that page with that name
+            "{hv_prose: null}": ("{hv_prose: null, hv_gone: null}",
+                                 "stale exception: no spec entry named hv_gone links registers.md"),
+        }
+        for old, (new, message) in cases.items():
+            with self.subTest(new):
+                _, problems, _, _ = self.run_all(EXCEPTIONS.replace(old, new))
+                self.assertEqual(len(problems), 1, problems)
+                self.assertTrue(problems[0].startswith(message), problems)
+
+    def test_unbacked_exceptions_fail(self):
+        cases = {
+            "{HvThingA: HV_THING_KIND_A}": ("{HvThingA: HV_THING_KIND_Z}", "the spec has no HV_THING_KIND_Z"),
+            "{HvThingA: HV_THING_KIND_A}\n": ("{HvThingA: HV_THING_C}\n", "the spec's value is 0x10"),
+            "{hv_other: HV_THING_COUNT}": ("{hv_other: HV_NOT_THERE}", "the inventory lists no HV_NOT_THERE"),
+            "{hv_other: HV_THING_COUNT}\n": ("{hv_other: HV_THING.Nope}\n",
+                                             "the inventory documents no member Nope of HV_THING"),
+        }
+        for old, (new, message) in cases.items():
+            with self.subTest(new):
+                _, problems, _, _ = self.run_all(EXCEPTIONS.replace(old, new))
+                self.assertEqual(len(problems), 1, problems)
+                self.assertIn(message, problems[0])
+        _, problems, _, _ = self.run_all(EXCEPTIONS.replace("{hv_other: HV_THING_COUNT}", "{hv_other: HV_THING.Low}"))
+        self.assertEqual(problems, [])
+
+    def test_a_rename_documents_the_spec_name_on_the_page(self):
+        self.names.links[5] = ("datatypes/hv_thing.md", "a.yaml:5", {"HV_THING_KIND_A"}, False)
+        self.names.links[6] = ("registers.md", "a.yaml:6", {"HV_THING_KIND_A"}, False)
+        _, _, bad, _ = self.run_all(EXCEPTIONS)
+        self.assertEqual(bad, ["a.yaml:6"])
+
+    def test_bad_files(self):
+        for text, message in [("hvabi: 2\nrenamed: {}\n", ":2: error: renamed: a list of groups"),
+                              ("hvabi: 1\n", ":1: error: not a TLFS exceptions file"),
+                              ("hvabi: 2\nabsent:\n  - {category: types, names: [A]}\n",
+                               ":3: error: a absent group has exactly the keys category, names, why"),
+                              ("hvabi: 2\nabsent:\n  - {category: type, why: x, names: [A]}\n",
+                               ":3: error: category 'type' is not one of"),
+                              ("hvabi: 2\nabsent:\n  - {category: types, why: x, names: [A, A]}\n",
+                               ":3: error: absent: types: A is named twice"),
+                              ("hvabi: 2\nrenamed:\n  - {category: types, why: x, names: {A: null}}\n",
+                               ":3: error: names: a mapping TLFS name: spec name")]:
+            with self.subTest(text), self.assertRaises(HvabiError) as e:
+                self.load(text)
+            self.assertIn(message, str(e.exception))
+
+
 class Cli(unittest.TestCase):
-    def run_cov(self, *args):
-        return subprocess.run([*HVABI, "coverage", *args], capture_output=True, text=True)
+    def run_cov(self, *args, spec=None):
+        return subprocess.run([*HVABI, *(["--spec", str(spec)] if spec else []), "coverage", *args],
+                              capture_output=True, text=True)
 
     def test_committed_inventory(self):
         run = self.run_cov("--tlfs-inventory", str(INVENTORY), "--openvmm", str(OPENVMM), "-v", "--complete")
-        # The spec lacks documented definitions today: --complete fails, the table prints.
+        # openvmm defines what the spec lacks: --complete fails, the tables print.
         self.assertEqual(run.returncode, 1, run.stderr)
         self.assertIn("registers arm64", run.stdout)
         self.assertIn("missing: hypercall", run.stdout)
-        self.assertRegex(run.stdout, r"tlfs: links: \d+ spec entries link a TLFS page; \d+ link")
+        self.assertRegex(run.stdout, r"tlfs: links: \d+ spec entries link a TLFS page; 0 link")
         self.assertIn("openvmm (microsoft/openvmm", run.stdout)
+
+    def tlfs_rows(self, stdout):
+        rows = stdout.split("\n", 2)[2].split("tlfs: links:")[0].splitlines()
+        return {" ".join(r.split()[:-8]): r.split()[-2] for r in rows}
+
+    def test_strict_on_the_committed_files(self):
+        # Every TLFS row at 100 %, no wrong link, no stale exception (ctest coverage_tlfs).
+        run = self.run_cov("--tlfs-inventory", str(INVENTORY), "--strict")
+        self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
+        self.assertEqual(set(self.tlfs_rows(run.stdout).values()), {"100"}, run.stdout)
+        self.assertNotIn("error:", run.stdout)
+
+    def test_strict_fails_without_an_exception(self):
+        text = EXCEPTIONS_FILE.read_text()
+        with tempfile.TemporaryDirectory() as tmp:
+            path = pathlib.Path(tmp, "exc.yaml")
+            path.write_text(text.replace("      HvMessageTypeNone: HVMSG_NONE\n", ""))
+            run = self.run_cov("--tlfs-inventory", str(INVENTORY), "--tlfs-exceptions", str(path), "--strict")
+            self.assertEqual(run.returncode, 1, run.stdout + run.stderr)
+            self.assertEqual(self.tlfs_rows(run.stdout)["enumerators"], "99.2", run.stdout)
+            run = self.run_cov("--tlfs-inventory", str(INVENTORY), "--tlfs-exceptions", str(path))
+            self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
+            # a link exception removed: the wrong link is back
+            path.write_text(text.replace("      hv_synic_sint: HvRegisterSint0\n", ""))
+            run = self.run_cov("--tlfs-inventory", str(INVENTORY), "--tlfs-exceptions", str(path), "--strict", "-v")
+            self.assertEqual(run.returncode, 1, run.stdout + run.stderr)
+            self.assertRegex(run.stdout, r"; 1 link a page that documents none of their names")
+            self.assertRegex(run.stdout, r"tlfs: inter-partition-communication.md: .*: hv_synic_sint")
+            # a stale exception fails in any mode
+            path.write_text(text.replace("      HV_VP_SET: hv_vpset\n", "      HV_VP_SET: hv_vpset\n"
+                                         "      HV_MESSAGE: hv_message\n"))
+            run = self.run_cov("--tlfs-inventory", str(INVENTORY), "--tlfs-exceptions", str(path))
+            self.assertEqual(run.returncode, 1, run.stdout + run.stderr)
+            self.assertIn("error: stale exception: types HV_MESSAGE is in the spec", run.stdout)
+
+    def test_strict_fails_on_a_wrong_link(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            spec = pathlib.Path(tmp, "spec")
+            shutil.copytree(REPO / "spec", spec)
+            f = spec / "defs/10-hvgdk_mini.yaml"
+            text = f.read_text()
+            old = "  - struct: hv_message\n    header: {tlfs: generic}\n    tlfs: datatypes/hv_message.md\n"
+            self.assertEqual(text.count(old), 1)
+            f.write_text(text.replace(old, old.replace("datatypes/hv_message.md", "timers.md")))
+            run = self.run_cov("--tlfs-inventory", str(INVENTORY), "--strict", "-v", spec=spec)
+            self.assertEqual(run.returncode, 1, run.stdout + run.stderr)
+            self.assertRegex(run.stdout, r"tlfs: timers.md: the page documents none of these names"
+                                         r" \(named on datatypes/hv_message.md.*\): hv_message")
 
     def test_broken_inventory(self):
         with tempfile.TemporaryDirectory() as tmp:
