@@ -81,7 +81,7 @@ def load_products(path, spec, orders=True):
              "see docs/spec-format.md and the committed spec/products.yaml")
         raise SpecErrors(errors)
     products, outputs, guards = [], {}, {}
-    names = _spec_names(spec)
+    names = spec_names(spec)
     for name, body in body_of.items():
         pos = body_of.key_pos(name)
         if not _NAME.fullmatch(name):
@@ -153,7 +153,7 @@ def layer_changes(spec, product):
     return layered(spec, product.profile, product.base_profile)[1] if product.layer_on else []
 
 
-def _spec_names(spec):
+def spec_names(spec):
     """Every C name the spec defines (types, constants, enumerators)."""
     names = set()
     for entry in spec.entries:
@@ -276,14 +276,16 @@ def _headers(body, name, flavor, fail, guards, names, spec_dir):
         header = Header(hid, hpath, guard, arch, lists["includes"], lists["trailer_includes"], options,
                         hpos)
         if "order" in h and spec_dir is not None:
-            header.order, header.order_pos = _order_file(h, spec_dir, names, fail) or (None, {})
+            header.order, header.order_pos = _order_file(h, spec_dir, fail) or (None, {})
         headers.append(header)
     return headers if ok else None
 
 
-def _order_file(h, spec_dir, names, fail):
+def _order_file(h, spec_dir, fail):
     """A header's `order:` file: `order:`, the list of names its definitions appear in (a
-    constant group by any one of its constants). (names, {name: pos}) or None."""
+    constant group by any one of its constants). (names, {name: pos}) or None. Whether the
+    spec defines each name, in that header, is checks.check_order's question: it is asked
+    after the spec's own checks, whose errors come first."""
     rel = _relative_path(h, "order", fail, "order file", header=False, tree=f"{spec_dir.name}/")
     if rel is None:
         return None
@@ -305,8 +307,8 @@ def _order_file(h, spec_dir, names, fail):
     out, where = [], {}
     for i, name in enumerate(listed):
         pos = listed.item_pos(i)
-        if not isinstance(name, str) or name not in names:
-            fail(f"order file lists {name!r}, which the spec does not define", pos,
+        if not isinstance(name, str) or not _IDENT.fullmatch(name):
+            fail(f"order file lists {name!r}, which is not a name", pos,
                  "list type names, enum names and constant names; remove or fix this line")
         elif name in where:
             fail(f"order file lists {name} twice", pos, f"the first is at line {where[name].line}")

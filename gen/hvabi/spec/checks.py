@@ -230,7 +230,7 @@ def _check_const(abi, const):
 def check_order(spec, product, header_defs):
     """Within a product's include order, a type must be defined before a record uses it;
     a header's `order:` file names only definitions the header holds."""
-    from ..emit.products import defined_names
+    from ..emit.products import spec_names, defined_names
     errors, held = [], {}
     for arch in m.ARCHES:
         defined = set()
@@ -250,9 +250,18 @@ def check_order(spec, product, header_defs):
                                 f"move {tname} to an earlier spec file or an earlier header"))
                 if defn.name:
                     defined.add(defn.name)
+    known = None
     for header in product.headers:
         for name in header.order or ():
-            if name not in held.get(id(header), ()):
+            if name in held.get(id(header), ()):
+                continue
+            known = known or spec_names(spec)
+            if name not in known:
+                errors.append(HvabiError(
+                    f"order file lists {name!r}, which the spec does not define",
+                    header.order_pos[name], "list type names, enum names and constant names;"
+                    " remove or fix this line"))
+            else:
                 errors.append(HvabiError(
                     f"order file lists {name}, which header {header.path} does not hold",
                     header.order_pos[name], "remove the line: the definition went to another"
