@@ -151,7 +151,9 @@ def cmd_divergence(args):
         sys.stdout.write(divergence.as_text(doc, markdown=args.format == "markdown"))
     if doc["stale"]:
         for st in doc["stale"]:
-            print(f"{st['pos']}: error: {st['tlfs']} {st['arch']}: {st['problem']}", file=sys.stderr)
+            print(f"{st['pos']}: error: {st['subject']}: {st['problem']}", file=sys.stderr)
+        print("  hint: an entry that explains no difference is stale: correct its tlfs/arch/profiles/fields,"
+              " or delete it (docs/divergence.md)", file=sys.stderr)
         return errors.EXIT_CHECK_FAILED
     return errors.EXIT_OK
 
