@@ -142,8 +142,9 @@ def cmd_coverage(args):
 def cmd_divergence(args):
     """Documented (TLFS) vs implemented (the spec's profiles), field by field."""
     from . import divergence
-    spec, _ = load(args.spec)
     divergences = args.divergences or os.path.join(args.spec, "divergences.yaml")
+    divergence.load_divergences(divergences)         # a malformed file fails before the spec loads
+    spec, _ = load(args.spec)
     doc = divergence.build(spec, args.tlfs_inventory, divergences)
     if args.format == "json":
         sys.stdout.write(divergence.as_json(doc))

@@ -73,6 +73,7 @@ class Known:
     why: str
     pos: object
     arch_given: bool = False
+    profiles_pos: object = None
 
     def applies(self, tlfs, arch, selection):
         return (tlfs in self.tlfs and (self.arches is None or arch in self.arches)
@@ -204,7 +205,7 @@ def load_divergences(path):
             raise HvabiError("a divergence needs `why:` (the reason, our words)", item.pos,
                              "add why:, or give every field its own reason as {PATH: why}")
         known.append(Known(tlfs, arches, profiles, fields, _text(why) if why else "", item.pos,
-                           arch_given=arches is not None))
+                           arch_given=arches is not None, profiles_pos=item.val_pos("profiles")))
     return names, known
 
 
@@ -498,10 +499,11 @@ def stale(known, found, names, inv, spec):
         unused = [f for f in k.fields if f.pattern not in k.field_hits]
         if unused and all((t, a) in k.matched for t in k.tlfs if t in held
                           for a in (k.arches if k.arch_given else [None])):
-            problems.append((k.where, "/".join(k.tlfs), f"no difference in {', '.join(f.pattern for f in unused)}"))
+            problems.append((k.where, "/".join(k.tlfs),
+                             f"no difference in {', '.join(f.pattern for f in unused)}"))
     every = set()
     for abi_types in (Abi(spec, m.Selection(p, spec.profiles[p].view, a)).types
-                      for p in spec.profiles for a in m.ARCHES):
+                      for p in (spec.profiles if names else ()) for a in m.ARCHES):
         every |= set(abi_types)
     for tlfs, (cname, pos) in sorted(names.items()):
         where = f"spec/divergences.yaml:{pos.line}" if pos else "spec/divergences.yaml"
@@ -601,7 +603,7 @@ def build(spec, inventory_path, divergences_path):
     for k in known:
         for p in k.profiles or ():
             if p not in labels:
-                raise HvabiError(f"profiles: {p!r} is not a profile of the spec", k.pos,
+                raise HvabiError(f"profiles: {p!r} is not a profile of the spec", k.profiles_pos,
                                  f"name one of {', '.join(sorted(labels))}")
     found = findings(spec, inv, names, known)
     problems = stale(known, found, names, inv, spec)
