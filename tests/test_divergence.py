@@ -149,7 +149,11 @@ def main():
                  "HV_INITIAL_VP_CONTEXT arm64"),
                 # any entry: a naming difference left without its reason is unexplained
                 ("the HV_MESSAGE entry removed from spec/divergences.yaml", drop_entry("HV_MESSAGE"),
-                 "HV_MESSAGE x86_64 tlfs: unexplained: payload, u, u.payload")):
+                 "HV_MESSAGE x86_64 tlfs: unexplained: payload, u, u.payload"),
+                # a spec `why` about the copies (trio vs Linux spelling) does not explain the text
+                ("the HV_NESTED_ENLIGHTENMENTS_CONTROL entry removed",
+                 drop_entry("HV_NESTED_ENLIGHTENMENTS_CONTROL"),
+                 "HV_NESTED_ENLIGHTENMENTS_CONTROL x86_64 linux: unexplained")):
             got = check(mutated(tmp, name.split()[1] + str(len(name)), edit), formats=False)
             if any(want in g for g in got):
                 passed += 1

@@ -357,7 +357,7 @@ class Finding:
     page: str
     diffs: list
     reasons: list                 # [(source, text)]: spec file:line or spec/divergences.yaml:line
-    spec_why: bool = False        # a spec `why` accounts for the whole shape of this selection
+    spec_why: bool = False        # a spec variant's `why` accounts for the whole shape here
     unexplained_fields: list = dataclasses.field(default_factory=list)
 
     @property
@@ -455,6 +455,14 @@ def findings(spec, inv, names, known):
                 view = views[p, arch]
                 if cname not in abis[p, arch].types and cname in view.types:
                     selections.insert(1, (VIEW_LABEL, view))
+            # The spec's own `why`s account for a selection's shape only where the spec
+            # holds the documented shape itself (its tlfs view matches the text there):
+            # then what differs is the spec's documented-vs-HDK variant, and its why says why.
+            holds_documented = any(
+                cname in views[p, arch].types
+                and not compare(doc_shape(t, definition, views[p, arch], inv),
+                                spec_shape(views[p, arch], views[p, arch].types[cname]))
+                for p in tlfs_profiles)
             for label, abi in selections:
                 defn = abi.types.get(cname)
                 page = f"{definition['page']}:{definition['line']}"
@@ -468,7 +476,7 @@ def findings(spec, inv, names, known):
                     reasons, missing = _explain(diffs, t["name"], arch, label, known)
                     reasons = whys + reasons
                 out.append(Finding(t["name"], cname, arch, label, "differs" if diffs else "same",
-                                   page, diffs, reasons, bool(whys), missing))
+                                   page, diffs, reasons, bool(whys) and holds_documented, missing))
     return out
 
 
