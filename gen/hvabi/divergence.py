@@ -74,18 +74,24 @@ class Known:
     pos: object
     arch_given: bool = False
     profiles_pos: object = None
+    matched: set = dataclasses.field(default_factory=set)       # (tlfs, arch or None) explained
+    field_hits: set = dataclasses.field(default_factory=set)    # patterns that matched a difference
 
     def applies(self, tlfs, arch, selection):
         return (tlfs in self.tlfs and (self.arches is None or arch in self.arches)
                 and (self.profiles is None or selection in self.profiles))
 
     def reason(self, diff):
-        """The reason this entry gives `diff`, or None if it does not cover it."""
+        """(source, reason) this entry gives `diff`, or None if it does not cover it: the
+        first field that matches, with its own reason and line if it has one."""
         if not self.fields:
-            return self.why
+            return self.where, self.why
         for f in self.fields:
             if f.matches(diff.field):
-                return f.why or self.why
+                self.field_hits.add(f.pattern)
+                if f.why:
+                    return f"spec/divergences.yaml:{f.pos.line}, {f.pattern}", f.why
+                return self.where, self.why
         return None
 
     @property
@@ -415,19 +421,13 @@ def _explain(diffs, tlfs, arch, label, known):
         for k in known:
             if not k.applies(tlfs, arch, label):
                 continue
-            why = k.reason(d)
-            if why is None:
+            got = k.reason(d)
+            if got is None:
                 continue
             covered = True
             k.matched.add((tlfs, arch if k.arch_given else None))
-            for f in k.fields:
-                if f.matches(d.field):
-                    k.field_hits.add(f.pattern)
-                    break
-            fields = [f.pattern for f in k.fields if f.why and f.why == why]
-            src = k.where + (f" ({', '.join(fields)})" if fields else "")
-            if (src, why) not in reasons:
-                reasons.append((src, why))
+            if got not in reasons:
+                reasons.append(got)
         if not covered and d.field not in missing:
             missing.append(d.field)
     return reasons, missing

@@ -94,10 +94,14 @@ class Format(unittest.TestCase):
         self.assertEqual(b.why, "")
         self.assertEqual(a.where, "spec/divergences.yaml:5")
         # globs, and the reason of each field
-        self.assertEqual(a.reason(Diff("rsvd_z1", "documented only")), "Same bits, other names.")
+        self.assertEqual(a.reason(Diff("rsvd_z1", "documented only")),
+                         ("spec/divergences.yaml:5", "Same bits, other names."))
         self.assertIsNone(a.reason(Diff("enabled", "type")))
-        self.assertEqual(b.reason(Diff("u.payload", "spec only")), "the union the headers add")
-        self.assertEqual(b.reason(Diff("payload", "documented only")), "documented name")
+        self.assertEqual(b.reason(Diff("u.payload", "spec only")),
+                         ("spec/divergences.yaml:15, u.*", "the union the headers add"))
+        self.assertEqual(b.reason(Diff("payload", "documented only")),
+                         ("spec/divergences.yaml:14, payload", "documented name"))
+        self.assertEqual(b.field_hits, {"u.*", "payload"})
         self.assertTrue(a.applies("HV_TSC_EMULATION_STATUS", "x86_64", "linux"))
         self.assertFalse(a.applies("HV_TSC_EMULATION_STATUS", "arm64", "linux"))
         self.assertFalse(b.applies("HV_MESSAGE", "arm64", "rust-vmm"))
@@ -105,7 +109,7 @@ class Format(unittest.TestCase):
 
     def test_no_fields_covers_every_difference(self):
         _, (k,) = load("hvabi: 2\ndivergences:\n  - {tlfs: HV_MSI_ENTRY, why: all of it}\n")
-        self.assertEqual(k.reason(Diff("(size)", "size")), "all of it")
+        self.assertEqual(k.reason(Diff("(size)", "size")), ("spec/divergences.yaml:3", "all of it"))
 
     def assertError(self, text, line, what):
         got = load(text)
@@ -151,8 +155,6 @@ class Explain(unittest.TestCase):
 
     def run_entries(self, text, rows):
         names, known = load("hvabi: 2\ndivergences:\n" + textwrap.dedent(text))
-        for k in known:
-            k.matched, k.field_hits = set(), set()
         for f in rows:
             f.reasons, f.unexplained_fields = dv._explain(f.diffs, f.tlfs, f.arch, f.selection, known)
         return dv.stale(known, rows, {}, self.INV, None)
