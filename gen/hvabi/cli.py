@@ -143,8 +143,9 @@ def cmd_coverage(args):
 def cmd_divergence(args):
     """Documented (TLFS) vs implemented (the spec's profiles), field by field."""
     from . import divergence
-    spec, _ = load(args.spec)
     divergences = args.divergences or os.path.join(args.spec, "divergences.yaml")
+    divergence.load_divergences(divergences)         # a malformed file fails before the spec loads
+    spec, _ = load(args.spec)
     doc = divergence.build(spec, args.tlfs_inventory, divergences)
     if args.format == "json":
         sys.stdout.write(divergence.as_json(doc))
@@ -152,7 +153,9 @@ def cmd_divergence(args):
         sys.stdout.write(divergence.as_text(doc, markdown=args.format == "markdown"))
     if doc["stale"]:
         for st in doc["stale"]:
-            print(f"{st['pos']}: error: {st['tlfs']} {st['arch']}: {st['problem']}", file=sys.stderr)
+            print(f"{st['pos']}: error: {st['subject']}: {st['problem']}", file=sys.stderr)
+        print("  hint: an entry that explains no difference is stale: correct its tlfs/arch/profiles/fields,"
+              " or delete it (docs/divergence.md)", file=sys.stderr)
         return errors.EXIT_CHECK_FAILED
     return errors.EXIT_OK
 

@@ -25,8 +25,10 @@ cannot hold the documented shape in the tlfs view without breaking the tlfs prof
 """
 
 import dataclasses
+import fnmatch
 import json
 import pathlib
+import re
 
 from . import model as m
 from .errors import HvabiError
@@ -43,41 +45,173 @@ VIEW_LABEL = "tlfs view"
 
 # --- the divergences file -----------------------------------------------------------------
 
+HINT = "see docs/divergence.md for the format of spec/divergences.yaml"
+ENTRY_KEYS = ("tlfs", "arch", "profiles", "fields", "why")
+
+
+@dataclasses.dataclass
+class Field:
+    """A member path or glob (`u.*`, `HVMSG_*`, `(size)`) of an entry, with its own reason
+    or None (the entry's)."""
+    pattern: str
+    why: object
+    pos: object
+
+    def matches(self, field):
+        return fnmatch.fnmatchcase(field, self.pattern)
+
+
 @dataclasses.dataclass
 class Known:
-    """One entry of spec/divergences.yaml."""
-    tlfs: str
-    arch: str
+    """One entry of spec/divergences.yaml: the TLFS types it covers, on which arches and
+    selections (None: every one), which differing fields (every one without `fields`),
+    and why."""
+    tlfs: list
+    arches: object
+    profiles: object
     fields: list
     why: str
     pos: object
-    used: bool = False
+    arch_given: bool = False
+    profiles_pos: object = None
+    matched: set = dataclasses.field(default_factory=set)       # (tlfs, arch or None) explained
+    field_hits: set = dataclasses.field(default_factory=set)    # patterns that matched a difference
+
+    def applies(self, tlfs, arch, selection):
+        return (tlfs in self.tlfs and (self.arches is None or arch in self.arches)
+                and (self.profiles is None or selection in self.profiles))
+
+    def reason(self, diff):
+        """(source, reason) this entry gives `diff`, or None if it does not cover it: the
+        first field that matches, with its own reason and line if it has one."""
+        if not self.fields:
+            return self.where, self.why
+        for f in self.fields:
+            if f.matches(diff.field):
+                self.field_hits.add(f.pattern)
+                if f.why:
+                    return f"spec/divergences.yaml:{f.pos.line}, {f.pattern}", f.why
+                return self.where, self.why
+        return None
+
+    @property
+    def where(self):
+        return f"spec/divergences.yaml:{self.pos.line}" if self.pos else "spec/divergences.yaml"
+
+
+def _text(value):
+    return " ".join(str(value).split())
+
+
+def _names_list(item, key, what, check=None):
+    """A name or a non-empty list of names under `key` of `item` (None when absent)."""
+    from .spec.yamlsrc import Seq
+    if key not in item:
+        return None
+    value = item[key]
+    values = list(value) if isinstance(value, Seq) else [value]
+    if not values or not all(isinstance(v, str) and v.strip() for v in values):
+        raise HvabiError(f"{key}: {what}, or a non-empty list of them", item.val_pos(key), HINT)
+    if len(set(values)) != len(values):
+        dup = next(v for v in values if values.count(v) > 1)
+        raise HvabiError(f"{key}: {dup!r} is listed twice", item.val_pos(key), "name each once")
+    for v in values:
+        if check:
+            check(v, item.val_pos(key))
+    return values
+
+
+def _check_tlfs_name(name, pos):
+    if not re.fullmatch(r"[A-Z][A-Z0-9_]*", name):
+        raise HvabiError(f"tlfs: {name!r} is not a TLFS type name", pos,
+                         "write the type as the TLFS does, e.g. HV_MSI_ENTRY")
+
+
+def _check_arch(name, pos):
+    if name not in m.ARCHES:
+        raise HvabiError(f"arch {name!r} is not one of {', '.join(m.ARCHES)}", pos,
+                         f"write one of {', '.join(m.ARCHES)}, a list of them, or leave arch out for both")
+
+
+def _fields(item):
+    from .spec.yamlsrc import Map, Seq
+    if "fields" not in item:
+        return []
+    value = item["fields"]
+    bad = HvabiError("fields: a list of member paths or globs ((size), (kind), (order), u.*), each"
+                     " optionally with its own reason as {PATH: why}", item.val_pos("fields"), HINT)
+    if not isinstance(value, Seq) or not value:
+        raise bad
+    out = []
+    for i, f in enumerate(value):
+        pos = value.item_pos(i)
+        if isinstance(f, str) and f.strip():
+            out.append(Field(f.strip(), None, pos))
+        elif isinstance(f, Map) and len(f) == 1:
+            (path, why), = f.items()
+            if not isinstance(why, str) or not why.strip():
+                raise HvabiError(f"fields: the reason of {path!r} is not text", pos,
+                                 "write {PATH: why}, the reason in our words")
+            out.append(Field(path.strip(), _text(why), pos))
+        else:
+            raise bad
+    seen = [f.pattern for f in out]
+    for f in out:
+        if seen.count(f.pattern) > 1:
+            raise HvabiError(f"fields: {f.pattern!r} is listed twice", f.pos, "name each field once")
+    return out
 
 
 def load_divergences(path):
-    """(names {TLFS type: C name}, [Known]) from spec/divergences.yaml."""
-    from .spec.yamlsrc import Map, load_file
+    """(names {TLFS type: (C name, pos)}, [Known]) from spec/divergences.yaml. A malformed
+    file is an HvabiError at its line (exit 2)."""
+    from .spec.yamlsrc import Map, Seq, load_file
     path = pathlib.Path(path)
-    hint = "see docs/divergence.md for the format of spec/divergences.yaml"
     if not path.exists():
-        raise HvabiError(f"cannot read {path}: no such file", None, hint)
+        raise HvabiError(f"cannot read {path}: no such file", None, HINT)
     root = load_file(path, str(path))
-    if not isinstance(root, Map) or root.get("hvabi") != 2 or set(root) - {"hvabi", "names", "divergences"}:
-        raise HvabiError("not a divergences file (hvabi: 2, names:, divergences:)",
-                         getattr(root, "pos", f"{path}:1"), hint)
-    names = dict(root.get("names") or {})
+    if root.get("hvabi") != 2:
+        raise HvabiError("not a divergences file: it needs `hvabi: 2`", root.key_pos("hvabi"), HINT)
+    extra = sorted(set(root) - {"hvabi", "names", "divergences"})
+    if extra:
+        raise HvabiError(f"unknown key {extra[0]!r}", root.key_pos(extra[0]),
+                         "a divergences file has the keys hvabi, names and divergences")
+    raw_names = root.get("names") or Map()
+    if not isinstance(raw_names, Map):
+        raise HvabiError("names: a mapping TLFS type -> spec name", root.val_pos("names"), HINT)
+    names = {}
+    for k, v in raw_names.items():
+        _check_tlfs_name(k, raw_names.key_pos(k))
+        if not isinstance(v, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", v):
+            raise HvabiError(f"names: {k} maps to {v!r}, not a C name", raw_names.val_pos(k),
+                             "write the spec's name of the type, e.g. ms_hyperv_tsc_page")
+        names[k] = (v, raw_names.key_pos(k))
+    items = root.get("divergences") or Seq()
+    if not isinstance(items, Seq):
+        raise HvabiError("divergences: a list of entries", root.val_pos("divergences"), HINT)
     known = []
-    for item in root.get("divergences") or []:
-        if not isinstance(item, Map) or set(item) != {"tlfs", "arch", "fields", "why"}:
-            raise HvabiError("a divergence has exactly the keys tlfs, arch, fields, why",
-                             getattr(item, "pos", root.pos), hint)
-        if item["arch"] not in m.ARCHES:
-            raise HvabiError(f"arch {item['arch']!r} is not one of {', '.join(m.ARCHES)}",
-                             item.val_pos("arch"), hint)
-        if not isinstance(item["fields"], list) or not all(isinstance(f, str) for f in item["fields"]):
-            raise HvabiError("fields: a list of member paths (or (size), (kind))", item.val_pos("fields"), hint)
-        known.append(Known(item["tlfs"], item["arch"], list(item["fields"]), " ".join(str(item["why"]).split()),
-                           item.pos))
+    for i, item in enumerate(items):
+        if not isinstance(item, Map):
+            raise HvabiError("a divergence is a mapping with tlfs, why and optionally arch, profiles,"
+                             " fields", items.item_pos(i), HINT)
+        extra = [k for k in item if k not in ENTRY_KEYS]
+        if extra:
+            raise HvabiError(f"unknown key {extra[0]!r} in a divergence", item.key_pos(extra[0]),
+                             f"a divergence has the keys {', '.join(ENTRY_KEYS)}")
+        if "tlfs" not in item:
+            raise HvabiError("a divergence needs `tlfs:` (the TLFS type, or a list of them)", item.pos, HINT)
+        tlfs = _names_list(item, "tlfs", "a TLFS type name", _check_tlfs_name)
+        arches = _names_list(item, "arch", "an arch", _check_arch)
+        profiles = _names_list(item, "profiles", "a profile (or 'tlfs view')")
+        fields = _fields(item)
+        why = item.get("why")
+        if why is not None and (not isinstance(why, str) or not why.strip()):
+            raise HvabiError("why: the reason, as text", item.val_pos("why"), "write why, in our words")
+        if why is None and (not fields or any(f.why is None for f in fields)):
+            raise HvabiError("a divergence needs `why:` (the reason, our words)", item.pos,
+                             "add why:, or give every field its own reason as {PATH: why}")
+        known.append(Known(tlfs, arches, profiles, fields, _text(why) if why else "", item.pos,
+                           arch_given=arches is not None, profiles_pos=item.val_pos("profiles")))
     return names, known
 
 
@@ -229,16 +363,19 @@ class Finding:
     page: str
     diffs: list
     reasons: list                 # [(source, text)]: spec file:line or spec/divergences.yaml:line
+    spec_why: bool = False        # a spec variant's `why` accounts for the whole shape here
+    unexplained_fields: list = dataclasses.field(default_factory=list)
 
     @property
     def explained(self):
-        return self.status != "differs" or bool(self.reasons)
+        return self.status != "differs" or self.spec_why or not self.unexplained_fields
 
     def as_dict(self):
         return {"tlfs": self.tlfs, "name": self.name, "arch": self.arch, "selection": self.selection,
                 "status": self.status, "page": self.page, "explained": self.explained,
                 "diffs": [d.as_dict() for d in self.diffs],
-                "reasons": [{"source": s, "why": w} for s, w in self.reasons]}
+                "reasons": [{"source": s, "why": w} for s, w in self.reasons],
+                "unexplained_fields": [] if self.explained else self.unexplained_fields}
 
 
 def _spec_whys(defn):
@@ -260,8 +397,8 @@ def _profile_order(spec):
 
 
 def _view_abi(spec, profile, arch):
-    """The tlfs view on `arch` without the tlfs profile's omit list: what the spec holds
-    as documented, whether or not the 6.12 trio carries it."""
+    """The view of `profile` on `arch` without the profile's omit list: what the spec holds
+    for that view, whether or not the profile's upstream copy carries it."""
     bare = dataclasses.replace(spec.profiles[profile], omit={})
     return Abi(spec, m.Selection(profile, bare.view, arch), profile=bare)
 
@@ -276,24 +413,56 @@ def _definitions_by_arch(inv_type):
     return out
 
 
+def _explain(diffs, tlfs, arch, label, known):
+    """(reasons, unexplained field names) of one differing selection from the entries."""
+    reasons, missing = [], []
+    for d in diffs:
+        covered = False
+        for k in known:
+            if not k.applies(tlfs, arch, label):
+                continue
+            got = k.reason(d)
+            if got is None:
+                continue
+            covered = True
+            k.matched.add((tlfs, arch if k.arch_given else None))
+            if got not in reasons:
+                reasons.append(got)
+        if not covered and d.field not in missing:
+            missing.append(d.field)
+    return reasons, missing
+
+
 def findings(spec, inv, names, known):
-    """[Finding] for every documented type the spec holds, per arch and selection."""
+    """[Finding] for every documented type the spec holds, per arch and selection. A
+    profile whose view never holds the type (the mshv view) is left out."""
     abis = {(p, a): Abi(spec, m.Selection(p, spec.profiles[p].view, a))
             for p in spec.profiles for a in m.ARCHES}
+    views = {(p, a): _view_abi(spec, p, a) for p in spec.profiles for a in m.ARCHES}
     tlfs_profiles = [p for p in _profile_order(spec) if spec.profiles[p].view == "tlfs"]
-    views = {(p, a): _view_abi(spec, p, a) for p in tlfs_profiles for a in m.ARCHES}
+    for k in known:
+        k.matched, k.field_hits = set(), set()
     out = []
     for t in inv["types"]:
-        cname = names.get(t["name"]) or next(
+        cname = names[t["name"]][0] if t["name"] in names else next(
             (c for c in c_names("type", t["name"]) if any(c in abi.types for abi in abis.values())), None)
         if cname is None:
             continue
+        profiles = [p for p in _profile_order(spec) if any(cname in views[p, a].types for a in m.ARCHES)]
         for arch, definition in sorted(_definitions_by_arch(t).items(), key=lambda x: m.ARCHES.index(x[0])):
-            selections = [(p, abis[p, arch]) for p in _profile_order(spec)]
+            selections = [(p, abis[p, arch]) for p in profiles]
             for p in tlfs_profiles:
                 view = views[p, arch]
                 if cname not in abis[p, arch].types and cname in view.types:
                     selections.insert(1, (VIEW_LABEL, view))
+            # The spec's own `why`s account for a selection's shape only where the spec
+            # holds the documented shape itself (its tlfs view matches the text there):
+            # then what differs is the spec's documented-vs-HDK variant, and its why says why.
+            holds_documented = any(
+                cname in views[p, arch].types
+                and not compare(doc_shape(t, definition, views[p, arch], inv),
+                                spec_shape(views[p, arch], views[p, arch].types[cname]))
+                for p in tlfs_profiles)
             for label, abi in selections:
                 defn = abi.types.get(cname)
                 page = f"{definition['page']}:{definition['line']}"
@@ -301,32 +470,57 @@ def findings(spec, inv, names, known):
                     out.append(Finding(t["name"], cname, arch, label, "not carried", page, [], []))
                     continue
                 diffs = compare(doc_shape(t, definition, abi, inv), spec_shape(abi, defn))
-                reasons = []
+                reasons, missing, whys = [], [], []
                 if diffs:
-                    reasons += _spec_whys(defn)
-                    for k in known:
-                        if k.tlfs == t["name"] and k.arch == arch:
-                            k.used = True
-                            reasons.append((f"spec/divergences.yaml:{k.pos.line}" if k.pos else
-                                            "spec/divergences.yaml", k.why))
+                    whys = _spec_whys(defn)
+                    reasons, missing = _explain(diffs, t["name"], arch, label, known)
+                    reasons = whys + reasons
                 out.append(Finding(t["name"], cname, arch, label, "differs" if diffs else "same",
-                                   page, diffs, reasons))
+                                   page, diffs, reasons, bool(whys) and holds_documented, missing))
     return out
 
 
-def stale(known, found):
-    """Entries of spec/divergences.yaml that explain nothing: their type and arch show
-    no difference, or a field they name does not differ."""
+def stale(known, found, names, inv, spec):
+    """(position, subject, problem) for each entry of spec/divergences.yaml that explains
+    nothing: a type that shows no difference (on an arch the entry names), a field that
+    matches no difference, a `names:` entry the spec or the inventory does not know or the
+    name rule maps anyway."""
     problems = []
+    documented = {t["name"] for t in inv["types"]}
+    held = {f.tlfs for f in found}
     for k in known:
-        rows = [f for f in found if f.tlfs == k.tlfs and f.arch == k.arch and f.status == "differs"]
-        if not rows:
-            problems.append((k, "no selection of the spec differs from the documented shape there"))
-            continue
-        fields = {d.field for f in rows for d in f.diffs}
-        missing = [x for x in k.fields if x not in fields]
-        if missing:
-            problems.append((k, f"no difference in {', '.join(missing)}"))
+        arches = k.arches if k.arch_given else [None]
+        for tlfs in k.tlfs:
+            if tlfs not in documented:
+                problems.append((k.where, tlfs, "not a type the TLFS inventory documents"))
+                continue
+            if tlfs not in held:
+                problems.append((k.where, tlfs, "the spec holds no definition of it"))
+                continue
+            for arch in arches:
+                if (tlfs, arch) not in k.matched:
+                    subject = f"{tlfs} {arch}" if arch else tlfs
+                    scope = f" for {', '.join(k.profiles)}" if k.profiles else ""
+                    what = f"no difference in {', '.join(f.pattern for f in k.fields)}" if k.fields else \
+                        "no selection of the spec differs from the documented shape there"
+                    problems.append((k.where, subject, what + scope))
+        unused = [f for f in k.fields if f.pattern not in k.field_hits]
+        if unused and all((t, a) in k.matched for t in k.tlfs if t in held
+                          for a in (k.arches if k.arch_given else [None])):
+            problems.append((k.where, "/".join(k.tlfs),
+                             f"no difference in {', '.join(f.pattern for f in unused)}"))
+    every = set()
+    for abi_types in (Abi(spec, m.Selection(p, spec.profiles[p].view, a)).types
+                      for p in (spec.profiles if names else ()) for a in m.ARCHES):
+        every |= set(abi_types)
+    for tlfs, (cname, pos) in sorted(names.items()):
+        where = f"spec/divergences.yaml:{pos.line}" if pos else "spec/divergences.yaml"
+        if tlfs not in documented:
+            problems.append((where, tlfs, "names: not a type the TLFS inventory documents"))
+        elif cname not in every:
+            problems.append((where, tlfs, f"names: the spec has no type {cname}"))
+        elif cname in c_names("type", tlfs):
+            problems.append((where, tlfs, f"names: the name rule already maps it to {cname}"))
     return problems
 
 
@@ -413,28 +607,34 @@ def build(spec, inventory_path, divergences_path):
     inv = load_facts(inventory_path, ("pages", "hypercalls", "types", "typedefs", "constants", "msrs",
                                       "registers"))
     names, known = load_divergences(divergences_path)
+    labels = set(spec.profiles) | {VIEW_LABEL}
+    for k in known:
+        for p in k.profiles or ():
+            if p not in labels:
+                raise HvabiError(f"profiles: {p!r} is not a profile of the spec", k.profiles_pos,
+                                 f"name one of {', '.join(sorted(labels))}")
     found = findings(spec, inv, names, known)
-    problems = stale(known, found)
+    problems = stale(known, found, names, inv, spec)
     src = inv["source"]
     return {
         "source": {"tlfs": f"{src.get('repo')} {src.get('commit')}", "divergences": str(divergences_path)},
         "types": found,
         "variants": spec_variants(spec),
-        "stale": [{"tlfs": k.tlfs, "arch": k.arch, "pos": f"spec/divergences.yaml:{k.pos.line}", "problem": why}
-                  for k, why in problems],
+        "entries": len(known),
+        "stale": [{"pos": where, "subject": subject, "problem": why} for where, subject, why in problems],
     }
 
 
 def summary(doc):
     found = doc["types"]
-    types = {f.tlfs for f in found}
-    differ = {(f.tlfs, f.arch) for f in found if f.status == "differs"}
-    unexplained = [f for f in found if not f.explained]
-    return {"documented types in spec": len(types),
-            "type x arch with a difference": len(differ),
-            "differing selections": sum(f.status == "differs" for f in found),
-            "unexplained": len(unexplained), "spec variants": len(doc["variants"]),
-            "stale divergences": len(doc["stale"])}
+    differing = [f for f in found if f.status == "differs"]
+    return {"documented types in spec": len({f.tlfs for f in found}),
+            "type x arch with a difference": len({(f.tlfs, f.arch) for f in differing}),
+            "differing selections": len(differing),
+            "spec variants": len(doc["variants"]),
+            "explained": sum(f.explained for f in differing),
+            "unexplained": sum(not f.explained for f in differing),
+            "stale": len(doc["stale"])}
 
 
 def _grouped(found):
@@ -478,7 +678,8 @@ def as_text(doc, markdown=False):
             if f.status != "differs":
                 lines.append(f"{bullet}{who}: {f.status}")
                 continue
-            lines.append(f"{bullet}{who}:" + ("" if f.explained else " (unexplained)"))
+            lines.append(f"{bullet}{who}:" + ("" if f.explained else
+                                              f" (unexplained: {', '.join(f.unexplained_fields)})"))
             pad = "  " + bullet if markdown else "      "
             lines += [f"{pad}{'`' + d.text() + '`' if markdown else d.text()}" for d in f.diffs]
             for src, why in f.reasons:
@@ -501,7 +702,7 @@ def as_text(doc, markdown=False):
         lines.append("")
         lines.append(f"{h2}Stale entries of spec/divergences.yaml")
         for st in doc["stale"]:
-            lines.append(f"{bullet}{st['pos']}: {st['tlfs']} {st['arch']}: {st['problem']}")
+            lines.append(f"{bullet}{st['pos']}: {st['subject']}: {st['problem']}")
     return "\n".join(lines) + "\n"
 
 
