@@ -263,7 +263,7 @@ def _view_abi(spec, profile, arch):
     """The tlfs view on `arch` without the tlfs profile's omit list: what the spec holds
     as documented, whether or not the 6.12 trio carries it."""
     bare = dataclasses.replace(spec.profiles[profile], omit={})
-    return Abi(spec, m.Selection(profile, bare.view, arch), profile=bare)
+    return Abi.of(spec, m.Selection(profile, bare.view, arch), profile=bare)
 
 
 def _definitions_by_arch(inv_type):
@@ -278,7 +278,7 @@ def _definitions_by_arch(inv_type):
 
 def findings(spec, inv, names, known):
     """[Finding] for every documented type the spec holds, per arch and selection."""
-    abis = {(p, a): Abi(spec, m.Selection(p, spec.profiles[p].view, a))
+    abis = {(p, a): Abi.of(spec, m.Selection(p, spec.profiles[p].view, a))
             for p in spec.profiles for a in m.ARCHES}
     tlfs_profiles = [p for p in _profile_order(spec) if spec.profiles[p].view == "tlfs"]
     views = {(p, a): _view_abi(spec, p, a) for p in tlfs_profiles for a in m.ARCHES}
@@ -337,7 +337,7 @@ def spec_variants(spec):
     order = _profile_order(spec)
     tlfs_profiles = [p for p in order if spec.profiles[p].view == "tlfs"]
     hdk_profiles = [p for p in order if spec.profiles[p].view != "tlfs"]
-    abis = {(p, a): Abi(spec, m.Selection(p, spec.profiles[p].view, a)) for p in order for a in m.ARCHES}
+    abis = {(p, a): Abi.of(spec, m.Selection(p, spec.profiles[p].view, a)) for p in order for a in m.ARCHES}
     out, index = [], {}
     for entry in spec.entries:
         defn = entry.defn

@@ -114,6 +114,19 @@ class Abi:
         self.value = lru_cache(maxsize=None)(self._value)
         self._enum_values = {}       # id(Enum) -> {enumerator name: Val}, each enum once
 
+    @classmethod
+    def of(cls, spec, sel, profile=None):
+        """The Abi of `sel`, built once per spec: a spec is not changed after loading, and
+        an Abi is not changed after building (its memos only fill in). The key holds the
+        profile's content, so a layered product's replacement profile gets its own."""
+        profile = profile or spec.profiles.get(sel.profile)
+        key = sel, profile and (profile.name, profile.view, frozenset(profile.omit.items()))
+        cache = spec.__dict__.setdefault("_abis", {})
+        abi = cache.get(key)
+        if abi is None:
+            abi = cache[key] = cls(spec, sel, profile)
+        return abi
+
     def _claim(self, table, name, node):
         if name in self.types or name in self.consts or name in self.enumerators:
             first = self.types.get(name) or self.consts.get(name) or self.enumerators[name][1]
@@ -266,8 +279,8 @@ def _layered(spec, top_profile, base_profile):
         omit[name] = None if have >= set(m.ARCHES) else have
 
     for arch in m.ARCHES:
-        top = Abi(spec, m.Selection(top_profile.name, top_profile.view, arch))
-        below = Abi(spec, m.Selection(base_profile.name, base_profile.view, arch))
+        top = Abi.of(spec, m.Selection(top_profile.name, top_profile.view, arch))
+        below = Abi.of(spec, m.Selection(base_profile.name, base_profile.view, arch))
         provided = set(below.types) | set(below.consts) | set(below.enumerators)
         for entry, defn in top.entries:
             why = " ".join(dict.fromkeys(w for w in [defn.why] + [n.why for n in _nodes(defn)] if w))
@@ -368,7 +381,7 @@ def _check_dependents(spec, layered_profile, top_profile, changes):
     (One that only names its members differently keeps every offset.)"""
     changed = {(c.name, c.arch) for c in changes if c.resized}
     for arch in m.ARCHES:
-        abi = Abi(spec, m.Selection(top_profile.name, top_profile.view, arch), profile=layered_profile)
+        abi = Abi.of(spec, m.Selection(top_profile.name, top_profile.view, arch), profile=layered_profile)
         for _, defn in abi.entries:
             if not isinstance(defn, m.Record):
                 continue

@@ -25,7 +25,7 @@ def read(label, spec_dir, arches, profiles):
     out = {}
     for name in profiles:
         for arch in arches:
-            abi = Abi(spec, m.Selection(name, spec.profiles[name].view, arch))
+            abi = Abi.of(spec, m.Selection(name, spec.profiles[name].view, arch))
             out[(name, arch)] = (spec_facts(abi), name in uapi, _notes(abi))
     return out
 

@@ -26,7 +26,7 @@ def product_records(spec, product, arch):
     """Facts of the records, enumerators and macros that `product` emits for `arch`."""
     from .products import header_defs
     profile = spec.profiles[product.profile]
-    abi = Abi(spec, m.Selection(profile.name, profile.view, arch))
+    abi = Abi.of(spec, m.Selection(profile.name, profile.view, arch))
     wanted = set()
     for header in product.headers:
         if header.arch in (None, arch):

@@ -310,7 +310,7 @@ def header_defs(spec, product, header, arch=None):
     """(entry, resolved defn) pairs that go into `header`, in spec order. Resolved for
     `arch` if given, else for the header's arch (None: every arch variant kept)."""
     profile = product_profile(spec, product)
-    abi = Abi(spec, m.Selection(profile.name, profile.view, arch or header.arch), profile=profile)
+    abi = Abi.of(spec, m.Selection(profile.name, profile.view, arch or header.arch), profile=profile)
     out = []
     for entry, defn in abi.entries:
         defn = placed_part(entry, defn, abi.sel, header.id)
@@ -381,7 +381,7 @@ def render_header(env, spec, product, header):
     if product.layer_on:
         # members name types the base's headers define: their kinds come from the profile
         profile = spec.profiles[product.profile]
-        abi = Abi(spec, m.Selection(profile.name, profile.view, header.arch))
+        abi = Abi.of(spec, m.Selection(profile.name, profile.view, header.arch))
     flavor = FLAVORS[product.flavor](abi.types)
     items = [(_arch_guard(d), render.def_view(d, flavor, header.arch)) for _, d in defs]
     blocks = render.group_by_arch(items, flavor, header.arch)
