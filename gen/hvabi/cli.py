@@ -27,13 +27,15 @@ def load(spec_dir):
     # The spec and emit machinery (yaml, jsonschema, jinja2) is imported by the commands
     # that use it: `hvabi diff` of two header sets runs per pull request and stays lean.
     from .emit.products import header_defs, load_products
+    from .gcpause import paused
     from .spec.checks import check_spec
     from .spec.loader import load_spec
     import pathlib
     spec_dir = pathlib.Path(spec_dir)
-    spec = load_spec(spec_dir, spec_dir.resolve().parent)
-    products = load_products(spec_dir / "products.yaml", spec)
-    check_spec(spec, products, header_defs)
+    with paused():
+        spec = load_spec(spec_dir, spec_dir.resolve().parent)
+        products = load_products(spec_dir / "products.yaml", spec)
+        check_spec(spec, products, header_defs)
     return spec, products
 
 
@@ -41,9 +43,11 @@ def render_everything(spec_dir):
     """{relative path: text} of every generated file (headers and layout tests)."""
     from .emit import layouttests
     from .emit.products import render_all
-    spec, products = load(spec_dir)
-    files = render_all(spec, products)
-    files.update(layouttests.render_all(spec, products))
+    from .gcpause import paused
+    with paused():
+        spec, products = load(spec_dir)
+        files = render_all(spec, products)
+        files.update(layouttests.render_all(spec, products))
     return files
 
 

@@ -2,6 +2,7 @@
 rendering of every header of every product into memory."""
 
 import dataclasses
+import functools
 import pathlib
 import re
 from dataclasses import dataclass, field
@@ -300,7 +301,9 @@ def _placed_ids(spec, product, fail):
                  f" {profile.name}: {', '.join(sorted(used))}")
 
 
+@functools.lru_cache(maxsize=None)
 def _env():
+    """One environment per process: it compiles each template once."""
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), keep_trailing_newline=True,
                               trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
                               autoescape=False)

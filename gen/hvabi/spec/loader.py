@@ -11,7 +11,6 @@ import hashlib
 import pathlib
 import re
 
-import jsonschema
 import yaml
 
 try:
@@ -19,6 +18,7 @@ try:
 except ImportError:          # pragma: no cover - ./setup installs it
     fastjsonschema = None
 
+from .. import gcpause
 from .. import model as m
 from ..errors import HvabiError, SpecErrors
 from . import expr
@@ -53,6 +53,7 @@ def _schema_doc():
 def _schema():
     global _SCHEMA
     if _SCHEMA is None:
+        import jsonschema    # here: only a file fastjsonschema rejects needs it (~60 ms import)
         _SCHEMA = jsonschema.Draft7Validator(_schema_doc())
     return _SCHEMA
 
@@ -76,10 +77,11 @@ def _schema_errors(root):
             return []
         except fastjsonschema.JsonSchemaException:
             pass        # jsonschema finds every error, in the words the hints are made of
+    from jsonschema.exceptions import best_match
     errors = []
     for err in sorted(_schema().iter_errors(root), key=lambda e: list(map(str, e.absolute_path))):
         # For oneOf failures, the deepest sub-error says what is really wrong.
-        best = jsonschema.exceptions.best_match([err]) if err.context else err
+        best = best_match([err]) if err.context else err
         path = list(best.absolute_path)
         where = "/".join(str(p) for p in path) or "top level"
         message, pos = _say(err, best, path), position_of(root, path)
@@ -583,6 +585,11 @@ def _parsed(path, shown):
 
 def load_spec(spec_dir, display_root=None):
     """Load every `*.yaml` under spec_dir/defs (sorted) plus spec_dir/profiles.yaml."""
+    with gcpause.paused():
+        return _load_spec(spec_dir, display_root)
+
+
+def _load_spec(spec_dir, display_root):
     spec_dir = pathlib.Path(spec_dir)
     display_root = pathlib.Path(display_root) if display_root else spec_dir.parent
 
