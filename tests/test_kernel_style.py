@@ -38,10 +38,9 @@ KERNEL_HEADERS = [
 
 def uapi_headers(tmp):
     """(directory, path) of each uapi product header, linked as include/uapi/PATH in tmp."""
-    from hvabi.emit.products import load_products
-    from hvabi.spec.loader import load_spec
+    from hvabi.emit.products import read_products
     out = []
-    for product in load_products(REPO / "spec/products.yaml", load_spec(REPO / "spec")):
+    for product in read_products(REPO / "spec"):
         if product.flavor != "uapi":
             continue
         for header in product.headers:

@@ -4,18 +4,23 @@ objects never load the YAML, schema and template machinery."""
 
 import pathlib
 
+from .. import gcpause
 from .. import model as m
-from ..emit.products import load_products
+from ..emit.products import read_products
 from ..errors import HvabiError
 from ..layout import facts as spec_facts, record_layout
 from ..select import Abi
-from ..spec.loader import load_profiles, load_selectors, load_spec
+from ..spec.loader import load_selectors, load_spec
 
 
 def read(label, spec_dir, arches, profiles):
     """{(profile, arch): (facts, uapi, notes)}; `uapi` says a product renders the profile
     in the uapi flavor, so user space builds against it."""
-    spec_dir = pathlib.Path(spec_dir)
+    with gcpause.paused():
+        return _read(label, pathlib.Path(spec_dir), arches, profiles)
+
+
+def _read(label, spec_dir, arches, profiles):
     spec = load_spec(spec_dir, spec_dir.parent)
     unknown = sorted(set(profiles) - set(spec.profiles))
     if unknown:
@@ -46,8 +51,7 @@ def profiles_in(spec_dir, flavor):
     path = spec_dir / "products.yaml"
     if not path.is_file():
         return set()
-    profiles_only = m.Spec(profiles=load_profiles(spec_dir / "profiles.yaml"))
-    return {p.profile for p in load_products(path, profiles_only) if p.flavor == flavor}
+    return {p.profile for p in read_products(spec_dir) if p.flavor == flavor}
 
 
 def _notes(abi):

@@ -136,6 +136,17 @@ def load_products(path, spec):
     return products
 
 
+def read_products(spec_dir):
+    """spec_dir/products.yaml read against the profiles alone: where each product's files
+    go, its flavor and headers, without loading the definitions (which the checks that
+    need them, guards against names and header ids against placements, are skipped for:
+    `hvabi validate` makes them)."""
+    from ..spec.loader import load_profiles
+    spec_dir = pathlib.Path(spec_dir)
+    return load_products(spec_dir / "products.yaml",
+                         m.Spec(profiles=load_profiles(spec_dir / "profiles.yaml")))
+
+
 def product_profile(spec, product):
     """The profile a product emits: its own, or for a layered product (`layer_on`) its own
     less what the base product's profile defines (select.layered)."""
