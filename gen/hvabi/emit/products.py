@@ -8,8 +8,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Optional
 
-import jinja2
-
 from .. import model as m
 from ..errors import HvabiError, SpecErrors
 from ..select import Abi, layered
@@ -314,7 +312,9 @@ def _placed_ids(spec, product, fail):
 
 @functools.lru_cache(maxsize=None)
 def _env():
-    """One environment per process: it compiles each template once."""
+    """One environment per process: it compiles each template once. jinja2 is imported
+    here: `hvabi validate` and the tests that read products.yaml render nothing."""
+    import jinja2
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), keep_trailing_newline=True,
                               trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
                               autoescape=False)

@@ -23,7 +23,24 @@ import yaml
 from ..errors import HvabiError
 
 # libyaml's loader builds the same nodes, with the same marks, several times faster.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _LOADER(_BASE_LOADER):
+    """The safe loader, resolving each distinct plain scalar once: its tag (int, bool,
+    null, str...) depends on its text alone, and resolving runs a regex per scalar."""
+    _tags = {}
+
+    def resolve(self, kind, value, implicit):
+        if kind is not yaml.ScalarNode:
+            return super().resolve(kind, value, implicit)
+        key = value, implicit
+        tag = self._tags.get(key)
+        if tag is None:
+            if len(self._tags) > 100_000:
+                self._tags.clear()
+            tag = self._tags[key] = super().resolve(kind, value, implicit)
+        return tag
 
 MAX_DEPTH = 64                 # the spec nests 13 deep at most
 MAX_BYTES = 8 << 20            # the largest spec file is ~200 KiB
