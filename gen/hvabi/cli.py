@@ -23,7 +23,47 @@ ARCHES = tuple(TRIPLES)   # the arches libclang reads; equal to model.ARCHES (te
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
 
 
+# A process that runs several commands on one spec (tests run hvabi in-process) loads,
+# checks and renders it once. The key is every byte `load` reads and the path as given
+# (error positions and source markers spell it); the generator's own code and templates
+# cannot change within a process. Only successes are kept, at most a few specs.
+_LOADED = {}
+_RENDERED = {}
+_KEEP = 4
+
+
+def _spec_key(spec_dir):
+    import hashlib
+    import pathlib
+    spec_dir = pathlib.Path(spec_dir)
+    digest = hashlib.sha256()
+    for path in [spec_dir / "profiles.yaml", spec_dir / "products.yaml",
+                 *sorted((spec_dir / "defs").glob("*.yaml"))]:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None             # load reports it
+        digest.update(str(path).encode() + b"\0" + len(data).to_bytes(8, "little") + data)
+    return str(spec_dir), str(spec_dir.resolve()), digest.digest()
+
+
+def _memo(table, key, make):
+    if key is not None and key in table:
+        return table[key]
+    value = make()
+    if key is not None:
+        if len(table) >= _KEEP:
+            table.pop(next(iter(table)))
+        table[key] = value
+    return value
+
+
 def load(spec_dir):
+    """(spec, products) of `spec_dir`, loaded and checked; once per process and spec."""
+    return _memo(_LOADED, _spec_key(spec_dir), lambda: _load(spec_dir))
+
+
+def _load(spec_dir):
     # The spec and emit machinery (yaml, jsonschema, jinja2) is imported by the commands
     # that use it: `hvabi diff` of two header sets runs per pull request and stays lean.
     from .emit.products import header_defs, load_products
@@ -41,6 +81,10 @@ def load(spec_dir):
 
 def render_everything(spec_dir):
     """{relative path: text} of every generated file (headers and layout tests)."""
+    return dict(_memo(_RENDERED, _spec_key(spec_dir), lambda: _render_everything(spec_dir)))
+
+
+def _render_everything(spec_dir):
     from .emit import layouttests
     from .emit.products import render_all
     from .gcpause import paused
