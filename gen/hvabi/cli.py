@@ -26,7 +26,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__
 # A process that runs several commands on one spec (tests run hvabi in-process) loads,
 # checks and renders it once. The key is every byte `load` reads and the path as given
 # (error positions and source markers spell it); the generator's own code and templates
-# cannot change within a process. Only successes are kept, at most a few specs.
+# cannot change within a process. A spec's errors are kept too (the bad-spec corpus runs
+# validate and generate on each); at most a few specs.
 _LOADED = {}
 _RENDERED = {}
 _KEEP = 4
@@ -49,12 +50,18 @@ def _spec_key(spec_dir):
 
 def _memo(table, key, make):
     if key is not None and key in table:
-        return table[key]
-    value = make()
-    if key is not None:
-        if len(table) >= _KEEP:
-            table.pop(next(iter(table)))
-        table[key] = value
+        value, error = table[key]
+    else:
+        try:
+            value, error = make(), None
+        except HvabiError as e:
+            value, error = None, e
+        if key is not None:
+            if len(table) >= _KEEP:
+                table.pop(next(iter(table)))
+            table[key] = value, error
+    if error is not None:
+        raise error.with_traceback(None)
     return value
 
 

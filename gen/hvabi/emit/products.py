@@ -12,7 +12,7 @@ from .. import model as m
 from ..errors import HvabiError, SpecErrors
 from ..select import Abi, layered
 from ..spec.loader import _IDENT, ident_problem
-from ..spec.yamlsrc import Map, load_file
+from ..spec.yamlsrc import Map, load_file_cached
 from . import render, stamp
 from .flavors import FLAVORS
 
@@ -60,7 +60,7 @@ def load_products(path, spec):
     no C comment, and each header id receives definitions of the product's profile."""
     path = pathlib.Path(path)
     shown = f"{path.parent.name}/{path.name}" if path.parent.name else path.name
-    root = load_file(path, shown)
+    root = load_file_cached(path, shown)
     errors = []
 
     def fail(what, pos, hint=None):

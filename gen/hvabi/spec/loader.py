@@ -22,7 +22,7 @@ from .. import gcpause
 from .. import model as m
 from ..errors import HvabiError, SpecErrors
 from . import expr
-from .yamlsrc import Map, load_file, position_of
+from .yamlsrc import Map, load_file, load_file_cached, position_of
 
 _SCHEMA = None
 _FAST_SCHEMA = None
@@ -504,7 +504,7 @@ def _load_views(root, fail):
 
 def load_selectors(path, shown=None):
     """(views, profiles) of spec/profiles.yaml, each by name."""
-    root = load_file(path, shown or str(path))
+    root = load_file_cached(path, shown or str(path))
     errors = []
 
     def fail(what, pos, hint=None):
@@ -584,14 +584,15 @@ def _parsed(path, shown):
         key = (shown, hashlib.sha256(path.read_bytes()).digest())
     except OSError:
         key = None
-    if key in _PARSED:
-        return _PARSED[key]
-    root = load_file(path, shown)
-    result = root, _schema_errors(root)
-    if key is not None:
+    result = _PARSED.pop(key, None)
+    if result is None:
+        root = load_file(path, shown)
+        result = root, _schema_errors(root)
+        if key is None:
+            return result
         if len(_PARSED) >= 32:
-            _PARSED.clear()
-        _PARSED[key] = result
+            _PARSED.pop(next(iter(_PARSED)))   # the least recently used: the files all
+    _PARSED[key] = result                      # the mutated specs share stay
     return result
 
 
