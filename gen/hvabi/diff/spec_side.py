@@ -2,6 +2,7 @@
 provenance that only a spec has. Kept apart from sources.py so that diffs of headers or
 objects never load the YAML, schema and template machinery."""
 
+import hashlib
 import pathlib
 
 from .. import gcpause
@@ -13,11 +14,40 @@ from ..select import Abi
 from ..spec.loader import load_selectors, load_spec
 
 
+_READ = {}      # content key -> result: a process diffing several revisions reads each once
+
+
 def read(label, spec_dir, arches, profiles):
     """{(profile, arch): (facts, uapi, notes)}; `uapi` says a product renders the profile
-    in the uapi flavor, so user space builds against it."""
+    in the uapi flavor, so user space builds against it. Once per process for the same
+    files: the result depends on their bytes and names below spec_dir's parent alone (a
+    revision is unpacked into a new scratch directory each time)."""
+    spec_dir = pathlib.Path(spec_dir)
+    key = _content_key(spec_dir, arches, profiles)
+    if key in _READ:
+        return _READ[key]
     with gcpause.paused():
-        return _read(label, pathlib.Path(spec_dir), arches, profiles)
+        out = _read(label, spec_dir, arches, profiles)
+    if key is not None:
+        if len(_READ) >= 4:
+            _READ.pop(next(iter(_READ)))
+        _READ[key] = out
+    return out
+
+
+def _content_key(spec_dir, arches, profiles):
+    digest = hashlib.sha256()
+    for path in [spec_dir / "profiles.yaml", spec_dir / "products.yaml",
+                 *sorted((spec_dir / "defs").glob("*.yaml"))]:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            if path.name == "products.yaml":
+                continue        # optional (profiles_in)
+            return None
+        name = str(path.relative_to(spec_dir.parent)).encode()
+        digest.update(name + b"\0" + len(data).to_bytes(8, "little") + data)
+    return digest.digest(), tuple(arches), tuple(profiles)
 
 
 def _read(label, spec_dir, arches, profiles):
