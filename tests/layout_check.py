@@ -21,10 +21,9 @@ import tempfile
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "gen"))
 
-from hvabi.emit.products import load_products  # noqa: E402
+from hvabi.emit.products import read_products  # noqa: E402
 from hvabi.extract import pahole_facts  # noqa: E402
 from hvabi.extract.header_sets import kernel_cflags, tlfs_include_dirs  # noqa: E402
-from hvabi.spec.loader import load_spec  # noqa: E402
 from testlib import report  # noqa: E402
 
 def build_flags(product, arch):
@@ -39,8 +38,7 @@ def build_flags(product, arch):
 
 
 def product_named(name):
-    spec = load_spec(REPO / "spec")
-    for product in load_products(REPO / "spec/products.yaml", spec):
+    for product in read_products(REPO / "spec"):
         if product.name == name:
             return product
     raise SystemExit(f"layout_check: no product {name!r} in spec/products.yaml")

@@ -16,6 +16,8 @@ exit status 2 and nothing written. The commit of the one-definition change must 
 checkpatch --strict in patch mode (with a Signed-off-by added by format-patch -s).
 """
 
+import contextlib
+import io
 import os
 import pathlib
 import re
@@ -24,9 +26,9 @@ import subprocess
 import sys
 import tempfile
 import unittest
+from unittest import mock
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-HVABI = [sys.executable, str(REPO / "gen/bin/hvabi")]
 K73 = pathlib.Path(os.environ.get("KERNEL_SRC_7_3", REPO / "build/kernel/linux-source-7.3"))
 K612 = pathlib.Path(os.environ.get("KERNEL_SRC", REPO / "build/kernel/linux-source-6.12"))
 TRIO = ["include/asm-generic/hyperv-tlfs.h", "arch/x86/include/asm/hyperv-tlfs.h",
@@ -36,6 +38,9 @@ STAMP = re.compile(r"^ \* hvabi-stamp: [0-9a-f]{16}\n", re.M)
 NAME, OLD, NEW = "HV_X64_MSR_HYPERCALL", "0x40000001", "0x40000011"
 # git for the scratch repositories: the test's own identity and no user configuration.
 GIT_ENV = {**os.environ, "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"}
+sys.path.insert(0, str(REPO / "gen"))
+
+from hvabi import cli  # noqa: E402
 
 
 def run(*argv, cwd=None):
@@ -49,7 +54,17 @@ def git(tree, *args):
 
 
 def export(*args, spec=None):
-    return run(*HVABI, *(["--spec", str(spec)] if spec else []), "export", *args)
+    """hvabi export ARGS, run by cli.main in this process: the spec is loaded and checked
+    once for every export of the test (and git, which hvabi runs, sees GIT_ENV's settings)."""
+    argv = [*(["--spec", str(spec)] if spec else []), "export", *map(str, args)]
+    out, err = io.StringIO(), io.StringIO()
+    with mock.patch.dict(os.environ, GIT_ENV, clear=True), \
+            contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = cli.main(argv)
+        except SystemExit as e:
+            status = e.code
+    return subprocess.CompletedProcess(argv, status, out.getvalue(), err.getvalue())
 
 
 def make_repo(tree):
@@ -82,17 +97,25 @@ def tree_files(tree):
 
 
 class Export(unittest.TestCase):
-    def setUp(self):
-        self.tmp = pathlib.Path(tempfile.mkdtemp(prefix="hvabi-export-test-"))
+    @classmethod
+    def setUpClass(cls):
         # the one-definition change, in a scratch copy named spec/ (the headers name their
-        # sources as spec/defs/...)
-        self.spec2 = self.tmp / "changed" / "spec"
-        shutil.copytree(REPO / "spec", self.spec2)
-        yaml = self.spec2 / "defs/10-hvgdk_mini.yaml"
+        # sources as spec/defs/...); one for every test, so it is loaded once
+        cls.spec_tmp = pathlib.Path(tempfile.mkdtemp(prefix="hvabi-export-spec-"))
+        cls.spec2 = cls.spec_tmp / "changed" / "spec"
+        shutil.copytree(REPO / "spec", cls.spec2)
+        yaml = cls.spec2 / "defs/10-hvgdk_mini.yaml"
         text = yaml.read_text()
         before = f"{{name: {NAME}, value: {OLD},"
-        self.assertEqual(text.count(before), 1)
+        assert text.count(before) == 1, before
         yaml.write_text(text.replace(before, f"{{name: {NAME}, value: {NEW},"))
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.spec_tmp)
+
+    def setUp(self):
+        self.tmp = pathlib.Path(tempfile.mkdtemp(prefix="hvabi-export-test-"))
 
     def tearDown(self):
         shutil.rmtree(self.tmp)

@@ -38,10 +38,9 @@ KERNEL_HEADERS = [
 
 def uapi_headers(tmp):
     """(directory, path) of each uapi product header, linked as include/uapi/PATH in tmp."""
-    from hvabi.emit.products import load_products
-    from hvabi.spec.loader import load_spec
+    from hvabi.emit.products import read_products
     out = []
-    for product in load_products(REPO / "spec/products.yaml", load_spec(REPO / "spec")):
+    for product in read_products(REPO / "spec"):
         if product.flavor != "uapi":
             continue
         for header in product.headers:
@@ -62,27 +61,38 @@ def headers(tmp):
 def checkpatch(ksrc, tmp):
     script = ksrc / "scripts/checkpatch.pl"
     failures, passed = [], 0
-    # Each header is copied to the same relative path under a scratch root: checkpatch
-    # writes a cache into its working directory, never into the source tree.
+    by_root = {}
+    for root, rel in headers(tmp):
+        by_root.setdefault(root, []).append(rel)
+    # The headers of one root are copied to the same relative paths under a scratch root
+    # (checkpatch writes a cache into its working directory, never into the source tree)
+    # and checked by one run: its report of each file ends with a `total:` line.
     with tempfile.TemporaryDirectory(prefix="hvabi-checkpatch-") as scratch:
-        for n, (root, rel) in enumerate(headers(tmp)):
+        for n, (root, rels) in enumerate(by_root.items()):
             cwd = pathlib.Path(scratch, str(n))
-            (cwd / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(root / rel, cwd / rel)
+            for rel in rels:
+                (cwd / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(root / rel, cwd / rel)
             run = subprocess.run(["perl", str(script), "--no-tree", "--strict", "--show-types",
-                                  "--max-line-length=100", "-f", str(rel)],
+                                  "--max-line-length=100", "-f", *map(str, rels)],
                                  cwd=cwd, capture_output=True, text=True)
-            # volatile is ABI here (the TSC page is updated by the hypervisor while the
-            # guest reads it); the spec marks each such member, so that warning is expected.
-            bad = [line for line in run.stdout.splitlines() if re.match(r"^(ERROR|WARNING):", line)
-                   and not line.startswith("WARNING:VOLATILE:")]
-            for line in run.stdout.splitlines():
-                if line.startswith("CHECK:"):
-                    print(f"note {rel}: {line}")
-            if bad:
-                failures.append(f"{rel}:\n{run.stdout}")
-            else:
-                passed += 1
+            reports = re.split(r"(?m)^total: .*\n", run.stdout)
+            if len(reports) != len(rels) + 1:
+                failures.append(f"{root}: checkpatch gave {len(reports) - 1} reports for {len(rels)}"
+                                f" files (exit {run.returncode}):\n{run.stdout}{run.stderr}")
+                continue
+            for rel, text in zip(rels, reports):
+                # volatile is ABI here (the TSC page is updated by the hypervisor while the
+                # guest reads it); the spec marks each such member, so that warning is expected.
+                bad = [line for line in text.splitlines() if re.match(r"^(ERROR|WARNING):", line)
+                       and not line.startswith("WARNING:VOLATILE:")]
+                for line in text.splitlines():
+                    if line.startswith("CHECK:"):
+                        print(f"note {rel}: {line}")
+                if bad:
+                    failures.append(f"{rel}:\n{text}")
+                else:
+                    passed += 1
     return passed, failures
 
 

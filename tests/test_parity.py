@@ -19,6 +19,7 @@ profile (not upstream yet). Anything else beyond the reference is a failure.
                                    snapshot of rust-vmm/mshv hv-headers (snapshot.py --mshv)
 """
 
+import functools
 import pathlib
 import sys
 
@@ -56,13 +57,18 @@ def uapi_product_facts(arch, name="hdk-uapi"):
     return uapi_facts(headers, arch)
 
 
+@functools.lru_cache(maxsize=None)
+def _spec():
+    from hvabi.spec.loader import load_spec
+    return load_spec(REPO / "spec")
+
+
 def selection(profile_name, arch):
     """The spec's selection for the profile, which says what is marked `ahead`."""
     from hvabi.select import Abi
-    from hvabi.spec.loader import load_spec
-    spec = load_spec(REPO / "spec")
+    spec = _spec()                  # loaded once for both arches
     profile = spec.profiles[profile_name]
-    return Abi(spec, Selection(profile.name, profile.view, arch))
+    return Abi.of(spec, Selection(profile.name, profile.view, arch))
 
 
 def main(argv):

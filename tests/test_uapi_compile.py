@@ -59,10 +59,9 @@ def staging(tmp, arch):
 
 def uapi_products():
     """{product name: (root, [header paths])} of every uapi product."""
-    from hvabi.emit.products import load_products
-    from hvabi.spec.loader import load_spec
+    from hvabi.emit.products import read_products
     return {p.name: (REPO / p.root, [REPO / p.root / h.path for h in p.headers])
-            for p in load_products(REPO / "spec/products.yaml", load_spec(REPO / "spec"))
+            for p in read_products(REPO / "spec")
             if p.flavor == "uapi"}
 
 

@@ -23,27 +23,82 @@ ARCHES = tuple(TRIPLES)   # the arches libclang reads; equal to model.ARCHES (te
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
 
 
+# A process that runs several commands on one spec (tests run hvabi in-process) loads,
+# checks and renders it once. The key is every byte `load` reads and the path as given
+# (error positions and source markers spell it); the generator's own code and templates
+# cannot change within a process. A spec's errors are kept too (the bad-spec corpus runs
+# validate and generate on each); at most a few specs.
+_LOADED = {}
+_RENDERED = {}
+_KEEP = 4
+
+
+def _spec_key(spec_dir):
+    import hashlib
+    import pathlib
+    spec_dir = pathlib.Path(spec_dir)
+    digest = hashlib.sha256()
+    for path in [spec_dir / "profiles.yaml", spec_dir / "products.yaml",
+                 *sorted((spec_dir / "defs").glob("*.yaml"))]:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None             # load reports it
+        digest.update(str(path).encode() + b"\0" + len(data).to_bytes(8, "little") + data)
+    return str(spec_dir), str(spec_dir.resolve()), digest.digest()
+
+
+def _memo(table, key, make):
+    if key is not None and key in table:
+        value, error = table[key]
+    else:
+        try:
+            value, error = make(), None
+        except HvabiError as e:
+            value, error = None, e
+        if key is not None:
+            if len(table) >= _KEEP:
+                table.pop(next(iter(table)))
+            table[key] = value, error
+    if error is not None:
+        raise error.with_traceback(None)
+    return value
+
+
 def load(spec_dir):
+    """(spec, products) of `spec_dir`, loaded and checked; once per process and spec."""
+    return _memo(_LOADED, _spec_key(spec_dir), lambda: _load(spec_dir))
+
+
+def _load(spec_dir):
     # The spec and emit machinery (yaml, jsonschema, jinja2) is imported by the commands
     # that use it: `hvabi diff` of two header sets runs per pull request and stays lean.
     from .emit.products import header_defs, load_products
+    from .gcpause import paused
     from .spec.checks import check_spec
     from .spec.loader import load_spec
     import pathlib
     spec_dir = pathlib.Path(spec_dir)
-    spec = load_spec(spec_dir, spec_dir.resolve().parent)
-    products = load_products(spec_dir / "products.yaml", spec)
-    check_spec(spec, products, header_defs)
+    with paused():
+        spec = load_spec(spec_dir, spec_dir.resolve().parent)
+        products = load_products(spec_dir / "products.yaml", spec)
+        check_spec(spec, products, header_defs)
     return spec, products
 
 
 def render_everything(spec_dir):
     """{relative path: text} of every generated file (headers and layout tests)."""
+    return dict(_memo(_RENDERED, _spec_key(spec_dir), lambda: _render_everything(spec_dir)))
+
+
+def _render_everything(spec_dir):
     from .emit import layouttests
     from .emit.products import render_all
-    spec, products = load(spec_dir)
-    files = render_all(spec, products)
-    files.update(layouttests.render_all(spec, products))
+    from .gcpause import paused
+    with paused():
+        spec, products = load(spec_dir)
+        files = render_all(spec, products)
+        files.update(layouttests.render_all(spec, products))
     return files
 
 

@@ -74,7 +74,7 @@ def coverage_row(spec, profile, arch, upstream, within=None):
     """{table: (covered, total)} plus the mismatch lines, for one profile and arch;
     `within` ({table: names}) limits it to the names of one upstream file."""
     sel = m.Selection(profile, spec.profiles[profile].view, arch)
-    ours = spec_facts(Abi(spec, sel))
+    ours = spec_facts(Abi.of(spec, sel))
     counts, common, missing = {}, set(), []
     for table in TABLES:
         names = set(upstream[table]) if within is None else set(upstream[table]) & within[table]
@@ -96,7 +96,7 @@ def _by_file(files):
 def _verdict(spec, profile, arch, upstream):
     """importer.compare.against_reference() for the profile's selection."""
     from .importer.compare import against_reference
-    abi = Abi(spec, m.Selection(profile, spec.profiles[profile].view, arch))
+    abi = Abi.of(spec, m.Selection(profile, spec.profiles[profile].view, arch))
     return against_reference(upstream, spec_facts(abi), abi)
 
 

@@ -400,7 +400,7 @@ def _view_abi(spec, profile, arch):
     """The view of `profile` on `arch` without the profile's omit list: what the spec holds
     for that view, whether or not the profile's upstream copy carries it."""
     bare = dataclasses.replace(spec.profiles[profile], omit={})
-    return Abi(spec, m.Selection(profile, bare.view, arch), profile=bare)
+    return Abi.of(spec, m.Selection(profile, bare.view, arch), profile=bare)
 
 
 def _definitions_by_arch(inv_type):
@@ -436,7 +436,7 @@ def _explain(diffs, tlfs, arch, label, known):
 def findings(spec, inv, names, known):
     """[Finding] for every documented type the spec holds, per arch and selection. A
     profile whose view never holds the type (the mshv view) is left out."""
-    abis = {(p, a): Abi(spec, m.Selection(p, spec.profiles[p].view, a))
+    abis = {(p, a): Abi.of(spec, m.Selection(p, spec.profiles[p].view, a))
             for p in spec.profiles for a in m.ARCHES}
     views = {(p, a): _view_abi(spec, p, a) for p in spec.profiles for a in m.ARCHES}
     tlfs_profiles = [p for p in _profile_order(spec) if spec.profiles[p].view == "tlfs"]
@@ -531,7 +531,7 @@ def spec_variants(spec):
     order = _profile_order(spec)
     tlfs_profiles = [p for p in order if spec.profiles[p].view == "tlfs"]
     hdk_profiles = [p for p in order if spec.profiles[p].view != "tlfs"]
-    abis = {(p, a): Abi(spec, m.Selection(p, spec.profiles[p].view, a)) for p in order for a in m.ARCHES}
+    abis = {(p, a): Abi.of(spec, m.Selection(p, spec.profiles[p].view, a)) for p in order for a in m.ARCHES}
     out, index = [], {}
     for entry in spec.entries:
         defn = entry.defn

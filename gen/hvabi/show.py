@@ -99,7 +99,7 @@ def show(spec, products, name, profile=None, arch=None):
 
 
 def _in_product(spec, product, prof, arch, name):
-    abi = Abi(spec, m.Selection(prof.name, prof.view, arch))
+    abi = Abi.of(spec, m.Selection(prof.name, prof.view, arch))
     for entry, defn in abi.entries:
         if not _matches(defn, name):
             continue

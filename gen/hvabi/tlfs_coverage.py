@@ -319,7 +319,7 @@ class SpecNames:
         self.links = {}                             # id(entry) -> (page, pos, names)
         for profile in sorted(spec.profiles):
             for arch in m.ARCHES:
-                abi = Abi(spec, m.Selection(profile, spec.profiles[profile].view, arch))
+                abi = Abi.of(spec, m.Selection(profile, spec.profiles[profile].view, arch))
                 self._read(abi, arch)
 
     def _read(self, abi, arch):

@@ -5,7 +5,10 @@ change, 1 breaking or --strict review, 2 bad input, always without a traceback).
 Run: cd /work/main && PYTHONPATH=gen /usr/bin/python3 -m unittest discover -s tests/diff
 """
 
+import contextlib
+import io
 import json
+import os
 import pathlib
 import shutil
 import subprocess
@@ -17,6 +20,9 @@ from test_sources import EDITS, SYNIC
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 HVABI = [sys.executable, str(REPO / "gen/bin/hvabi")]
+sys.path.insert(0, str(REPO / "gen"))
+
+from hvabi import cli  # noqa: E402
 
 
 def git(cwd, *args):
@@ -56,8 +62,21 @@ class DiffCommand(unittest.TestCase):
         cls.tmp.cleanup()
 
     def hvabi(self, *args, status):
-        run = subprocess.run([*HVABI, "diff", *args], cwd=self.repo, capture_output=True,
-                             text=True)
+        """hvabi diff ARGS from the scratch repository, run by cli.main in this process:
+        each revision's spec is read once for all the tests (test_bare_clone runs the
+        script itself)."""
+        out, err = io.StringIO(), io.StringIO()
+        cwd = os.getcwd()
+        os.chdir(self.repo)
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                try:
+                    code = cli.main(["diff", *args])
+                except SystemExit as e:
+                    code = e.code
+        finally:
+            os.chdir(cwd)
+        run = subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
         self.assertEqual(run.returncode, status, run.stdout + run.stderr)
         self.assertNotIn("Traceback", run.stderr)
         return run

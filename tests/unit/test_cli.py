@@ -1,5 +1,7 @@
 """hvabi's exit statuses: 0 success, 1 a check failed, 2 bad usage."""
 
+import contextlib
+import io
 import pathlib
 import subprocess
 import sys
@@ -8,10 +10,26 @@ import unittest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 HVABI = [sys.executable, str(REPO / "gen/bin/hvabi")]
+sys.path.insert(0, str(REPO / "gen"))
+
+from hvabi import cli  # noqa: E402
 
 
 def hvabi(*args):
     return subprocess.run([*HVABI, *args], capture_output=True, text=True)
+
+
+def hvabi_here(*args):
+    """hvabi ARGS run by cli.main in this process (what the script runs, after the
+    usage tests above prove the script itself): the spec is loaded and rendered once
+    for all the runs of a test."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = cli.main(list(args))
+        except SystemExit as e:
+            status = e.code
+    return subprocess.CompletedProcess(args, status, out.getvalue(), err.getvalue())
 
 
 class ExitStatus(unittest.TestCase):
@@ -26,6 +44,7 @@ class ExitStatus(unittest.TestCase):
         self.assertEqual(hvabi("--spec", "/nonexistent", "validate").returncode, 2)
 
     def test_check_detects_a_hand_edit(self):
+        hvabi = hvabi_here
         with tempfile.TemporaryDirectory() as tmp:
             self.assertEqual(hvabi("-q", "generate", "--out", tmp).returncode, 0)
             self.assertEqual(hvabi("-q", "check", "--out", tmp).returncode, 0)

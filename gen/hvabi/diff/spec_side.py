@@ -2,20 +2,55 @@
 provenance that only a spec has. Kept apart from sources.py so that diffs of headers or
 objects never load the YAML, schema and template machinery."""
 
+import hashlib
 import pathlib
 
+from .. import gcpause
 from .. import model as m
-from ..emit.products import load_products
+from ..emit.products import read_products
 from ..errors import HvabiError
 from ..layout import facts as spec_facts, record_layout
 from ..select import Abi
-from ..spec.loader import load_profiles, load_selectors, load_spec
+from ..spec.loader import load_selectors, load_spec
+
+
+_READ = {}      # content key -> result: a process diffing several revisions reads each once
 
 
 def read(label, spec_dir, arches, profiles):
     """{(profile, arch): (facts, uapi, notes)}; `uapi` says a product renders the profile
-    in the uapi flavor, so user space builds against it."""
+    in the uapi flavor, so user space builds against it. Once per process for the same
+    files: the result depends on their bytes and names below spec_dir's parent alone (a
+    revision is unpacked into a new scratch directory each time)."""
     spec_dir = pathlib.Path(spec_dir)
+    key = _content_key(spec_dir, arches, profiles)
+    if key in _READ:
+        return _READ[key]
+    with gcpause.paused():
+        out = _read(label, spec_dir, arches, profiles)
+    if key is not None:
+        if len(_READ) >= 4:
+            _READ.pop(next(iter(_READ)))
+        _READ[key] = out
+    return out
+
+
+def _content_key(spec_dir, arches, profiles):
+    digest = hashlib.sha256()
+    for path in [spec_dir / "profiles.yaml", spec_dir / "products.yaml",
+                 *sorted((spec_dir / "defs").glob("*.yaml"))]:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            if path.name == "products.yaml":
+                continue        # optional (profiles_in)
+            return None
+        name = str(path.relative_to(spec_dir.parent)).encode()
+        digest.update(name + b"\0" + len(data).to_bytes(8, "little") + data)
+    return digest.digest(), tuple(arches), tuple(profiles)
+
+
+def _read(label, spec_dir, arches, profiles):
     spec = load_spec(spec_dir, spec_dir.parent)
     unknown = sorted(set(profiles) - set(spec.profiles))
     if unknown:
@@ -25,7 +60,7 @@ def read(label, spec_dir, arches, profiles):
     out = {}
     for name in profiles:
         for arch in arches:
-            abi = Abi(spec, m.Selection(name, spec.profiles[name].view, arch))
+            abi = Abi.of(spec, m.Selection(name, spec.profiles[name].view, arch))
             out[(name, arch)] = (spec_facts(abi), name in uapi, _notes(abi))
     return out
 
@@ -46,9 +81,7 @@ def profiles_in(spec_dir, flavor):
     path = spec_dir / "products.yaml"
     if not path.is_file():
         return set()
-    profiles_only = m.Spec(profiles=load_profiles(spec_dir / "profiles.yaml"))
-    return {p.profile for p in load_products(path, profiles_only, orders=False)
-            if p.flavor == flavor}
+    return {p.profile for p in read_products(spec_dir) if p.flavor == flavor}
 
 
 def _notes(abi):

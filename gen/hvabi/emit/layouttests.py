@@ -10,23 +10,20 @@ Bitfield positions cannot be checked by offsetof; tests/layout_check.py compares
 pahole's reading of the DWARF of the compiled <arch>.c.
 """
 
-import jinja2
-
 from .. import facts as factsmod
 from .. import model as m
 from ..layout import facts as spec_facts
 from ..select import Abi
 from . import stamp
-from .products import TEMPLATES
+from .products import _env, header_defs
 
 MASK_ARCH = "x86_64"
 
 
 def product_records(spec, product, arch):
     """Facts of the records, enumerators and macros that `product` emits for `arch`."""
-    from .products import header_defs
     profile = spec.profiles[product.profile]
-    abi = Abi(spec, m.Selection(profile.name, profile.view, arch))
+    abi = Abi.of(spec, m.Selection(profile.name, profile.view, arch))
     wanted = set()
     for header in product.headers:
         if header.arch in (None, arch):
@@ -48,11 +45,6 @@ def includes(product, arch):
     if product.flavor == "tlfs":
         return ["<asm/hyperv-tlfs.h>"]
     return [f"<{h.path.split('include/', 1)[-1]}>" for h in product.headers]
-
-
-def _env():
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), keep_trailing_newline=True,
-                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
 
 
 def _static_checks(doc):

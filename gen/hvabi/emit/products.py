@@ -2,18 +2,17 @@
 rendering of every header of every product into memory."""
 
 import dataclasses
+import functools
 import pathlib
 import re
 from dataclasses import dataclass, field
 from typing import Optional
 
-import jinja2
-
 from .. import model as m
 from ..errors import HvabiError, SpecErrors
 from ..select import Abi, layered
 from ..spec.loader import _IDENT, ident_problem
-from ..spec.yamlsrc import Map, load_file
+from ..spec.yamlsrc import Map, load_file_cached
 from . import render, stamp
 from .flavors import FLAVORS
 
@@ -66,7 +65,7 @@ def load_products(path, spec, orders=True):
     renders which profile, with a spec of profiles only)."""
     path = pathlib.Path(path)
     shown = f"{path.parent.name}/{path.name}" if path.parent.name else path.name
-    root = load_file(path, shown)
+    root = load_file_cached(path, shown)
     errors = []
 
     def fail(what, pos, hint=None):
@@ -138,6 +137,18 @@ def load_products(path, spec, orders=True):
     if errors:
         raise SpecErrors(errors)
     return products
+
+
+def read_products(spec_dir):
+    """spec_dir/products.yaml read against the profiles alone: where each product's files
+    go, its flavor and headers, without loading the definitions (which the checks that
+    need them, guards against names and header ids against placements, are skipped for:
+    `hvabi validate` makes them)."""
+    from ..spec.loader import load_profiles
+    spec_dir = pathlib.Path(spec_dir)
+    return load_products(spec_dir / "products.yaml",
+                         m.Spec(profiles=load_profiles(spec_dir / "profiles.yaml")), orders=False)
+
 
 
 def product_profile(spec, product):
@@ -368,7 +379,11 @@ def _placed_ids(spec, product, fail):
                  f" {profile.name}: {', '.join(sorted(used))}")
 
 
+@functools.lru_cache(maxsize=None)
 def _env():
+    """One environment per process: it compiles each template once. jinja2 is imported
+    here: `hvabi validate` and the tests that read products.yaml render nothing."""
+    import jinja2
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), keep_trailing_newline=True,
                               trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
                               autoescape=False)
@@ -378,7 +393,7 @@ def header_defs(spec, product, header, arch=None):
     """(entry, resolved defn) pairs that go into `header`, in spec order. Resolved for
     `arch` if given, else for the header's arch (None: every arch variant kept)."""
     profile = product_profile(spec, product)
-    abi = Abi(spec, m.Selection(profile.name, profile.view, arch or header.arch), profile=profile)
+    abi = Abi.of(spec, m.Selection(profile.name, profile.view, arch or header.arch), profile=profile)
     out = []
     for entry, defn in abi.entries:
         defn = placed_part(entry, defn, abi.sel, header.id)
@@ -449,7 +464,7 @@ def render_header(env, spec, product, header):
     if product.layer_on:
         # members name types the base's headers define: their kinds come from the profile
         profile = spec.profiles[product.profile]
-        abi = Abi(spec, m.Selection(profile.name, profile.view, header.arch))
+        abi = Abi.of(spec, m.Selection(profile.name, profile.view, header.arch))
     flavor = FLAVORS[product.flavor](abi.types)
     items = [(_arch_guard(d), render.def_view(d, flavor, header.arch)) for _, d in defs]
     blocks = render.group_by_arch(items, flavor, header.arch)

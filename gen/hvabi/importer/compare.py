@@ -108,7 +108,7 @@ def compare(spec, profile, imported):
     for arch, reading in imported.readings.items():
         paths = [s.path for s in imported.sources if s.arch in (None, arch)]
         theirs = clang_facts.facts_of(reading.parsed, clang_facts.Scope(paths), "libclang")
-        abi = Abi(spec, m.Selection(profile, view, arch))
+        abi = Abi.of(spec, m.Selection(profile, view, arch))
         ours = layout.facts(abi)
         rep = ArchReport(arch)
         verdict = against_reference(theirs, ours, abi)

@@ -52,7 +52,7 @@ def verify_sets(files, profiles_yaml, sets):
         for arch, reading in readings.items():
             paths = [s.path for s in sources if s.arch in (None, arch)]
             compiler = clang_facts.facts_of(reading.parsed, clang_facts.Scope(paths), "libclang")
-            result = _check_arch(Abi(spec, m.Selection(profile, view, arch)), compiler)
+            result = _check_arch(Abi.of(spec, m.Selection(profile, view, arch)), compiler)
             if len(sets) > 1:
                 result.arch = f"{profile} {arch}"
             results.append(result)

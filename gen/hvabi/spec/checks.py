@@ -336,7 +336,7 @@ def _cached_header_defs(spec):
     def abi_for(sel):
         key = (sel.profile, sel.arch)
         if key not in abis:
-            abis[key] = Abi(spec, sel)
+            abis[key] = Abi.of(spec, sel)
         return abis[key]
 
     def header_defs(spec_, product, header, arch=None):

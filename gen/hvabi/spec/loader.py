@@ -11,15 +11,21 @@ import hashlib
 import pathlib
 import re
 
-import jsonschema
 import yaml
 
+try:
+    import fastjsonschema    # Debian python3-fastjsonschema: ~4x jsonschema on a valid file
+except ImportError:          # pragma: no cover - ./setup installs it
+    fastjsonschema = None
+
+from .. import gcpause
 from .. import model as m
 from ..errors import HvabiError, SpecErrors
 from . import expr
-from .yamlsrc import Map, load_file, position_of
+from .yamlsrc import Map, load_file, load_file_cached, position_of
 
 _SCHEMA = None
+_FAST_SCHEMA = None
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")        # whole names only: fullmatch
 _PROFILE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 C_KEYWORDS = frozenset("""
@@ -40,22 +46,54 @@ MAX_ALIGN = 4096             # __aligned(): a power of two up to a page
 MAX_BIT = (1 << 23) - 1      # bit positions: records are at most 1 MiB (checks.MAX_RECORD)
 
 
+_SCHEMA_PATH = pathlib.Path(__file__).with_name("schema.yaml")
+
+
+def _schema_doc():
+    return yaml.load(_SCHEMA_PATH.read_bytes(), Loader=yaml.CSafeLoader)
+
+
 def _schema():
     global _SCHEMA
     if _SCHEMA is None:
-        path = pathlib.Path(__file__).with_name("schema.yaml")
-        _SCHEMA = jsonschema.Draft7Validator(yaml.safe_load(path.read_text()))
+        import jsonschema    # here: only a file fastjsonschema rejects needs it (~60 ms import)
+        _SCHEMA = jsonschema.Draft7Validator(_schema_doc())
     return _SCHEMA
+
+
+_RAISE = re.compile(r"(?m)^(\s*)raise JsonSchemaValueException\(.*\)$")
+
+
+def _fast_schema():
+    """A compiled validator that only says valid or not, or None without fastjsonschema.
+    Each `raise` fastjsonschema writes carries the whole schema as a literal (170 kB of
+    code, ~0.15 s to compile); only valid-or-not is used, so each raises an empty one."""
+    global _FAST_SCHEMA
+    if _FAST_SCHEMA is None and fastjsonschema is not None:
+        source = fastjsonschema.compile_to_code(_schema_doc(), use_default=False)
+        scope = {}
+        exec(compile(_RAISE.sub(r"\1raise JsonSchemaValueException('')", source), str(_SCHEMA_PATH),
+                     "exec"), scope)
+        _FAST_SCHEMA = scope["validate"]
+    return _FAST_SCHEMA
 
 
 _KINDS = ("consts", "enum", "struct", "union", "register", "typedef")
 
 
 def _schema_errors(root):
+    fast = _fast_schema()
+    if fast is not None:
+        try:
+            fast(root)
+            return []
+        except fastjsonschema.JsonSchemaException:
+            pass        # jsonschema finds every error, in the words the hints are made of
+    from jsonschema.exceptions import best_match
     errors = []
     for err in sorted(_schema().iter_errors(root), key=lambda e: list(map(str, e.absolute_path))):
         # For oneOf failures, the deepest sub-error says what is really wrong.
-        best = jsonschema.exceptions.best_match([err]) if err.context else err
+        best = best_match([err]) if err.context else err
         path = list(best.absolute_path)
         where = "/".join(str(p) for p in path) or "top level"
         message, pos = _say(err, best, path), position_of(root, path)
@@ -466,7 +504,7 @@ def _load_views(root, fail):
 
 def load_selectors(path, shown=None):
     """(views, profiles) of spec/profiles.yaml, each by name."""
-    root = load_file(path, shown or str(path))
+    root = load_file_cached(path, shown or str(path))
     errors = []
 
     def fail(what, pos, hint=None):
@@ -546,19 +584,25 @@ def _parsed(path, shown):
         key = (shown, hashlib.sha256(path.read_bytes()).digest())
     except OSError:
         key = None
-    if key in _PARSED:
-        return _PARSED[key]
-    root = load_file(path, shown)
-    result = root, _schema_errors(root)
-    if key is not None:
+    result = _PARSED.pop(key, None)
+    if result is None:
+        root = load_file(path, shown)
+        result = root, _schema_errors(root)
+        if key is None:
+            return result
         if len(_PARSED) >= 32:
-            _PARSED.clear()
-        _PARSED[key] = result
+            _PARSED.pop(next(iter(_PARSED)))   # the least recently used: the files all
+    _PARSED[key] = result                      # the mutated specs share stay
     return result
 
 
 def load_spec(spec_dir, display_root=None):
     """Load every `*.yaml` under spec_dir/defs (sorted) plus spec_dir/profiles.yaml."""
+    with gcpause.paused():
+        return _load_spec(spec_dir, display_root)
+
+
+def _load_spec(spec_dir, display_root):
     spec_dir = pathlib.Path(spec_dir)
     display_root = pathlib.Path(display_root) if display_root else spec_dir.parent
 

@@ -16,6 +16,8 @@ each fact once; aliases also let a small file expand exponentially), tags, and i
 spellings other than decimal and 0x-hex all become an HvabiError at file:line.
 """
 
+import hashlib
+import pathlib
 import re
 
 import yaml
@@ -23,7 +25,24 @@ import yaml
 from ..errors import HvabiError
 
 # libyaml's loader builds the same nodes, with the same marks, several times faster.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _LOADER(_BASE_LOADER):
+    """The safe loader, resolving each distinct plain scalar once: its tag (int, bool,
+    null, str...) depends on its text alone, and resolving runs a regex per scalar."""
+    _tags = {}
+
+    def resolve(self, kind, value, implicit):
+        if kind is not yaml.ScalarNode:
+            return super().resolve(kind, value, implicit)
+        key = value, implicit
+        tag = self._tags.get(key)
+        if tag is None:
+            if len(self._tags) > 100_000:
+                self._tags.clear()
+            tag = self._tags[key] = super().resolve(kind, value, implicit)
+        return tag
 
 MAX_DEPTH = 64                 # the spec nests 13 deep at most
 MAX_BYTES = 8 << 20            # the largest spec file is ~200 KiB
@@ -220,6 +239,26 @@ def _check_depth(text, display):
                 depth -= 1
     except yaml.YAMLError:
         return                  # a syntax error: compose reports it with its position
+
+
+_ROOTS = {}                  # (display, sha256 of the bytes) -> root, most recent last
+
+
+def load_file_cached(path, display=None):
+    """load_file, once per process for the same bytes and display name: a process that
+    loads many specs (tests, tools/fuzz_spec.py) reads spec/profiles.yaml and products.yaml
+    for each. The tree must be treated as read-only, as every reader of the spec does."""
+    try:
+        key = (display or str(path), hashlib.sha256(pathlib.Path(path).read_bytes()).digest())
+    except OSError:
+        return load_file(path, display)      # reports it
+    root = _ROOTS.pop(key, None)
+    if root is None:
+        root = load_file(path, display)
+        if len(_ROOTS) >= 16:
+            _ROOTS.pop(next(iter(_ROOTS)))
+    _ROOTS[key] = root
+    return root
 
 
 def load_file(path, display=None):
