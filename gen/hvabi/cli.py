@@ -39,7 +39,8 @@ def _spec_key(spec_dir):
     spec_dir = pathlib.Path(spec_dir)
     digest = hashlib.sha256()
     for path in [spec_dir / "profiles.yaml", spec_dir / "products.yaml",
-                 *sorted((spec_dir / "defs").glob("*.yaml"))]:
+                 *sorted((spec_dir / "defs").glob("*.yaml")),
+                 *sorted((spec_dir / "order").glob("*.yaml"))]:     # headers' order files
         try:
             data = path.read_bytes()
         except OSError:

@@ -306,7 +306,7 @@ def _order_file(h, spec_dir, fail):
              f"the path is relative to {spec_dir.name}/; see docs/spec-format.md, \"Order\"")
         return None
     try:
-        root = load_file(path, f"{spec_dir.name}/{rel}")
+        root = load_file_cached(path, f"{spec_dir.name}/{rel}")
     except HvabiError as e:
         fail(e.what, e.pos, e.hint)
         return None
