@@ -274,7 +274,10 @@ def main():
     g.add_argument("--only-scaling", action="store_true")
     args = p.parse_args()
     products = load_products(REPO / "spec/products.yaml", load_spec(REPO / "spec"))
-    print(f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} cpus")
+    # with PYTHONDONTWRITEBYTECODE set (this sandbox sets it), every run compiles the
+    # hvabi modules whose bytecode is missing or stale
+    print(f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} cpus,"
+          f" PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r}")
     hvabis = args.hvabi or [str(REPO / "gen/bin/hvabi")]
     if not args.only_scaling:
         part1(hvabis, args.runs, products)
