@@ -9,7 +9,7 @@
  *   spec/defs/40-hvhdk_mini.yaml
  *   spec/defs/50-hvhdk.yaml
  * Do not edit: change the spec and regenerate.
- * hvabi-stamp: 4e28e1d775e05b9a
+ * hvabi-stamp: 97df3544d7e58f4c
  */
 #ifndef _ASM_GENERIC_HYPERV_TLFS_H
 #define _ASM_GENERIC_HYPERV_TLFS_H
@@ -70,11 +70,6 @@ typedef u32 hv_spa_page_offset;
  * typedef hv_partition_id - Identifier of a partition.
  */
 typedef u64 hv_partition_id;
-
-/**
- * typedef hv_vp_index - Index of a virtual processor within its partition.
- */
-typedef u32 hv_vp_index;
 
 /**
  * typedef hv_vtl - A virtual trust level number.
