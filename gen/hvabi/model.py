@@ -127,6 +127,7 @@ class Field(Node):
     type: TypeRef = None
     count: object = None          # None, an expr tree (array length) or FLEX
     reserved: bool = False
+    count_name: Optional[str] = None  # the length spelled through this record-local macro
 
 
 FLEX = "flex"

@@ -513,6 +513,15 @@ def _layout():
                                                         "count: flex"), "in a union")
     add("layout", "flex-on-bitfield", HDK, on_line("name: cr8, type: u8", "bits: 36-39", "bits: 36-39, count: flex"),
         "a bitfield cannot be an array")
+    add("layout", "count-name-without-count", MINI, on_line("name: valid_bank_mask", "type: u64,",
+                                                            "type: u64, count_name: BANK_COUNT,"),
+        "names the length of a member that has none")
+    add("layout", "count-name-keyword", MINI, on_line("name: payload, type: u64", "count: HV_MESSAGE_PAYLOAD_QWORD_COUNT",
+                                                      "count: HV_MESSAGE_PAYLOAD_QWORD_COUNT, count_name: int"),
+        "count_name 'int'")
+    add("layout", "count-name-on-bitfield", HDK, on_line("name: cr8, type: u8", "bits: 36-39",
+                                                         "bits: 36-39, count_name: CR8_LEN"),
+        "count_name is for an array member")
     add("layout", "count-on-anon", MINI, on_line("      - anon: struct", "anon: struct", "anon: struct\n        count: 2"),
         "anonymous struct/union member cannot be an array", "count: 2")
     add("layout", "enum-implicit-overflow", HMINI, on_line("name: HV_SUBNODE_ANY", "value: 0", "value: 0x7fffffff"),

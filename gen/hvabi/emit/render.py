@@ -114,6 +114,8 @@ class MemberView:
     decl: str                     # "u64 vector:8" (without ';')
     reserved: bool
     marker: Optional[str] = None  # "private" / "public" comment before it
+    pre: list = field(default_factory=list)     # lines at column 0 before it (#define)
+    post: list = field(default_factory=list)    # ... and after it (#undef)
 
 
 @dataclass
@@ -124,6 +126,8 @@ class NestedView:
     children: list = field(default_factory=list)
     marker: Optional[str] = None
     end_public: bool = False      # a private run reaches the closing brace
+    pre: list = field(default_factory=list)
+    post: list = field(default_factory=list)
 
 
 def _decl(node, flavor):
@@ -132,6 +136,8 @@ def _decl(node, flavor):
     ctype = flavor.type_name(node.type.name)
     if node.type.volatile:
         ctype = "volatile " + ctype
+    if node.count_name:
+        return f"{ctype} {node.name}[{node.count_name}]"
     return f"{ctype} {_declarator(node.name, node.count, flavor)}"
 
 
@@ -174,9 +180,22 @@ def _member_views(members, flavor, fixed_arch, what, nested=False):
         if reserved != in_private:
             view.marker = "private" if reserved else "public"
             in_private = reserved
+        if not nested:
+            # a length spelled through a record-local macro (`count_name`): defined before
+            # the top-level member that holds the array, undefined after it
+            for field_ in _count_named(node):
+                view.pre.append(_define(field_.count_name, expr.render(field_.count, flavor), 0))
+                view.post.append(f"#undef {field_.count_name}")
         items.append((_arches(node), view))
     grouped = group_by_arch(items, flavor, fixed_arch, what)
     return (grouped, in_private) if nested else grouped
+
+
+def _count_named(node):
+    """The members of `node` (itself included) whose length has a `count_name`."""
+    if isinstance(node, m.Record):
+        return [f for member in node.members for f in _count_named(member)]
+    return [node] if getattr(node, "count_name", None) else []
 
 
 def member_docs(members, prefix=""):

@@ -398,6 +398,9 @@ class _Reader:
                          reserved=node.get("reserved", False))
 
     def member(self, node):
+        if "count_name" in node and ("bits" in node or "members" in node):
+            self.fail("count_name is for an array member of a scalar or tagged type",
+                      node.key_pos("count_name"), "drop `count_name` here")
         for kind in ("struct", "union"):
             if kind in node:
                 return self.nested(node, kind, self.ident(node[kind], node.key_pos(kind), "member name"))
@@ -413,8 +416,16 @@ class _Reader:
                           "drop `count`, or `bits` to make it an array member")
             return self.bitfield(node, node["type"])
         name = self.ident(node["name"], node.key_pos("name"), "member name")
+        count_name = node.get("count_name")
+        if count_name is not None:
+            self.ident(count_name, node.val_pos("count_name"), "count_name")
+            if node.get("count") in (None, m.FLEX):
+                self.fail(f"count_name {count_name!r} names the length of a member that has none",
+                          node.val_pos("count_name"),
+                          "give the member an array length (`count: EXPR`), or drop `count_name`")
         return self.base(m.Field, node, name, True, type=m.TypeRef(node["type"], node.get("volatile", False)),
-                         count=self.count(node), reserved=node.get("reserved", False))
+                         count=self.count(node), reserved=node.get("reserved", False),
+                         count_name=count_name)
 
     def count(self, node):
         """A member's array length: None, m.FLEX or an expression tree."""
