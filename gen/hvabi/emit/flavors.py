@@ -40,8 +40,9 @@ class Flavor:
     packed = "__packed"
     arch_style = "kernel"
 
-    def __init__(self, abi_types):
+    def __init__(self, abi_types, arch_test="defined"):
         self.types = abi_types          # name -> defn, to spell `struct x` / `union x`
+        self.test = arch_test           # `defined` or `IS_ENABLED` (the header's arch_test)
 
     def aligned(self, n):
         return f"__aligned({n})"
@@ -73,12 +74,12 @@ class Flavor:
 
     def arch_test(self, arches):
         macros = _ARCH_MACROS[self.arch_style]
-        return " || ".join(f"defined({macros[a]})" for a in sorted(arches))
+        return " || ".join(f"{self.test}({macros[a]})" for a in sorted(arches))
 
     def other_arch_test(self):
         """True on an arch the spec does not describe."""
         macros = _ARCH_MACROS[self.arch_style]
-        return " && ".join(f"!defined({macros[a]})" for a in sorted(m.ARCHES))
+        return " && ".join(f"!{self.test}({macros[a]})" for a in sorted(m.ARCHES))
 
     def arch_error(self, what):
         """The #error text for `what` on an arch the spec does not describe, or None:
