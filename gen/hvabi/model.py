@@ -111,6 +111,7 @@ class Enum(Node):
     """`enum name { ... }`; `name` None for an anonymous enum."""
     items: list = field(default_factory=list)
     alias: Optional[str] = None   # `#define ALIAS name` emitted after the enum
+    last_comma: bool = True       # a comma after the last enumerator too
 
 
 # --- types and records --------------------------------------------------------------------

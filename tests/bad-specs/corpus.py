@@ -522,6 +522,10 @@ def _layout():
     add("layout", "count-name-on-bitfield", HDK, on_line("name: cr8, type: u8", "bits: 36-39",
                                                          "bits: 36-39, count_name: CR8_LEN"),
         "count_name is for an array member")
+    add("layout", "last-comma-text", HMINI, insert_after("enum: hv_generic_set_format", "    last_comma: sometimes"),
+        "is not of type|YAML reads")
+    add("layout", "last-comma-on-struct", MINI, insert_after("struct: hv_vpset", "    last_comma: false"),
+        "last_comma")
     add("layout", "count-on-anon", MINI, on_line("      - anon: struct", "anon: struct", "anon: struct\n        count: 2"),
         "anonymous struct/union member cannot be an array", "count: 2")
     add("layout", "enum-implicit-overflow", HMINI, on_line("name: HV_SUBNODE_ANY", "value: 0", "value: 0x7fffffff"),

@@ -255,7 +255,7 @@ def enum_view(enum, flavor, fixed_arch):
     items = []
     for item in enum.items:
         text = item.name if item.value is None else f"{item.name} = {expr.render(item.value, flavor)}"
-        items.append((_arches(item), text))
+        items.append((_arches(item), text + ","))
     docs = [(i.name, i.doc) for i in enum.items]
     seen, unique = set(), []
     for name, doc in docs:
@@ -280,6 +280,20 @@ def enum_view(enum, flavor, fixed_arch):
             grouped += [Branches([branch]) for branch in item.branches]
         else:
             grouped.append(item)
+    if not enum.last_comma and grouped:
+        # `last_comma: false`: the last enumerator (of each arch, if the enum ends in an
+        # arch branch) without its comma
+        if isinstance(grouped[-1], str):
+            grouped[-1] = grouped[-1][:-1]
+        else:
+            done = set()
+            for chain in reversed(grouped):
+                if isinstance(chain, str):
+                    break
+                for test, views in chain.branches:
+                    if views and test not in done:
+                        views[-1] = views[-1][:-1]
+                        done.add(test)
     return EnumView(enum.name, doc, grouped, enum.alias, error and flavor.other_arch_test(), error)
 
 

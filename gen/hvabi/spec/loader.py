@@ -288,6 +288,10 @@ class _Reader:
             if "kind" in body and kind not in ("struct", "union", "register"):
                 self.fail(f"`kind` in a variant of {kind} '{name}'", body.val_pos("kind"),
                           "`kind: struct|union|register` changes the kind of a record variant only")
+            if "last_comma" in body and kind != "enum":
+                self.fail(f"`last_comma` on {kind} '{name}'", body.key_pos("last_comma"),
+                          "`last_comma: false` drops the comma after an enum's last enumerator;"
+                          " it is for enums only")
             self.def_why = body.get("why", "")
             vkind = body.get("kind", kind) if kind in ("struct", "union", "register") else kind
             defn = getattr(self, "def_" + vkind)(body, name)
@@ -349,7 +353,7 @@ class _Reader:
         alias = node.get("alias")
         if alias is not None:
             self.ident(alias, node.val_pos("alias"), "enum alias")
-        enum = self.base(m.Enum, node, name, alias=alias)
+        enum = self.base(m.Enum, node, name, alias=alias, last_comma=node.get("last_comma", True))
 
         def enumerator(item):
             value = self.expr(item["value"], item.val_pos("value")) if "value" in item else None

@@ -9,7 +9,7 @@
  *   spec/defs/40-hvhdk_mini.yaml
  *   spec/defs/50-hvhdk.yaml
  * Do not edit: change the spec and regenerate.
- * hvabi-stamp: 97df3544d7e58f4c
+ * hvabi-stamp: 1333f4ad2e3773e3
  */
 #ifndef _ASM_GENERIC_HYPERV_TLFS_H
 #define _ASM_GENERIC_HYPERV_TLFS_H
@@ -1250,7 +1250,7 @@ enum HV_SUBNODE_TYPE {
 	HvSubnodeAmdNode = 2,
 	HvSubnodeL3 = 3,
 	HvSubnodeCount = 4,
-	HvSubnodeInvalid = -1,
+	HvSubnodeInvalid = -1
 };
 
 /**

@@ -6,7 +6,7 @@
  *   spec/defs/10-hvgdk_mini.yaml
  *   spec/defs/30-hvgdk.yaml
  * Do not edit: change the spec and regenerate.
- * hvabi-stamp: da13852a045a142a
+ * hvabi-stamp: 149cf4f01ad7ad70
  */
 #ifndef _ASM_X86_HYPERV_TLFS_H
 #define _ASM_X86_HYPERV_TLFS_H
@@ -126,7 +126,7 @@ enum hv_isolation_type {
 	HV_ISOLATION_TYPE_NONE = 0,
 	HV_ISOLATION_TYPE_VBS = 1,
 	HV_ISOLATION_TYPE_SNP = 2,
-	HV_ISOLATION_TYPE_TDX = 3,
+	HV_ISOLATION_TYPE_TDX = 3
 };
 
 /*
@@ -311,7 +311,7 @@ union hv_x64_register_sev_gpa_page {
 enum hv_mem_host_visibility {
 	VMBUS_PAGE_NOT_VISIBLE = 0,
 	VMBUS_PAGE_VISIBLE_READ_ONLY = 1,
-	VMBUS_PAGE_VISIBLE_READ_WRITE = 3,
+	VMBUS_PAGE_VISIBLE_READ_WRITE = 3
 };
 
 /* Capacity of the page list of one host visibility change request. */
