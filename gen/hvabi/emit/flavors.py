@@ -4,6 +4,8 @@ All flavor decisions live here so the templates only hold C shape and the render
 never asks "which flavor am I".
 """
 
+import copy
+
 from .. import model as m
 from ..arches import ARCHES as ARCH_REGISTRY
 from ..errors import HvabiError
@@ -46,6 +48,13 @@ class Flavor:
 
     def aligned(self, n):
         return f"__aligned({n})"
+
+    def with_uapi_scalars(self):
+        """This flavor with u8..s64 spelled __u8..__s64 (a header's `uapi_types:`)."""
+        other = copy.copy(self)
+        other.scalars = dict(self.scalars, **{k: v for k, v in Uapi.scalars.items()
+                                              if k[0] in "us" and k[1:].isdigit()})
+        return other
 
     def scalar(self, name):
         return self.scalars[name]

@@ -32,6 +32,9 @@ class Header:
     # How an arch test is spelled: `defined(CONFIG_X86)` or `IS_ENABLED(CONFIG_X86)`
     # (kernel flavors only), as the header upstream writes it.
     arch_test: str = "defined"
+    # Records whose u8..s64 members this header spells __u8..__s64 (`uapi_types:`), as
+    # upstream's copy of the header does, and where products.yaml lists each.
+    uapi_types: dict = field(default_factory=dict, compare=False)
     # The header's own definition order (`order:` FILE): names, and where FILE lists each.
     order: Optional[tuple] = field(default=None, compare=False)
     order_pos: dict = field(default_factory=dict, compare=False)
@@ -50,7 +53,8 @@ class Product:
     base_profile: Optional[str] = None    # that product's profile
 
 
-_HEADER_KEYS = {"id", "path", "guard", "arch", "includes", "trailer_includes", "order", "arch_test"}
+_HEADER_KEYS = {"id", "path", "guard", "arch", "includes", "trailer_includes", "order", "arch_test",
+                "uapi_types"}
 _ARCH_TESTS = ("defined", "IS_ENABLED")
 _SELECTOR_KEYS = {"id", "path", "guard", "hdk", "tlfs"}
 _PRODUCT_KEYS = {"doc", "profile", "flavor", "root", "spdx", "headers", "layer_on"}
@@ -270,6 +274,19 @@ def _headers(body, name, flavor, fail, guards, names, spec_dir):
                  h.val_pos("arch_test"), "arch_test: defined (the default) or IS_ENABLED,"
                  " the kernel flavors only")
             ok = False
+        uapi_types = {}
+        listed = h.get("uapi_types", [])
+        if not isinstance(listed, list) or not all(isinstance(x, str) and _IDENT.fullmatch(x)
+                                                    for x in listed):
+            fail(f"`uapi_types` of a header of product {name!r} must be a list of record names",
+                 h.val_pos("uapi_types"), "e.g. uapi_types: [hv_message_header, hv_message]")
+            ok = False
+        elif listed and flavor not in ("kernel", "tlfs"):
+            fail(f"`uapi_types` of a header of product {name!r}: its flavor {flavor} spells its"
+                 " own types", h.val_pos("uapi_types"), "uapi_types is for the kernel flavors")
+            ok = False
+        else:
+            uapi_types = {x: listed.item_pos(i) for i, x in enumerate(listed)}
         lists = {}
         for key in ("includes", "trailer_includes"):
             value = h.get(key, [])
@@ -297,7 +314,7 @@ def _headers(body, name, flavor, fail, guards, names, spec_dir):
             ok = False
             continue
         header = Header(hid, hpath, guard, arch, lists["includes"], lists["trailer_includes"], options,
-                        hpos, arch_test)
+                        hpos, arch_test, uapi_types)
         if "order" in h and spec_dir is not None:
             header.order, header.order_pos = _order_file(h, spec_dir, fail) or (None, {})
         headers.append(header)
@@ -478,7 +495,9 @@ def render_header(env, spec, product, header):
         profile = spec.profiles[product.profile]
         abi = Abi.of(spec, m.Selection(profile.name, profile.view, header.arch))
     flavor = FLAVORS[product.flavor](abi.types, header.arch_test)
-    items = [(_arch_guard(d), render.def_view(d, flavor, header.arch)) for _, d in defs]
+    uapi = flavor.with_uapi_scalars() if header.uapi_types else flavor
+    items = [(_arch_guard(d), render.def_view(d, uapi if d.name in header.uapi_types else flavor,
+                                              header.arch)) for _, d in defs]
     blocks = render.group_by_arch(items, flavor, header.arch)
     sources = sorted({entry.source_file for entry, _ in defs}) or ["spec/products.yaml"]
     text = env.get_template("header.h.j2").render(

@@ -250,6 +250,12 @@ def check_order(spec, product, header_defs):
                                 f"move {tname} to an earlier spec file or an earlier header"))
                 if defn.name:
                     defined.add(defn.name)
+    for header in product.headers:
+        for name, pos in header.uapi_types.items():
+            if name not in held.get(id(header), ()):
+                errors.append(HvabiError(
+                    f"uapi_types lists {name}, which header {header.path} does not hold",
+                    pos, "list the records of this header whose types it spells __u8..__u64"))
     known = None
     for header in product.headers:
         for name in header.order or ():
