@@ -41,6 +41,10 @@ class Flavor:
                "bool": "bool", "char": "char", "ulong": "ulong"}
     packed = "__packed"
     arch_style = "kernel"
+    # <linux/stddef.h>'s macro for a flexible array alone in a union or struct; the uapi
+    # flavor writes its expansion (bindgen reads that, and a user-space <linux/stddef.h>
+    # may not have the macro)
+    flex_macro = "DECLARE_FLEX_ARRAY"
 
     def __init__(self, abi_types, arch_test="defined"):
         self.types = abi_types          # name -> defn, to spell `struct x` / `union x`
@@ -121,6 +125,7 @@ class Uapi(Flavor):
                "bool": "__u8", "char": "char", "ulong": "unsigned long"}
     packed = "__attribute__((packed))"
     arch_style = "uapi"
+    flex_macro = None
 
     def aligned(self, n):
         return f"__attribute__((aligned({n})))"

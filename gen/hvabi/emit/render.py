@@ -169,6 +169,15 @@ def _member_views(members, flavor, fixed_arch, what, nested=False):
     that crossed a closing brace would hide the brace from kernel-doc too)."""
     items, in_private = [], False
     for node in members:
+        flex = flavor.flex_macro and flex_array_struct(node)
+        if flex:
+            # the expansion of DECLARE_FLEX_ARRAY(), written as the macro
+            view = MemberView(f"{flavor.flex_macro}({flavor.type_name(flex.type.name)}, {flex.name})",
+                              False)
+            if in_private:
+                view.marker, in_private = "public", False
+            items.append((_arches(node), view))
+            continue
         if isinstance(node, m.Record):
             member = node.member and _declarator(node.member, node.count, flavor)
             view = NestedView(node.kind, attrs(node, flavor), member)
@@ -191,6 +200,23 @@ def _member_views(members, flavor, fixed_arch, what, nested=False):
     return (grouped, in_private) if nested else grouped
 
 
+def flex_array_struct(node):
+    """The flexible array member X of `node` when `node` is what DECLARE_FLEX_ARRAY(T, X)
+    expands to, `struct { struct { } __empty_X; T X[]; }` (anonymous, no attributes, on
+    every arch), else None."""
+    if not (isinstance(node, m.Record) and node.kind == "struct" and node.member is None
+            and not node.packed and not node.aligned and len(node.members) == 2
+            and node.cond.arch is None):
+        return None
+    empty, array = node.members
+    if isinstance(empty, m.Record) and isinstance(array, m.Field) and array.count == m.FLEX \
+            and empty.kind == "struct" and not empty.members and empty.count is None \
+            and empty.member == f"__empty_{array.name}" and array.cond.arch is None \
+            and empty.cond.arch is None and not array.reserved:
+        return array
+    return None
+
+
 def _count_named(node):
     """The members of `node` (itself included) whose length has a `count_name`."""
     if isinstance(node, m.Record):
@@ -198,12 +224,18 @@ def _count_named(node):
     return [node] if getattr(node, "count_name", None) else []
 
 
-def member_docs(members, prefix=""):
-    """(path, doc) for kernel-doc, in order, each path once."""
+def member_docs(members, prefix="", flex_macro=None):
+    """(path, doc) for kernel-doc, in order, each path once. With `flex_macro`, a
+    DECLARE_FLEX_ARRAY() expansion documents its array only (kernel-doc reads the macro as
+    `T X[]`)."""
     out, seen = [], set()
 
     def walk(nodes, prefix):
         for node in nodes:
+            flex = flex_macro and flex_array_struct(node)
+            if flex:
+                walk([flex], prefix)
+                continue
             if isinstance(node, m.Record):
                 sub = prefix
                 if node.member:
@@ -234,7 +266,7 @@ class RecordView:
 
 def record_view(rec, flavor, fixed_arch):
     children = _member_views(rec.members, flavor, fixed_arch, f"{rec.kind} {rec.name}")
-    doc = kernel_doc(rec.kind, rec.name, rec.doc, member_docs(rec.members))
+    doc = kernel_doc(rec.kind, rec.name, rec.doc, member_docs(rec.members, flex_macro=flavor.flex_macro))
     return RecordView(rec.kind, rec.name, doc, attrs(rec, flavor), children)
 
 
