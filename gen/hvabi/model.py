@@ -159,6 +159,15 @@ class Record(Node):
     member: Optional[str] = None  # for nested records: the member name, None if anonymous
     register: bool = False        # written as a `register` (union of raw view + bitfields)
     count: object = None          # named nested records only: None, an expr tree or FLEX
+    asserts: list = field(default_factory=list)   # Assert, printed after the record
+
+
+@dataclass
+class Assert(Node):
+    """`static_assert(LHS OP RHS)` after a record (`asserts:`); compiled with the header."""
+    lhs: object = None            # expr trees
+    op: str = "=="
+    rhs: object = None
 
 
 @dataclass

@@ -526,6 +526,21 @@ def _layout():
         "is not of type|YAML reads")
     add("layout", "last-comma-on-struct", MINI, insert_after("struct: hv_vpset", "    last_comma: false"),
         "last_comma")
+    add("layout", "assert-no-comparison", MINI,
+        insert_after("struct: hv_vpset", '    asserts:\n      - that: "sizeof(struct hv_vpset)"'),
+        "is not `LHS OP RHS` with one comparison", "- that:")
+    add("layout", "assert-two-comparisons", MINI,
+        insert_after("struct: hv_vpset", '    asserts:\n      - that: "1 == 1 == 1"'),
+        "is not `LHS OP RHS` with one comparison", "- that:")
+    add("layout", "assert-bad-expression", MINI,
+        insert_after("struct: hv_vpset", '    asserts:\n      - that: "sizeof(struct hv_vpset) == 16 +"'),
+        "unexpected", "- that:")
+    add("layout", "assert-false", MINI,
+        insert_after("struct: hv_vpset", '    asserts:\n      - that: "sizeof(struct hv_vpset) == 3"'),
+        "assertion after struct hv_vpset is false", "- that:")
+    add("layout", "assert-unknown-key", MINI,
+        insert_after("struct: hv_vpset", '    asserts:\n      - {that: "sizeof(struct hv_vpset) == 16", unless: x86}'),
+        "unless|Additional properties", "- {that:")
     add("layout", "count-on-anon", MINI, on_line("      - anon: struct", "anon: struct", "anon: struct\n        count: 2"),
         "anonymous struct/union member cannot be an array", "count: 2")
     add("layout", "enum-implicit-overflow", HMINI, on_line("name: HV_SUBNODE_ANY", "value: 0", "value: 0x7fffffff"),

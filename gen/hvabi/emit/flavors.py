@@ -45,6 +45,9 @@ class Flavor:
     # flavor writes its expansion (bindgen reads that, and a user-space <linux/stddef.h>
     # may not have the macro)
     flex_macro = "DECLARE_FLEX_ARRAY"
+    # a record's `asserts:` as static_assert() (<linux/build_bug.h>); the uapi flavor leaves
+    # them out (no static_assert in user space's C before C23; the layout tests prove them)
+    static_assert = True
 
     def __init__(self, abi_types, arch_test="defined"):
         self.types = abi_types          # name -> defn, to spell `struct x` / `union x`
@@ -126,6 +129,7 @@ class Uapi(Flavor):
     packed = "__attribute__((packed))"
     arch_style = "uapi"
     flex_macro = None
+    static_assert = False
 
     def aligned(self, n):
         return f"__attribute__((aligned({n})))"

@@ -262,12 +262,27 @@ class RecordView:
     doc: list
     attrs: str
     children: list
+    asserts: list = field(default_factory=list)   # DefineView lines / Branches after it
+
+
+def assert_text(a, flavor):
+    """`static_assert(LHS OP RHS);`, broken after OP when longer than CODE_WIDTH, the rest
+    aligned with the open parenthesis (checkpatch --strict)."""
+    head, lhs, rhs = "static_assert(", expr.render(a.lhs, flavor), flavor.render(a.rhs)
+    line = f"{head}{lhs} {a.op} {rhs});"
+    if _columns(line) <= CODE_WIDTH:
+        return line
+    indent = len(head)
+    return f"{head}{lhs} {a.op}\n" + "\t" * (indent // 8) + " " * (indent % 8) + f"{rhs});"
 
 
 def record_view(rec, flavor, fixed_arch):
     children = _member_views(rec.members, flavor, fixed_arch, f"{rec.kind} {rec.name}")
     doc = kernel_doc(rec.kind, rec.name, rec.doc, member_docs(rec.members, flex_macro=flavor.flex_macro))
-    return RecordView(rec.kind, rec.name, doc, attrs(rec, flavor), children)
+    asserts = [(_arches(a), DefineView(assert_text(a, flavor))) for a in rec.asserts] \
+        if flavor.static_assert else []
+    return RecordView(rec.kind, rec.name, doc, attrs(rec, flavor), children,
+                      group_by_arch(asserts, flavor, fixed_arch))
 
 
 # --- enums, constants, typedefs -----------------------------------------------------------

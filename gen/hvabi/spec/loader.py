@@ -368,7 +368,19 @@ class _Reader:
         rec = self.base(m.Record, node, name, kind=kind, packed=node.get("packed", False),
                         aligned=self.aligned(node))
         rec.members = self.each(node.get("members", []), self.member)
+        rec.asserts = [a for a in self.each(node.get("asserts", []), self.assertion) if a is not None]
         return rec
+
+    def assertion(self, node):
+        """One `asserts:` item: {that: "LHS OP RHS", only: ...}."""
+        parts = re.split(r"\s(==|!=|<=|>=|<|>)\s", node["that"])
+        if len(parts) != 3:
+            self.fail(f"assertion {node['that']!r} is not `LHS OP RHS` with one comparison",
+                      node.val_pos("that"), "OP is one of == != <= >= < >, with a space each side")
+            return None
+        pos = node.val_pos("that")
+        return self.base(m.Assert, node, None, True, lhs=self.expr(parts[0], pos), op=parts[1],
+                         rhs=self.expr(parts[2], pos))
 
     def def_union(self, node, name):
         return self.def_struct(node, name, "union")
