@@ -19,12 +19,20 @@ upstream -> ours as `git diff --stat` counts it (git diff --no-index --numstat),
 lines over 80 columns (tabs at 8) in ours and upstream's.
 
   tools/token_diff.py                   the table and the top kinds per file
-  tools/token_diff.py --hunks [FILE]    also every hunk, with both sides' tokens
+  tools/token_diff.py --hunks [FILE]    also every hunk, with both sides' tokens, named
+  tools/token_diff.py --draft           also the unexplained ones as reasons-file entries
+
+Each difference (a hunk of the structured comparison) is filed under a kind and the
+definition it is in; tests/reference/token-diff-reasons.yaml gives, per exported file, the
+reason for each (kind, definition) that remains. The table counts per file the tokens of
+differences explained there and UNEXPLAINED ones.
 
 The tokenizer is a small C tokenizer: comments and backslash-newlines removed,
 preprocessor directives end in a `<eol>` token (so `#define A 1` and `#define A` `1` on
 the next line differ), `#include <a/b.h>` keeps `<a/b.h>` as one token.
-Exit status 0; 2 if an upstream tree is missing.
+Exit status 0; 1 if a difference of a Linux file has no reason or a reason matches no
+difference (stale); 2 if an upstream tree or the reasons file is missing or malformed.
+rust-vmm's files (--rust-vmm) are reported, not checked.
 """
 
 import argparse
@@ -325,10 +333,11 @@ def _drop_empty_conditionals(units):
 
 
 class Hunk:
-    __slots__ = ("kind", "ours", "theirs")
+    __slots__ = ("kind", "ours", "theirs", "name", "reason")
 
-    def __init__(self, kind, ours, theirs):
-        self.kind, self.ours, self.theirs = kind, ours, theirs
+    def __init__(self, kind, ours, theirs, name=None):
+        self.kind, self.ours, self.theirs, self.name = kind, ours, theirs, name
+        self.reason = None
 
     def size(self):
         return max(len(self.ours), len(self.theirs))
@@ -366,7 +375,7 @@ def structured(a, b):
             j = spare_b[ka[i]].pop(0)
             moved_a.add(i)
             moved_b.add(j)
-            out.append((i, Hunk("moved (definition order)", ia[i], [])))
+            out.append((i, Hunk("moved (definition order)", ia[i], [], anchor(ia, i))))
     # paired by name anywhere, then by place within a block
     names_b = collections.defaultdict(list)
     for j in left_b:
@@ -389,14 +398,46 @@ def structured(a, b):
     for i, j in pairs_ab.items():
         for tag, x1, x2, y1, y2 in _merged(ka[i], kb[j]):
             x, y = ia[i][x1:x2], ib[j][y1:y2]
-            out.append((i, Hunk(classify(tag, x, y, ia[i], ib[j]), x, y)))
+            out.append((i, Hunk(classify(tag, x, y, ia[i], ib[j]), x, y, anchor(ia, i))))
     for i in left_a:
         if i not in moved_a and i not in pairs_ab:
-            out.append((i, Hunk(_only(ia[i], "ours"), ia[i], [])))
+            out.append((i, Hunk(_only(ia[i], "ours"), ia[i], [], anchor(ia, i))))
     for j in left_b:
         if j not in used_b:
-            out.append((_place(j, blocks), Hunk(_only(ib[j], "upstream"), [], ib[j])))
+            out.append((_place(j, blocks), Hunk(_only(ib[j], "upstream"), [], ib[j],
+                                                 anchor(ib, j))))
     return [h for _, h in sorted(out, key=lambda x: x[0])]
+
+
+_COND = ("if", "ifdef", "ifndef", "elif", "else", "endif")
+
+
+def anchor(units, k):
+    """The definition name a difference in top-level item `k` of `units` is filed under:
+    what the item defines (`HV_X`, `hv_foo`: the name without `#define`/`struct`); for a
+    static_assert the first record it names; for an `#if`/`#ifdef` line the next definition
+    (the first one it guards), for `#elif`/`#else`/`#endif` the previous one (the last one
+    the branch before it holds); for anything else unnamed, its first identifier."""
+    texts = _texts(units[k])
+    name = item_name(units[k])
+    if name and not (texts[0] == "#" and texts[1] in _COND):
+        return name.split()[-1]
+    if texts[0] == "static_assert":
+        for t, nxt in zip(texts, texts[1:]):
+            if t == "struct":
+                return nxt
+    if texts[0] == "#" and len(texts) > 1 and texts[1] in _COND:
+        step = 1 if texts[1] in ("if", "ifdef", "ifndef") else -1
+        j = k + step
+        while 0 <= j < len(units):
+            there = _texts(units[j])
+            if not (there[0] == "#" and len(there) > 1 and there[1] in _COND):
+                return anchor(units, j)
+            j += step
+        return "-"
+    if texts[:2] in (["enum", "{"], ["union", "{"], ["struct", "{"]):
+        return texts[2]
+    return next((t for t in texts if re.match(r"[A-Za-z_]", t)), "-")
 
 
 def _merged(a, b):
@@ -487,6 +528,64 @@ def _read(path):
         sys.exit(2)
 
 
+# --- the reasons for what remains -----------------------------------------------------------
+
+REASONS = REPO / "tests/reference/token-diff-reasons.yaml"
+
+
+def load_reasons(path):
+    """{file label: [(kind, frozenset(names), reason)]} from the reasons file; exit 2 with
+    the entry at fault on a malformed one."""
+    import yaml
+
+    def bad(where, why):
+        print(f"token_diff.py: {path}: {where}: {why}\n  hint: each file label maps to a list"
+              " of {kind: ..., names: [...], reason: ...}", file=sys.stderr)
+        sys.exit(2)
+
+    try:
+        data = yaml.safe_load(pathlib.Path(path).read_text(encoding="utf-8"))
+    except OSError as e:
+        bad("-", e.strerror)
+    except yaml.YAMLError as e:
+        bad(str(getattr(e, "problem_mark", "-")).strip(), "not YAML")
+    if not isinstance(data, dict):
+        bad("top level", "not a mapping of file labels")
+    out = {}
+    for label, entries in data.items():
+        if not isinstance(entries, list):
+            bad(label, "not a list of entries")
+        out[label] = []
+        for n, e in enumerate(entries, 1):
+            where = f"{label} entry {n}"
+            if not isinstance(e, dict) or set(e) != {"kind", "names", "reason"}:
+                bad(where, "needs exactly the keys kind, names, reason")
+            if not isinstance(e["kind"], str) or not isinstance(e["reason"], str) \
+                    or not e["reason"].strip():
+                bad(where, "kind and reason must be non-empty strings")
+            names = e["names"]
+            if not isinstance(names, list) or not names or \
+                    not all(isinstance(x, str) for x in names):
+                bad(where, "names must be a non-empty list of definition names")
+            out[label].append((e["kind"], frozenset(names), e["reason"].strip()))
+    return out
+
+
+def explain(label, hunks, reasons):
+    """Set each hunk's reason from the entries for `label`; the (kind, name) pairs of the
+    entries that no hunk used (stale)."""
+    entries = reasons.get(label, [])
+    used = set()
+    for h in hunks:
+        for kind, names, reason in entries:
+            if h.kind == kind and h.name in names:
+                h.reason = reason
+                used.add((kind, h.name))
+                break
+    return [(kind, name) for kind, names, _ in entries for name in sorted(names)
+            if (kind, name) not in used]
+
+
 def _side(toks, limit):
     text = " ".join(_texts(toks))
     return text if limit is None or len(text) <= limit else text[:limit - 3] + "..."
@@ -501,32 +600,52 @@ def main():
     p.add_argument("--spec", default=str(REPO / "spec"),
                    help="the spec whose `ahead` marks are left out (default: the repo's)")
     p.add_argument("--hunks", action="store_true", help="list every hunk")
+    p.add_argument("--reasons", default=str(REASONS),
+                   help="the committed reasons for the remaining differences (default:"
+                        " tests/reference/token-diff-reasons.yaml)")
+    p.add_argument("--draft", action="store_true",
+                   help="print the unexplained differences as reasons-file entries to fill in")
     p.add_argument("--top", type=int, default=6, help="kinds listed per file (default %(default)s)")
     p.add_argument("--width", type=int, default=160,
                    help="with --hunks: truncate each side to this many characters (0: never)")
     args = p.parse_args()
 
-    def row(label, ah, a, b, da, db, h, add, rem, oa, ob):
-        return (f"{label:<40} {ah:>6} {f'{a}/{b}':>12} {f'{da}/{db}':>10} {h:>6}"
-                f" {f'+{add}/-{rem}':>12} {f'{oa}/{ob}':>8}")
+    def row(label, ah, a, b, da, db, h, ex, un, add, rem, oa, ob):
+        return (f"{label:<40} {ah:>6} {f'{a}/{b}':>12} {f'{da}/{db}':>10} {h:>6} {ex:>9}"
+                f" {un:>11} {f'+{add}/-{rem}':>12} {f'{oa}/{ob}':>8}")
+
+    reasons = load_reasons(args.reasons)
+    stale_all, unexplained_all, draft = [], 0, collections.defaultdict(list)
 
     from hvabi.spec.loader import load_spec
     spec_dir = pathlib.Path(args.spec)
     spec = load_spec(spec_dir, spec_dir.resolve().parent)
     ahead = {}
-    rows, totals, kinds_all, hunks_all, details = [], [0] * 10, collections.Counter(), \
+    rows, totals, kinds_all, hunks_all, details = [], [0] * 12, collections.Counter(), \
         collections.Counter(), []
     for pair in pairs(args):
         if pair.profile not in ahead:
             ahead[pair.profile] = ahead_names(spec, pair.profile)
         a, b, ops, dropped = token_hunks(pair, ahead[pair.profile])
         add, rem = numstat(pair)
+        explained = structured(a, b)
+        checked = pair.profile != "rust-vmm"        # rust-vmm's copy: reported, not checked
+        if checked:
+            stale_all += [(pair.label, kind, name) for kind, name in
+                          explain(pair.label, explained, reasons)]
+        unexplained = [h for h in explained if h.reason is None]
+        if checked:
+            unexplained_all += len(unexplained)
+            for h in unexplained:
+                if h.name not in draft[(pair.label, h.kind)]:
+                    draft[(pair.label, h.kind)].append(h.name)
         figures = [dropped, len(a), len(b), sum(i2 - i1 for _, i1, i2, _, _ in ops),
-                   sum(j2 - j1 for _, _, _, j1, j2 in ops), len(ops), add, rem,
+                   sum(j2 - j1 for _, _, _, j1, j2 in ops), len(ops),
+                   sum(h.size() for h in explained if h.reason),
+                   sum(h.size() for h in unexplained), add, rem,
                    over_80(pair.ours_text), over_80(pair.theirs_text)]
         rows.append(row(pair.label, *figures))
         totals = [x + y for x, y in zip(totals, figures)]
-        explained = structured(a, b)
         kinds = collections.Counter()
         for h in explained:
             kinds[h.kind] += h.size()
@@ -536,9 +655,11 @@ def main():
     print("ahead: tokens of ours left out, definitions the spec marks ahead of upstream;")
     print("tokens: C tokens compared, comments removed, ours/upstream; differ: tokens in")
     print("difflib's non-equal opcodes (ours/upstream); lines: git diff --numstat upstream")
-    print("-> ours, whole files; >80: lines over 80 columns (tabs at 8), ours/upstream\n")
-    print(f"{'file':<40} {'ahead':>6} {'tokens':>12} {'differ':>10} {'hunks':>6}"
-          f" {'lines +/-':>12} {'>80':>8}")
+    print("-> ours, whole files; >80: lines over 80 columns (tabs at 8), ours/upstream;")
+    print("explained / UNEXPLAINED: tokens of the differences (definitions matched whole or")
+    print(f"by name, then diffed) with / without a reason in {_rel(args.reasons)}\n")
+    print(f"{'file':<40} {'ahead':>6} {'tokens':>12} {'differ':>10} {'hunks':>6} {'explained':>9}"
+          f" {'UNEXPLAINED':>11} {'lines +/-':>12} {'>80':>8}")
     print("\n".join(rows))
     print(row("total", *totals))
     print("\nkinds of difference, all files (definitions matched whole or by name, then"
@@ -556,12 +677,48 @@ def main():
         if args.hunks:
             limit = args.width or None
             for h in explained:
-                print(f"  @@ {_where(h)} ({h.kind})")
+                why = f"; {h.reason}" if h.reason else "; UNEXPLAINED"
+                print(f"  @@ {_where(h)} {h.name} ({h.kind}{why})")
                 if h.ours:
                     print(f"    - ours:     {_side(h.ours, limit)}")
                 if h.theirs:
                     print(f"    + upstream: {_side(h.theirs, limit)}")
+    if args.draft:
+        print(f"\n# unexplained, as entries for {_rel(args.reasons)}:")
+        for label in dict.fromkeys(label for label, _ in draft):
+            print(f"{label}:")
+            for (lab, kind), names in draft.items():
+                if lab == label:
+                    print(f"  - kind: {kind}\n    names: [{', '.join(names)}]\n    reason: ")
+    for label, kind, name in stale_all:
+        print(f"token_diff.py: {_rel(args.reasons)}: {label}: stale reason: no difference"
+              f" ({kind}) at {name}", file=sys.stderr)
+    if not args.files:
+        known = {p.label for p, _, _ in details}
+        for label in reasons:
+            if label not in known:
+                print(f"token_diff.py: {_rel(args.reasons)}: {label}: stale: no such exported"
+                      " file", file=sys.stderr)
+                stale_all.append((label, None, None))
+    for pair, explained, _ in details:
+        for h in explained:
+            if h.reason is None and pair.profile != "rust-vmm":
+                print(f"token_diff.py: {pair.label}: UNEXPLAINED difference ({h.kind}) at"
+                      f" {h.name} ({_where(h)})", file=sys.stderr)
+    if unexplained_all or stale_all:
+        print(f"token_diff.py: {unexplained_all} unexplained difference(s), {len(stale_all)}"
+              f" stale reason(s)\n  hint: fix the rendering or the spec, or give the difference"
+              f" a reason in {_rel(args.reasons)} (--draft prints entries to fill in); remove"
+              " a reason whose difference is gone", file=sys.stderr)
+        return 1
     return 0
+
+
+def _rel(path):
+    try:
+        return str(pathlib.Path(path).resolve().relative_to(REPO))
+    except ValueError:
+        return str(path)
 
 
 def _where(h):

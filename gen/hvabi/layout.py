@@ -111,6 +111,15 @@ def offsetof(abi, name, member, pos=None):
                 raise LayoutError(f"offsetof: '{name}.{member}' is a bitfield", pos,
                                   "offsetof() takes a member that starts on a byte")
             return placed.offset // 8
+    for placed in record_layout(abi, rec).members:
+        # a.b where a is a member of a tagged record type: C's offsetof() goes into it
+        node = placed.node
+        if member.startswith(placed.path + ".") and isinstance(node, m.Field) \
+                and node.count is None and isinstance(abi.types.get(node.type.name), m.Record):
+            if placed.offset % 8:
+                break
+            return placed.offset // 8 + offsetof(abi, node.type.name,
+                                                 member[len(placed.path) + 1:], pos)
     raise LayoutError(f"offsetof: '{name}' has no member '{member}'", pos,
                       "give a member path as the facts spell it (a.b through untagged members)")
 

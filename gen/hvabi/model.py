@@ -111,6 +111,7 @@ class Enum(Node):
     """`enum name { ... }`; `name` None for an anonymous enum."""
     items: list = field(default_factory=list)
     alias: Optional[str] = None   # `#define ALIAS name` emitted after the enum
+    last_comma: bool = True       # a comma after the last enumerator too
 
 
 # --- types and records --------------------------------------------------------------------
@@ -127,6 +128,7 @@ class Field(Node):
     type: TypeRef = None
     count: object = None          # None, an expr tree (array length) or FLEX
     reserved: bool = False
+    count_name: Optional[str] = None  # the length spelled through this record-local macro
 
 
 FLEX = "flex"
@@ -157,6 +159,15 @@ class Record(Node):
     member: Optional[str] = None  # for nested records: the member name, None if anonymous
     register: bool = False        # written as a `register` (union of raw view + bitfields)
     count: object = None          # named nested records only: None, an expr tree or FLEX
+    asserts: list = field(default_factory=list)   # Assert, printed after the record
+
+
+@dataclass
+class Assert(Node):
+    """`static_assert(LHS OP RHS)` after a record (`asserts:`); compiled with the header."""
+    lhs: object = None            # expr trees
+    op: str = "=="
+    rhs: object = None
 
 
 @dataclass

@@ -87,7 +87,8 @@ class _Resolver:
     def defn(self, defn):
         """`defn` as it exists in the selection, or None."""
         if isinstance(defn, m.Record):
-            return self.keep(defn, defn.name, members=self.members(defn.members))
+            return self.keep(defn, defn.name, members=self.members(defn.members),
+                             asserts=[a for a in map(self.keep, defn.asserts) if a is not None])
         within = self.arches(defn) if self.sel.arch is None else None
         if within is not None and not within:
             return None

@@ -144,10 +144,21 @@ def build(spec_dir=REPO / "spec"):
         names.add(raw[i][1])
         names.update(raw[i][4])
     files["profiles.yaml"] = _profiles(spec_dir, spec, names)
-    files["products.yaml"] = (spec_dir / "products.yaml").read_text()
+    files["products.yaml"] = products_text(spec_dir / "products.yaml", names)
     for path in sorted((spec_dir / "order").glob("*.yaml")):
         files[f"order/{path.name}"] = order_text(path, names)
     return files
+
+
+def products_text(path, names):
+    """products.yaml with each header's `uapi_types:` cut to the records this slice holds
+    (the rest would not be in the header)."""
+    import re
+
+    def cut(m):
+        kept = [x for x in re.split(r"[\s,]+", m.group(2)) if x in names]
+        return f"{m.group(1)}[{', '.join(kept)}]"
+    return re.sub(r"(uapi_types: )\[([^\]]*)\]", cut, path.read_text())
 
 
 def order_text(path, names):

@@ -513,6 +513,34 @@ def _layout():
                                                         "count: flex"), "in a union")
     add("layout", "flex-on-bitfield", HDK, on_line("name: cr8, type: u8", "bits: 36-39", "bits: 36-39, count: flex"),
         "a bitfield cannot be an array")
+    add("layout", "count-name-without-count", MINI, on_line("name: valid_bank_mask", "type: u64,",
+                                                            "type: u64, count_name: BANK_COUNT,"),
+        "names the length of a member that has none")
+    add("layout", "count-name-keyword", MINI, on_line("name: payload, type: u64", "count: HV_MESSAGE_PAYLOAD_QWORD_COUNT",
+                                                      "count: HV_MESSAGE_PAYLOAD_QWORD_COUNT, count_name: int"),
+        "count_name 'int'")
+    add("layout", "count-name-on-bitfield", HDK, on_line("name: cr8, type: u8", "bits: 36-39",
+                                                         "bits: 36-39, count_name: CR8_LEN"),
+        "count_name is for an array member")
+    add("layout", "last-comma-text", HMINI, insert_after("enum: hv_generic_set_format", "    last_comma: sometimes"),
+        "is not of type|YAML reads")
+    add("layout", "last-comma-on-struct", MINI, insert_after("struct: hv_vpset", "    last_comma: false"),
+        "last_comma")
+    add("layout", "assert-no-comparison", MINI,
+        insert_after("struct: hv_vpset", '    asserts:\n      - that: "sizeof(struct hv_vpset)"'),
+        "is not `LHS OP RHS` with one comparison", "- that:")
+    add("layout", "assert-two-comparisons", MINI,
+        insert_after("struct: hv_vpset", '    asserts:\n      - that: "1 == 1 == 1"'),
+        "is not `LHS OP RHS` with one comparison", "- that:")
+    add("layout", "assert-bad-expression", MINI,
+        insert_after("struct: hv_vpset", '    asserts:\n      - that: "sizeof(struct hv_vpset) == 16 +"'),
+        "unexpected", "- that:")
+    add("layout", "assert-false", MINI,
+        insert_after("struct: hv_vpset", '    asserts:\n      - that: "sizeof(struct hv_vpset) == 3"'),
+        "assertion after struct hv_vpset is false", "- that:")
+    add("layout", "assert-unknown-key", MINI,
+        insert_after("struct: hv_vpset", '    asserts:\n      - {that: "sizeof(struct hv_vpset) == 16", unless: x86}'),
+        "unless|Additional properties", "- {that:")
     add("layout", "count-on-anon", MINI, on_line("      - anon: struct", "anon: struct", "anon: struct\n        count: 2"),
         "anonymous struct/union member cannot be an array", "count: 2")
     add("layout", "enum-implicit-overflow", HMINI, on_line("name: HV_SUBNODE_ANY", "value: 0", "value: 0x7fffffff"),
@@ -749,6 +777,14 @@ def _products():
         ("doc-list", "    doc: HDK view, uapi flavor", "doc: HDK view, uapi flavor; standalone, for user space and bindgen.",
          "doc: [a]", "must be text"),
         ("header-arch-typo", "{id: arch, arch: x86_64", "arch: x86_64", "arch: x86-64", "is no arch"),
+        ("uapi-types-elsewhere", "uapi_types: [hv_message_flags", "hv_message_flags", "hv_vp_assist_page",
+         "uapi_types lists hv_vp_assist_page, which header include/asm-generic/hyperv-tlfs.h does not hold"),
+        ("uapi-types-string", "uapi_types: [hv_message_flags", "uapi_types: [hv_message_flags,",
+         "uapi_types: \"hv_message_flags\", x: [", "must be a list of record names|unknown key"),
+        ("arch-test-typo", "guard: _HV_HVHDK_H, arch_test: IS_ENABLED", "IS_ENABLED", "is_enabled",
+         "arch_test 'is_enabled' of a header of product 'hdk-kernel' is not defined or IS_ENABLED"),
+        ("arch-test-uapi", "guard: _UAPI_HYPERV_HVHDK_H", "_UAPI_HYPERV_HVHDK_H,",
+         "_UAPI_HYPERV_HVHDK_H, arch_test: IS_ENABLED,", "is not possible in a uapi header"),
         ("header-id-typo", "{id: hvgdk_ext, path: hyperv/hvgdk_ext.h", "id: hvgdk_ext", "id: hvgdk_extt",
          "header id 'hvgdk_extt' of product 'hdk-uapi' receives no definition"),
         ("header-id-bad", "{id: hvgdk_ext, path: hyperv/hvgdk_ext.h", "id: hvgdk_ext", "id: \"hvgdk ext\"",

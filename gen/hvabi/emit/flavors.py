@@ -4,6 +4,8 @@ All flavor decisions live here so the templates only hold C shape and the render
 never asks "which flavor am I".
 """
 
+import copy
+
 from .. import model as m
 from ..arches import ARCHES as ARCH_REGISTRY
 from ..errors import HvabiError
@@ -39,12 +41,27 @@ class Flavor:
                "bool": "bool", "char": "char", "ulong": "ulong"}
     packed = "__packed"
     arch_style = "kernel"
+    # <linux/stddef.h>'s macro for a flexible array alone in a union or struct; the uapi
+    # flavor writes its expansion (bindgen reads that, and a user-space <linux/stddef.h>
+    # may not have the macro)
+    flex_macro = "DECLARE_FLEX_ARRAY"
+    # a record's `asserts:` as static_assert() (<linux/build_bug.h>); the uapi flavor leaves
+    # them out (no static_assert in user space's C before C23; the layout tests prove them)
+    static_assert = True
 
-    def __init__(self, abi_types):
+    def __init__(self, abi_types, arch_test="defined"):
         self.types = abi_types          # name -> defn, to spell `struct x` / `union x`
+        self.test = arch_test           # `defined` or `IS_ENABLED` (the header's arch_test)
 
     def aligned(self, n):
         return f"__aligned({n})"
+
+    def with_uapi_scalars(self):
+        """This flavor with u8..s64 spelled __u8..__s64 (a header's `uapi_types:`)."""
+        other = copy.copy(self)
+        other.scalars = dict(self.scalars, **{k: v for k, v in Uapi.scalars.items()
+                                              if k[0] in "us" and k[1:].isdigit()})
+        return other
 
     def scalar(self, name):
         return self.scalars[name]
@@ -73,12 +90,12 @@ class Flavor:
 
     def arch_test(self, arches):
         macros = _ARCH_MACROS[self.arch_style]
-        return " || ".join(f"defined({macros[a]})" for a in sorted(arches))
+        return " || ".join(f"{self.test}({macros[a]})" for a in sorted(arches))
 
     def other_arch_test(self):
         """True on an arch the spec does not describe."""
         macros = _ARCH_MACROS[self.arch_style]
-        return " && ".join(f"!defined({macros[a]})" for a in sorted(m.ARCHES))
+        return " && ".join(f"!{self.test}({macros[a]})" for a in sorted(m.ARCHES))
 
     def arch_error(self, what):
         """The #error text for `what` on an arch the spec does not describe, or None:
@@ -111,6 +128,8 @@ class Uapi(Flavor):
                "bool": "__u8", "char": "char", "ulong": "unsigned long"}
     packed = "__attribute__((packed))"
     arch_style = "uapi"
+    flex_macro = None
+    static_assert = False
 
     def aligned(self, n):
         return f"__attribute__((aligned({n})))"

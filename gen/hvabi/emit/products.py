@@ -29,6 +29,12 @@ class Header:
     trailer_includes: list = field(default_factory=list)
     options: dict = field(default_factory=dict)
     pos: object = field(default=None, compare=False)     # where products.yaml lists it
+    # How an arch test is spelled: `defined(CONFIG_X86)` or `IS_ENABLED(CONFIG_X86)`
+    # (kernel flavors only), as the header upstream writes it.
+    arch_test: str = "defined"
+    # Records whose u8..s64 members this header spells __u8..__s64 (`uapi_types:`), as
+    # upstream's copy of the header does, and where products.yaml lists each.
+    uapi_types: dict = field(default_factory=dict, compare=False)
     # The header's own definition order (`order:` FILE): names, and where FILE lists each.
     order: Optional[tuple] = field(default=None, compare=False)
     order_pos: dict = field(default_factory=dict, compare=False)
@@ -47,7 +53,9 @@ class Product:
     base_profile: Optional[str] = None    # that product's profile
 
 
-_HEADER_KEYS = {"id", "path", "guard", "arch", "includes", "trailer_includes", "order"}
+_HEADER_KEYS = {"id", "path", "guard", "arch", "includes", "trailer_includes", "order", "arch_test",
+                "uapi_types"}
+_ARCH_TESTS = ("defined", "IS_ENABLED")
 _SELECTOR_KEYS = {"id", "path", "guard", "hdk", "tlfs"}
 _PRODUCT_KEYS = {"doc", "profile", "flavor", "root", "spdx", "headers", "layer_on"}
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")             # a product name is a directory
@@ -258,6 +266,27 @@ def _headers(body, name, flavor, fail, guards, names, spec_dir):
         if arch is not None and arch not in m.ARCHES:
             fail(f"header arch {arch!r} is no arch", h.val_pos("arch"), "arches: " + ", ".join(m.ARCHES))
             ok = False
+        arch_test = h.get("arch_test", "defined")
+        if arch_test not in _ARCH_TESTS or (arch_test != "defined" and flavor == "uapi"):
+            fail(f"arch_test {arch_test!r} of a header of product {name!r} is not "
+                 + ("defined or IS_ENABLED" if arch_test not in _ARCH_TESTS else
+                    "possible in a uapi header (no IS_ENABLED() outside the kernel)"),
+                 h.val_pos("arch_test"), "arch_test: defined (the default) or IS_ENABLED,"
+                 " the kernel flavors only")
+            ok = False
+        uapi_types = {}
+        listed = h.get("uapi_types", [])
+        if not isinstance(listed, list) or not all(isinstance(x, str) and _IDENT.fullmatch(x)
+                                                    for x in listed):
+            fail(f"`uapi_types` of a header of product {name!r} must be a list of record names",
+                 h.val_pos("uapi_types"), "e.g. uapi_types: [hv_message_header, hv_message]")
+            ok = False
+        elif listed and flavor not in ("kernel", "tlfs"):
+            fail(f"`uapi_types` of a header of product {name!r}: its flavor {flavor} spells its"
+                 " own types", h.val_pos("uapi_types"), "uapi_types is for the kernel flavors")
+            ok = False
+        else:
+            uapi_types = {x: listed.item_pos(i) for i, x in enumerate(listed)}
         lists = {}
         for key in ("includes", "trailer_includes"):
             value = h.get(key, [])
@@ -285,7 +314,7 @@ def _headers(body, name, flavor, fail, guards, names, spec_dir):
             ok = False
             continue
         header = Header(hid, hpath, guard, arch, lists["includes"], lists["trailer_includes"], options,
-                        hpos)
+                        hpos, arch_test, uapi_types)
         if "order" in h and spec_dir is not None:
             header.order, header.order_pos = _order_file(h, spec_dir, fail) or (None, {})
         headers.append(header)
@@ -465,8 +494,10 @@ def render_header(env, spec, product, header):
         # members name types the base's headers define: their kinds come from the profile
         profile = spec.profiles[product.profile]
         abi = Abi.of(spec, m.Selection(profile.name, profile.view, header.arch))
-    flavor = FLAVORS[product.flavor](abi.types)
-    items = [(_arch_guard(d), render.def_view(d, flavor, header.arch)) for _, d in defs]
+    flavor = FLAVORS[product.flavor](abi.types, header.arch_test)
+    uapi = flavor.with_uapi_scalars() if header.uapi_types else flavor
+    items = [(_arch_guard(d), render.def_view(d, uapi if d.name in header.uapi_types else flavor,
+                                              header.arch)) for _, d in defs]
     blocks = render.group_by_arch(items, flavor, header.arch)
     sources = sorted({entry.source_file for entry, _ in defs}) or ["spec/products.yaml"]
     text = env.get_template("header.h.j2").render(

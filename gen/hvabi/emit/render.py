@@ -114,6 +114,8 @@ class MemberView:
     decl: str                     # "u64 vector:8" (without ';')
     reserved: bool
     marker: Optional[str] = None  # "private" / "public" comment before it
+    pre: list = field(default_factory=list)     # lines at column 0 before it (#define)
+    post: list = field(default_factory=list)    # ... and after it (#undef)
 
 
 @dataclass
@@ -124,6 +126,8 @@ class NestedView:
     children: list = field(default_factory=list)
     marker: Optional[str] = None
     end_public: bool = False      # a private run reaches the closing brace
+    pre: list = field(default_factory=list)
+    post: list = field(default_factory=list)
 
 
 def _decl(node, flavor):
@@ -132,6 +136,8 @@ def _decl(node, flavor):
     ctype = flavor.type_name(node.type.name)
     if node.type.volatile:
         ctype = "volatile " + ctype
+    if node.count_name:
+        return f"{ctype} {node.name}[{node.count_name}]"
     return f"{ctype} {_declarator(node.name, node.count, flavor)}"
 
 
@@ -163,6 +169,15 @@ def _member_views(members, flavor, fixed_arch, what, nested=False):
     that crossed a closing brace would hide the brace from kernel-doc too)."""
     items, in_private = [], False
     for node in members:
+        flex = flavor.flex_macro and flex_array_struct(node)
+        if flex:
+            # the expansion of DECLARE_FLEX_ARRAY(), written as the macro
+            view = MemberView(f"{flavor.flex_macro}({flavor.type_name(flex.type.name)}, {flex.name})",
+                              False)
+            if in_private:
+                view.marker, in_private = "public", False
+            items.append((_arches(node), view))
+            continue
         if isinstance(node, m.Record):
             member = node.member and _declarator(node.member, node.count, flavor)
             view = NestedView(node.kind, attrs(node, flavor), member)
@@ -174,17 +189,53 @@ def _member_views(members, flavor, fixed_arch, what, nested=False):
         if reserved != in_private:
             view.marker = "private" if reserved else "public"
             in_private = reserved
+        if not nested:
+            # a length spelled through a record-local macro (`count_name`): defined before
+            # the top-level member that holds the array, undefined after it
+            for field_ in _count_named(node):
+                view.pre.append(_define(field_.count_name, expr.render(field_.count, flavor), 0))
+                view.post.append(f"#undef {field_.count_name}")
         items.append((_arches(node), view))
     grouped = group_by_arch(items, flavor, fixed_arch, what)
     return (grouped, in_private) if nested else grouped
 
 
-def member_docs(members, prefix=""):
-    """(path, doc) for kernel-doc, in order, each path once."""
+def flex_array_struct(node):
+    """The flexible array member X of `node` when `node` is what DECLARE_FLEX_ARRAY(T, X)
+    expands to, `struct { struct { } __empty_X; T X[]; }` (anonymous, no attributes, on
+    every arch), else None."""
+    if not (isinstance(node, m.Record) and node.kind == "struct" and node.member is None
+            and not node.packed and not node.aligned and len(node.members) == 2
+            and node.cond.arch is None):
+        return None
+    empty, array = node.members
+    if isinstance(empty, m.Record) and isinstance(array, m.Field) and array.count == m.FLEX \
+            and empty.kind == "struct" and not empty.members and empty.count is None \
+            and empty.member == f"__empty_{array.name}" and array.cond.arch is None \
+            and empty.cond.arch is None and not array.reserved:
+        return array
+    return None
+
+
+def _count_named(node):
+    """The members of `node` (itself included) whose length has a `count_name`."""
+    if isinstance(node, m.Record):
+        return [f for member in node.members for f in _count_named(member)]
+    return [node] if getattr(node, "count_name", None) else []
+
+
+def member_docs(members, prefix="", flex_macro=None):
+    """(path, doc) for kernel-doc, in order, each path once. With `flex_macro`, a
+    DECLARE_FLEX_ARRAY() expansion documents its array only (kernel-doc reads the macro as
+    `T X[]`)."""
     out, seen = [], set()
 
     def walk(nodes, prefix):
         for node in nodes:
+            flex = flex_macro and flex_array_struct(node)
+            if flex:
+                walk([flex], prefix)
+                continue
             if isinstance(node, m.Record):
                 sub = prefix
                 if node.member:
@@ -211,12 +262,27 @@ class RecordView:
     doc: list
     attrs: str
     children: list
+    asserts: list = field(default_factory=list)   # DefineView lines / Branches after it
+
+
+def assert_text(a, flavor):
+    """`static_assert(LHS OP RHS);`, broken after OP when longer than CODE_WIDTH, the rest
+    aligned with the open parenthesis (checkpatch --strict)."""
+    head, lhs, rhs = "static_assert(", expr.render(a.lhs, flavor), flavor.render(a.rhs)
+    line = f"{head}{lhs} {a.op} {rhs});"
+    if _columns(line) <= CODE_WIDTH:
+        return line
+    indent = len(head)
+    return f"{head}{lhs} {a.op}\n" + "\t" * (indent // 8) + " " * (indent % 8) + f"{rhs});"
 
 
 def record_view(rec, flavor, fixed_arch):
     children = _member_views(rec.members, flavor, fixed_arch, f"{rec.kind} {rec.name}")
-    doc = kernel_doc(rec.kind, rec.name, rec.doc, member_docs(rec.members))
-    return RecordView(rec.kind, rec.name, doc, attrs(rec, flavor), children)
+    doc = kernel_doc(rec.kind, rec.name, rec.doc, member_docs(rec.members, flex_macro=flavor.flex_macro))
+    asserts = [(_arches(a), DefineView(assert_text(a, flavor))) for a in rec.asserts] \
+        if flavor.static_assert else []
+    return RecordView(rec.kind, rec.name, doc, attrs(rec, flavor), children,
+                      group_by_arch(asserts, flavor, fixed_arch))
 
 
 # --- enums, constants, typedefs -----------------------------------------------------------
@@ -236,7 +302,7 @@ def enum_view(enum, flavor, fixed_arch):
     items = []
     for item in enum.items:
         text = item.name if item.value is None else f"{item.name} = {expr.render(item.value, flavor)}"
-        items.append((_arches(item), text))
+        items.append((_arches(item), text + ","))
     docs = [(i.name, i.doc) for i in enum.items]
     seen, unique = set(), []
     for name, doc in docs:
@@ -261,6 +327,20 @@ def enum_view(enum, flavor, fixed_arch):
             grouped += [Branches([branch]) for branch in item.branches]
         else:
             grouped.append(item)
+    if not enum.last_comma and grouped:
+        # `last_comma: false`: the last enumerator (of each arch, if the enum ends in an
+        # arch branch) without its comma
+        if isinstance(grouped[-1], str):
+            grouped[-1] = grouped[-1][:-1]
+        else:
+            done = set()
+            for chain in reversed(grouped):
+                if isinstance(chain, str):
+                    break
+                for test, views in chain.branches:
+                    if views and test not in done:
+                        views[-1] = views[-1][:-1]
+                        done.add(test)
     return EnumView(enum.name, doc, grouped, enum.alias, error and flavor.other_arch_test(), error)
 
 

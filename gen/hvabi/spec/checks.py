@@ -194,6 +194,8 @@ def check_abi(abi):
                                      " length (`count`)")
                 if defn.register:
                     layout.check_register(abi, defn)
+                for a in defn.asserts:
+                    _check_assert(abi, defn, a)
             elif isinstance(defn, m.Typedef):
                 if defn.type.name not in expr.SCALARS:
                     layout.size_align(abi, defn.type.name, defn.pos)
@@ -212,6 +214,19 @@ def check_abi(abi):
                 e.pos = defn.pos
             errors.append(e)
     return errors
+
+
+_COMPARE = {"==": lambda x, y: x == y, "!=": lambda x, y: x != y, "<=": lambda x, y: x <= y,
+            ">=": lambda x, y: x >= y, "<": lambda x, y: x < y, ">": lambda x, y: x > y}
+
+
+def _check_assert(abi, defn, a):
+    """An `asserts:` item holds in the selection, as the compiler will find it."""
+    lhs, rhs = abi.evaluate(a.lhs, a.pos).value, abi.evaluate(a.rhs, a.pos).value
+    if not _COMPARE[a.op](lhs, rhs):
+        raise HvabiError(f"assertion after {defn.kind} {defn.name} is false in {abi.sel_text()}:"
+                         f" {lhs} {a.op} {rhs}", a.pos,
+                         "fix the record or the assertion; the compiler would stop at it")
 
 
 def _check_const(abi, const):
@@ -250,6 +265,12 @@ def check_order(spec, product, header_defs):
                                 f"move {tname} to an earlier spec file or an earlier header"))
                 if defn.name:
                     defined.add(defn.name)
+    for header in product.headers:
+        for name, pos in header.uapi_types.items():
+            if name not in held.get(id(header), ()):
+                errors.append(HvabiError(
+                    f"uapi_types lists {name}, which header {header.path} does not hold",
+                    pos, "list the records of this header whose types it spells __u8..__u64"))
     known = None
     for header in product.headers:
         for name in header.order or ():

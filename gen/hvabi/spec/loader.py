@@ -288,6 +288,10 @@ class _Reader:
             if "kind" in body and kind not in ("struct", "union", "register"):
                 self.fail(f"`kind` in a variant of {kind} '{name}'", body.val_pos("kind"),
                           "`kind: struct|union|register` changes the kind of a record variant only")
+            if "last_comma" in body and kind != "enum":
+                self.fail(f"`last_comma` on {kind} '{name}'", body.key_pos("last_comma"),
+                          "`last_comma: false` drops the comma after an enum's last enumerator;"
+                          " it is for enums only")
             self.def_why = body.get("why", "")
             vkind = body.get("kind", kind) if kind in ("struct", "union", "register") else kind
             defn = getattr(self, "def_" + vkind)(body, name)
@@ -349,7 +353,7 @@ class _Reader:
         alias = node.get("alias")
         if alias is not None:
             self.ident(alias, node.val_pos("alias"), "enum alias")
-        enum = self.base(m.Enum, node, name, alias=alias)
+        enum = self.base(m.Enum, node, name, alias=alias, last_comma=node.get("last_comma", True))
 
         def enumerator(item):
             value = self.expr(item["value"], item.val_pos("value")) if "value" in item else None
@@ -364,7 +368,19 @@ class _Reader:
         rec = self.base(m.Record, node, name, kind=kind, packed=node.get("packed", False),
                         aligned=self.aligned(node))
         rec.members = self.each(node.get("members", []), self.member)
+        rec.asserts = [a for a in self.each(node.get("asserts", []), self.assertion) if a is not None]
         return rec
+
+    def assertion(self, node):
+        """One `asserts:` item: {that: "LHS OP RHS", only: ...}."""
+        parts = re.split(r"\s(==|!=|<=|>=|<|>)\s", node["that"])
+        if len(parts) != 3:
+            self.fail(f"assertion {node['that']!r} is not `LHS OP RHS` with one comparison",
+                      node.val_pos("that"), "OP is one of == != <= >= < >, with a space each side")
+            return None
+        pos = node.val_pos("that")
+        return self.base(m.Assert, node, None, True, lhs=self.expr(parts[0], pos), op=parts[1],
+                         rhs=self.expr(parts[2], pos))
 
     def def_union(self, node, name):
         return self.def_struct(node, name, "union")
@@ -398,6 +414,9 @@ class _Reader:
                          reserved=node.get("reserved", False))
 
     def member(self, node):
+        if "count_name" in node and ("bits" in node or "members" in node):
+            self.fail("count_name is for an array member of a scalar or tagged type",
+                      node.key_pos("count_name"), "drop `count_name` here")
         for kind in ("struct", "union"):
             if kind in node:
                 return self.nested(node, kind, self.ident(node[kind], node.key_pos(kind), "member name"))
@@ -413,8 +432,16 @@ class _Reader:
                           "drop `count`, or `bits` to make it an array member")
             return self.bitfield(node, node["type"])
         name = self.ident(node["name"], node.key_pos("name"), "member name")
+        count_name = node.get("count_name")
+        if count_name is not None:
+            self.ident(count_name, node.val_pos("count_name"), "count_name")
+            if node.get("count") in (None, m.FLEX):
+                self.fail(f"count_name {count_name!r} names the length of a member that has none",
+                          node.val_pos("count_name"),
+                          "give the member an array length (`count: EXPR`), or drop `count_name`")
         return self.base(m.Field, node, name, True, type=m.TypeRef(node["type"], node.get("volatile", False)),
-                         count=self.count(node), reserved=node.get("reserved", False))
+                         count=self.count(node), reserved=node.get("reserved", False),
+                         count_name=count_name)
 
     def count(self, node):
         """A member's array length: None, m.FLEX or an expression tree."""

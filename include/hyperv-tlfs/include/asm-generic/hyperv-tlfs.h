@@ -9,7 +9,7 @@
  *   spec/defs/40-hvhdk_mini.yaml
  *   spec/defs/50-hvhdk.yaml
  * Do not edit: change the spec and regenerate.
- * hvabi-stamp: 97df3544d7e58f4c
+ * hvabi-stamp: 5eecf768ef5aee56
  */
 #ifndef _ASM_GENERIC_HYPERV_TLFS_H
 #define _ASM_GENERIC_HYPERV_TLFS_H
@@ -556,11 +556,11 @@ enum hv_message_type {
  *   end-of-message register once the slot is free.
  */
 union hv_message_flags {
-	u8 asu8;
+	__u8 asu8;
 	struct {
-		u8 msg_pending:1;
+		__u8 msg_pending:1;
 		/* private: */
-		u8 reserved:7;
+		__u8 reserved:7;
 		/* public: */
 	} __packed;
 };
@@ -572,11 +572,11 @@ union hv_message_flags {
  * @u.id: Port number.
  */
 union hv_port_id {
-	u32 asu32;
+	__u32 asu32;
 	struct {
-		u32 id:24;
+		__u32 id:24;
 		/* private: */
-		u32 reserved:8;
+		__u32 reserved:8;
 		/* public: */
 	} __packed u;
 };
@@ -590,14 +590,14 @@ union hv_port_id {
  * @port: Port the message was posted to.
  */
 struct hv_message_header {
-	u32 message_type;
-	u8 payload_size;
+	__u32 message_type;
+	__u8 payload_size;
 	union hv_message_flags message_flags;
 	/* private: */
-	u8 reserved[2];
+	__u8 reserved[2];
 	/* public: */
 	union {
-		u64 sender;
+		__u64 sender;
 		union hv_port_id port;
 	};
 } __packed;
@@ -612,7 +612,7 @@ struct hv_message_header {
 struct hv_message {
 	struct hv_message_header header;
 	union {
-		u64 payload[HV_MESSAGE_PAYLOAD_QWORD_COUNT];
+		__u64 payload[HV_MESSAGE_PAYLOAD_QWORD_COUNT];
 	} u;
 } __packed;
 
@@ -634,12 +634,12 @@ struct hv_message_page {
  *   time.
  */
 struct hv_timer_message_payload {
-	u32 timer_index;
+	__u32 timer_index;
 	/* private: */
-	u32 reserved;
+	__u32 reserved;
 	/* public: */
-	u64 expiration_time;
-	u64 delivery_time;
+	__u64 expiration_time;
+	__u64 delivery_time;
 } __packed;
 
 /* Virtual trust level numbers with a meaning of their own. */
@@ -1250,7 +1250,7 @@ enum HV_SUBNODE_TYPE {
 	HvSubnodeAmdNode = 2,
 	HvSubnodeL3 = 3,
 	HvSubnodeCount = 4,
-	HvSubnodeInvalid = -1,
+	HvSubnodeInvalid = -1
 };
 
 /**

@@ -6,7 +6,7 @@
  *   spec/defs/10-hvgdk_mini.yaml
  *   spec/defs/30-hvgdk.yaml
  * Do not edit: change the spec and regenerate.
- * hvabi-stamp: da13852a045a142a
+ * hvabi-stamp: dece59a590a79a11
  */
 #ifndef _ASM_X86_HYPERV_TLFS_H
 #define _ASM_X86_HYPERV_TLFS_H
@@ -126,7 +126,7 @@ enum hv_isolation_type {
 	HV_ISOLATION_TYPE_NONE = 0,
 	HV_ISOLATION_TYPE_VBS = 1,
 	HV_ISOLATION_TYPE_SNP = 2,
-	HV_ISOLATION_TYPE_TDX = 3,
+	HV_ISOLATION_TYPE_TDX = 3
 };
 
 /*
@@ -311,7 +311,7 @@ union hv_x64_register_sev_gpa_page {
 enum hv_mem_host_visibility {
 	VMBUS_PAGE_NOT_VISIBLE = 0,
 	VMBUS_PAGE_VISIBLE_READ_ONLY = 1,
-	VMBUS_PAGE_VISIBLE_READ_WRITE = 3,
+	VMBUS_PAGE_VISIBLE_READ_WRITE = 3
 };
 
 /* Capacity of the page list of one host visibility change request. */
@@ -383,15 +383,15 @@ union hv_vp_assist_msr_contents {
  * migrated.
  */
 struct hv_reenlightenment_control {
-	u64 vector:8;
+	__u64 vector:8;
 	/* private: */
-	u64 reserved1:8;
+	__u64 reserved1:8;
 	/* public: */
-	u64 enabled:1;
+	__u64 enabled:1;
 	/* private: */
-	u64 reserved2:15;
+	__u64 reserved2:15;
 	/* public: */
-	u64 target_vp:32;
+	__u64 target_vp:32;
 } __packed;
 
 /**
@@ -399,9 +399,9 @@ struct hv_reenlightenment_control {
  * @enabled: Emulate TSC accesses after a migration.
  */
 struct hv_tsc_emulation_control {
-	u64 enabled:1;
+	__u64 enabled:1;
 	/* private: */
-	u64 reserved:63;
+	__u64 reserved:63;
 } __packed;
 
 /**
@@ -409,9 +409,9 @@ struct hv_tsc_emulation_control {
  * @inprogress: TSC accesses are being emulated; writing 0 ends the emulation.
  */
 struct hv_tsc_emulation_status {
-	u64 inprogress:1;
+	__u64 inprogress:1;
 	/* private: */
-	u64 reserved:63;
+	__u64 reserved:63;
 } __packed;
 
 /*
@@ -451,15 +451,15 @@ struct hv_tsc_emulation_status {
  */
 struct hv_nested_enlightenments_control {
 	struct {
-		u32 directhypercall:1;
+		__u32 directhypercall:1;
 		/* private: */
-		u32 reserved:31;
+		__u32 reserved:31;
 		/* public: */
 	} features;
 	struct {
-		u32 inter_partition_comm:1;
+		__u32 inter_partition_comm:1;
 		/* private: */
-		u32 reserved:31;
+		__u32 reserved:31;
 		/* public: */
 	} hypercallControls;
 } __packed;
@@ -489,30 +489,30 @@ struct hv_nested_enlightenments_control {
  * It holds APIC assist, VTL control and nested virtualization state.
  */
 struct hv_vp_assist_page {
-	u32 apic_assist;
+	__u32 apic_assist;
 	/* private: */
-	u32 reserved1;
+	__u32 reserved1;
 	/* public: */
-	u32 vtl_entry_reason;
-	u32 vtl_reserved;
-	u64 vtl_ret_x64rax;
-	u64 vtl_ret_x64rcx;
+	__u32 vtl_entry_reason;
+	__u32 vtl_reserved;
+	__u64 vtl_ret_x64rax;
+	__u64 vtl_ret_x64rcx;
 	struct hv_nested_enlightenments_control nested_control;
-	u8 enlighten_vmentry;
+	__u8 enlighten_vmentry;
 	/* private: */
-	u8 reserved2[7];
+	__u8 reserved2[7];
 	/* public: */
-	u64 current_nested_vmcs;
-	u8 synthetic_time_unhalted_timer_expired;
+	__u64 current_nested_vmcs;
+	__u8 synthetic_time_unhalted_timer_expired;
 	/* private: */
-	u8 reserved3[7];
+	__u8 reserved3[7];
 	/* public: */
-	u8 virtualization_fault_information[40];
+	__u8 virtualization_fault_information[40];
 	/* private: */
-	u8 reserved4[8];
+	__u8 reserved4[8];
 	/* public: */
-	u8 intercept_message[256];
-	u8 vtl_ret_actions[256];
+	__u8 intercept_message[256];
+	__u8 vtl_ret_actions[256];
 } __packed;
 
 /**
