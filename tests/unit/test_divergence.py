@@ -54,6 +54,24 @@ class Compare(unittest.TestCase):
         self.assertEqual(compare(s, s), [])
 
 
+class LayoutMemo(unittest.TestCase):
+    def test_a_freed_records_id_does_not_return_its_layout(self):
+        # divergence lays out a record made for one documented type, per type; the Abi's
+        # layout memo (by id) must not hand a later record the layout of a freed one
+        # whose id it reuses (CPython reuses a freed object's memory at once).
+        from hvabi import cli, model as m
+        from hvabi.layout import record_layout
+        from hvabi.select import Abi
+        spec, _ = cli.load(REPO / "spec")
+        abi = Abi.of(spec, m.Selection("linux", "hdk", "x86_64"))
+        rec = None
+        for n in range(1, 40):
+            members = [m.Field(f"f{i}", type=m.TypeRef("u8")) for i in range(n)]
+            rec = None                                  # freed here, its id free again
+            rec = m.Record(f"documented{n}", members=members)
+            self.assertEqual(record_layout(abi, rec).size, n)
+
+
 def load(text):
     """load_divergences on `text` (dedented) in a temporary file: (names, known) or the
     HvabiError's text."""
