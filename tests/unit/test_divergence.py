@@ -3,7 +3,6 @@ selection (select.layered), on small inputs: the format of spec/divergences.yaml
 errors, and how entries explain differences field by field or go stale."""
 
 import pathlib
-import subprocess
 import sys
 import tempfile
 import textwrap
@@ -11,12 +10,12 @@ import unittest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "gen"))
+sys.path.append(str(REPO / "tests"))      # appended: tests/unit's own modules come first
 
 from hvabi import divergence as dv  # noqa: E402
 from hvabi.errors import HvabiError  # noqa: E402
 from hvabi.shape import Diff, Leaf, Shape, compare  # noqa: E402
-
-HVABI = [sys.executable, str(REPO / "gen/bin/hvabi")]
+from testlib import hvabi_here  # noqa: E402
 
 
 class Names(unittest.TestCase):
@@ -220,8 +219,7 @@ class Cli(unittest.TestCase):
         with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
             f.write(text)
         try:
-            return subprocess.run(HVABI + ["divergence", "--divergences", f.name], capture_output=True,
-                                  text=True)
+            return hvabi_here(["divergence", "--divergences", f.name])
         finally:
             pathlib.Path(f.name).unlink()
 
