@@ -2,6 +2,7 @@
 the script itself, in its own process (the other unit tests run cli.main in-process,
 testlib.hvabi_here)."""
 
+import os
 import pathlib
 import subprocess
 import sys
@@ -43,9 +44,14 @@ class ExitStatus(unittest.TestCase):
         self.assertEqual(run.stdout, "")
 
     def test_in_process_runs_match_the_script(self):
-        # testlib.hvabi_here, which most unit tests use, gives what the script gives
-        for args in (["--spec", "/nonexistent", "validate"], ["no-such-command"], ["validate"]):
-            real, here = hvabi(*args), hvabi_here(*args)
+        # testlib.hvabi_here, which most unit tests use, gives what the script gives: exit
+        # status, stdout, stderr (argparse wraps to COLUMNS, a terminal's width otherwise)
+        columns = {"COLUMNS": "80"}
+        for args in (["--help"], ["--spec", "/nonexistent", "validate"], ["no-such-command"],
+                     ["generate", "--no-such-option"]):
+            real = subprocess.run([*HVABI, *args], capture_output=True, text=True,
+                                  env={**os.environ, **columns})
+            here = testlib.hvabi_here(args, env=columns)
             self.assertEqual((here.returncode, here.stdout, here.stderr),
                              (real.returncode, real.stdout, real.stderr), args)
 
