@@ -35,6 +35,8 @@ import subprocess
 import sys
 import tempfile
 
+from testlib import hvabi_here
+
 REPO = pathlib.Path(__file__).resolve().parents[1]
 K73 = pathlib.Path(os.environ.get("KERNEL_SRC_7_3", REPO / "build/kernel/linux-source-7.3"))
 K612 = pathlib.Path(os.environ.get("KERNEL_SRC", REPO / "build/kernel/linux-source-6.12"))
@@ -110,11 +112,12 @@ def make_tree(tmp, layout):
 
 def check_layout(tmp, layout, spec):
     tree, upstream = make_tree(tmp, layout)
-    argv = [sys.executable, str(REPO / "gen/bin/hvabi"), *(["--spec", spec] if spec else []),
-            "export", "linux", str(tree), "--commit"]
-    run = subprocess.run(argv, capture_output=True, text=True, env=GIT_ENV)
+    # by cli.main in this process (testlib.hvabi_here; git, which hvabi runs, gets
+    # GIT_ENV): both layouts export from one loaded spec
+    argv = [*(["--spec", spec] if spec else []), "export", "linux", str(tree), "--commit"]
+    run = hvabi_here(argv, env=GIT_ENV)
     if run.returncode:
-        sys.exit(f"{' '.join(argv)}: exit {run.returncode}\n{run.stderr}")
+        sys.exit(f"hvabi {' '.join(argv)}: exit {run.returncode}\n{run.stderr}")
     if git(tree, "rev-list", "--count", "HEAD").strip() != "2":
         sys.exit(f"{layout}: export --commit made no commit\n{run.stderr}")
     failures = []

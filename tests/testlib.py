@@ -1,7 +1,16 @@
 """What every test driver prints and returns: one FAIL line per failure, then the
-"N passed, N failed" line ctest and CI read, and exit status 1 on any failure."""
+"N passed, N failed" line ctest and CI read, and exit status 1 on any failure; and
+hvabi_here/main_here, which run a command's main() in this process."""
 
+import collections
+import contextlib
 import functools
+import io
+import os
+import pathlib
+import sys
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
 
 
 def report(passed, failures, require_some=True):
@@ -37,3 +46,50 @@ def products_without_order():
             header.pop("order", None)
             header.pop("uapi_types", None)
     return yaml.dump(products, Dumper=yaml.CSafeDumper)
+
+
+# --- running a command's main() in this process ---------------------------------------------
+
+Run = collections.namedtuple("Run", "returncode stdout stderr")
+
+
+def main_here(main, argv, cwd=None, env=None):
+    """Run(returncode, stdout, stderr) of `main(argv)` in this process, as a subprocess
+    would give them: stdout and stderr captured, SystemExit caught (argparse's exit 2; a
+    string code is printed to stderr and is status 1, as Python does), and the working
+    directory, os.environ, sys.argv and sys.path restored afterwards. Any other exception
+    propagates, so a traceback fails the test. Used where the process itself is not what
+    a test is about: a spec loaded (and rendered) by one run is reused by the next (cli's
+    memos). A few tests still run the real script (tests/unit/test_cli.py)."""
+    out, err = io.StringIO(), io.StringIO()
+    saved = os.getcwd(), dict(os.environ), list(sys.argv), list(sys.path)
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        if env:
+            os.environ.update(env)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                status = main(list(argv))
+            except SystemExit as e:
+                status = e.code
+                if status is None:
+                    status = 0
+                elif not isinstance(status, int):
+                    print(status, file=sys.stderr)
+                    status = 1
+    finally:
+        os.chdir(saved[0])
+        os.environ.clear()
+        os.environ.update(saved[1])
+        sys.argv[:], sys.path[:] = saved[2], saved[3]
+    return Run(status, out.getvalue(), err.getvalue())
+
+
+def hvabi_here(args, cwd=None, env=None):
+    """Run(returncode, stdout, stderr) of `hvabi ARGS` by gen/hvabi's cli.main in this
+    process (main_here)."""
+    if str(REPO / "gen") not in sys.path:
+        sys.path.insert(0, str(REPO / "gen"))
+    from hvabi import cli
+    return main_here(cli.main, args, cwd, env)

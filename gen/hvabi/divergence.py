@@ -510,7 +510,7 @@ def stale(known, found, names, inv, spec):
             problems.append((k.where, "/".join(k.tlfs),
                              f"no difference in {', '.join(f.pattern for f in unused)}"))
     every = set()
-    for abi_types in (Abi(spec, m.Selection(p, spec.profiles[p].view, a)).types
+    for abi_types in (Abi.of(spec, m.Selection(p, spec.profiles[p].view, a)).types
                       for p in (spec.profiles if names else ()) for a in m.ARCHES):
         every |= set(abi_types)
     for tlfs, (cname, pos) in sorted(names.items()):

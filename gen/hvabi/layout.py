@@ -125,20 +125,23 @@ def offsetof(abi, name, member, pos=None):
 
 
 def record_layout(abi, rec):
-    """Layout of a top-level record (memoised per Abi)."""
+    """Layout of a top-level record (memoised per Abi). The memo is keyed by id(rec) and
+    keeps `rec` itself: a record made for one call (divergence's documented shapes) must
+    not be freed while its id is a key, or a later record could reuse the id and get its
+    layout."""
     cache = abi.__dict__.setdefault("_layouts", {})
     key = id(rec)
     if key not in cache:
-        cache[key] = None   # marks "in progress" to catch recursive types
+        cache[key] = rec, None   # marks "in progress" to catch recursive types
         try:
-            cache[key] = _layout(abi, rec, 0, "", [], rec.name)
+            cache[key] = rec, _layout(abi, rec, 0, "", [], rec.name)
         except BaseException:
             del cache[key]  # not in progress any more: a later use reports the error again
             raise
-    elif cache[key] is None:
+    elif cache[key][1] is None:
         raise LayoutError(f"record '{rec.name}' contains itself", rec.pos,
                           "a record cannot hold itself (C has no pointers in the ABI); check member types")
-    return cache[key]
+    return cache[key][1]
 
 
 def _field_size(abi, node):

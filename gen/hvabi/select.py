@@ -136,7 +136,7 @@ class Abi:
                 self.entries.append((entry, defn))
                 self._index(defn)
         self.value = lru_cache(maxsize=None)(self._value)
-        self._enum_values = {}       # id(Enum) -> {enumerator name: Val}, each enum once
+        self._enum_values = {}       # id(Enum) -> (Enum, {enumerator name: Val}), each enum once
 
     @classmethod
     def of(cls, spec, sel, profile=None):
@@ -190,7 +190,8 @@ class Abi:
         raise KeyError(name)
 
     def _enumerator_value(self, enum, item):
-        values = self._enum_values.get(id(enum))
+        # by id, keeping the Enum: a freed one's id could be reused by another
+        values = self._enum_values.get(id(enum), (None, None))[1]
         if values is None:
             values, previous = {}, None
             for it in enum.items:
@@ -200,7 +201,7 @@ class Abi:
                     v = expr.Val(0 if previous is None else previous.value + 1)
                 values[it.name] = expr.Val(v.value, 32, True) if -(1 << 31) <= v.value < (1 << 31) else v
                 previous = v
-            self._enum_values[id(enum)] = values
+            self._enum_values[id(enum)] = enum, values
         return values[item.name]
 
     def evaluate(self, tree, pos=None, bound=None):

@@ -1,7 +1,8 @@
-"""hvabi's exit statuses: 0 success, 1 a check failed, 2 bad usage."""
+"""hvabi's exit statuses: 0 success, 1 a check failed, 2 bad usage. The usage tests run
+the script itself, in its own process (the other unit tests run cli.main in-process,
+testlib.hvabi_here)."""
 
-import contextlib
-import io
+import os
 import pathlib
 import subprocess
 import sys
@@ -10,26 +11,21 @@ import unittest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 HVABI = [sys.executable, str(REPO / "gen/bin/hvabi")]
-sys.path.insert(0, str(REPO / "gen"))
+sys.path.append(str(REPO / "tests"))      # appended: tests/unit's own modules come first
 
-from hvabi import cli  # noqa: E402
+import testlib  # noqa: E402
 
 
 def hvabi(*args):
+    """hvabi ARGS in a process of its own: the script, its exit status and its output."""
     return subprocess.run([*HVABI, *args], capture_output=True, text=True)
 
 
 def hvabi_here(*args):
     """hvabi ARGS run by cli.main in this process (what the script runs, after the
-    usage tests above prove the script itself): the spec is loaded and rendered once
+    usage tests below prove the script itself): the spec is loaded and rendered once
     for all the runs of a test."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            status = cli.main(list(args))
-        except SystemExit as e:
-            status = e.code
-    return subprocess.CompletedProcess(args, status, out.getvalue(), err.getvalue())
+    return testlib.hvabi_here(args)
 
 
 class ExitStatus(unittest.TestCase):
@@ -41,7 +37,23 @@ class ExitStatus(unittest.TestCase):
 
     def test_usage_error_is_2(self):
         self.assertEqual(hvabi("no-such-command").returncode, 2)
-        self.assertEqual(hvabi("--spec", "/nonexistent", "validate").returncode, 2)
+        run = hvabi("--spec", "/nonexistent", "validate")
+        self.assertEqual(run.returncode, 2)
+        self.assertIn("error:", run.stderr)
+        self.assertNotIn("Traceback", run.stderr)
+        self.assertEqual(run.stdout, "")
+
+    def test_in_process_runs_match_the_script(self):
+        # testlib.hvabi_here, which most unit tests use, gives what the script gives: exit
+        # status, stdout, stderr (argparse wraps to COLUMNS, a terminal's width otherwise)
+        columns = {"COLUMNS": "80"}
+        for args in (["--help"], ["--spec", "/nonexistent", "validate"], ["no-such-command"],
+                     ["generate", "--no-such-option"]):
+            real = subprocess.run([*HVABI, *args], capture_output=True, text=True,
+                                  env={**os.environ, **columns})
+            here = testlib.hvabi_here(args, env=columns)
+            self.assertEqual((here.returncode, here.stdout, here.stderr),
+                             (real.returncode, real.stdout, real.stderr), args)
 
     def test_check_detects_a_hand_edit(self):
         hvabi = hvabi_here

@@ -3,7 +3,6 @@ selection (select.layered), on small inputs: the format of spec/divergences.yaml
 errors, and how entries explain differences field by field or go stale."""
 
 import pathlib
-import subprocess
 import sys
 import tempfile
 import textwrap
@@ -11,12 +10,12 @@ import unittest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "gen"))
+sys.path.append(str(REPO / "tests"))      # appended: tests/unit's own modules come first
 
 from hvabi import divergence as dv  # noqa: E402
 from hvabi.errors import HvabiError  # noqa: E402
 from hvabi.shape import Diff, Leaf, Shape, compare  # noqa: E402
-
-HVABI = [sys.executable, str(REPO / "gen/bin/hvabi")]
+from testlib import hvabi_here  # noqa: E402
 
 
 class Names(unittest.TestCase):
@@ -52,6 +51,24 @@ class Compare(unittest.TestCase):
     def test_same(self):
         s = Shape("struct", [Leaf("a", "u32", 0, 32)], 4)
         self.assertEqual(compare(s, s), [])
+
+
+class LayoutMemo(unittest.TestCase):
+    def test_a_freed_records_id_does_not_return_its_layout(self):
+        # divergence lays out a record made for one documented type, per type; the Abi's
+        # layout memo (by id) must not hand a later record the layout of a freed one
+        # whose id it reuses (CPython reuses a freed object's memory at once).
+        from hvabi import cli, model as m
+        from hvabi.layout import record_layout
+        from hvabi.select import Abi
+        spec, _ = cli.load(REPO / "spec")
+        abi = Abi.of(spec, m.Selection("linux", "hdk", "x86_64"))
+        rec = None
+        for n in range(1, 40):
+            members = [m.Field(f"f{i}", type=m.TypeRef("u8")) for i in range(n)]
+            rec = None                                  # freed here, its id free again
+            rec = m.Record(f"documented{n}", members=members)
+            self.assertEqual(record_layout(abi, rec).size, n)
 
 
 def load(text):
@@ -202,8 +219,7 @@ class Cli(unittest.TestCase):
         with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
             f.write(text)
         try:
-            return subprocess.run(HVABI + ["divergence", "--divergences", f.name], capture_output=True,
-                                  text=True)
+            return hvabi_here(["divergence", "--divergences", f.name])
         finally:
             pathlib.Path(f.name).unlink()
 

@@ -5,7 +5,6 @@ Run: cd /work/main && PYTHONPATH=gen /usr/bin/python3 -m unittest tests/unit/tes
 """
 
 import pathlib
-import subprocess
 import sys
 import tempfile
 import unittest
@@ -13,6 +12,8 @@ import unittest
 from hvabi.importer import c_reader, run, verify
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
+sys.path.append(str(REPO / "tests"))      # appended: tests/unit's own modules come first
+from testlib import hvabi_here  # noqa: E402
 
 HEADER = """\
 #include <linux/types.h>
@@ -105,8 +106,8 @@ struct t_local {
 
 
 def hvabi(*args):
-    return subprocess.run([sys.executable, str(REPO / "gen/bin/hvabi"), *args],
-                          capture_output=True, text=True)
+    """hvabi ARGS by cli.main in this process (testlib.hvabi_here)."""
+    return hvabi_here(args)
 
 
 class SmallHeader(unittest.TestCase):

@@ -6,7 +6,6 @@ Run: cd /work/main && PYTHONPATH=gen /usr/bin/python3 -m unittest tests/unit/tes
 """
 
 import pathlib
-import subprocess
 import sys
 import tempfile
 import unittest
@@ -18,8 +17,8 @@ from hvabi.extract import clang_facts
 from hvabi.importer import run, verify
 from hvabi.select import Abi
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from testlib import products_without_order, profiles_without_omit  # noqa: E402
+sys.path.append(str(pathlib.Path(__file__).resolve().parents[1]))   # after tests/unit's own modules
+from testlib import hvabi_here, products_without_order, profiles_without_omit  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
@@ -112,8 +111,8 @@ def make_spec(tmp, defs):
 
 
 def hvabi(*args):
-    return subprocess.run([sys.executable, str(REPO / "gen/bin/hvabi"), *args],
-                          capture_output=True, text=True)
+    """hvabi ARGS by cli.main in this process (testlib.hvabi_here)."""
+    return hvabi_here(args)
 
 
 class Spec(unittest.TestCase):

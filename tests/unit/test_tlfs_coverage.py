@@ -5,7 +5,6 @@ import importlib.util
 import json
 import pathlib
 import shutil
-import subprocess
 import sys
 import tempfile
 import unittest
@@ -16,7 +15,9 @@ sys.path.insert(0, str(REPO / "gen"))
 from hvabi import tlfs_coverage as tc  # noqa: E402
 from hvabi.errors import HvabiError  # noqa: E402
 
-HVABI = [sys.executable, str(REPO / "gen/bin/hvabi")]
+sys.path.append(str(REPO / "tests"))      # appended: tests/unit's own modules come first
+from testlib import hvabi_here  # noqa: E402
+
 INVENTORY = REPO / "tests/reference/tlfs-inventory.json"
 OPENVMM = REPO / "tests/reference/openvmm-hvdef.json"
 EXCEPTIONS_FILE = REPO / "tests/reference/tlfs-exceptions.yaml"
@@ -384,8 +385,7 @@ class Exceptions(unittest.TestCase):
 
 class Cli(unittest.TestCase):
     def run_cov(self, *args, spec=None):
-        return subprocess.run([*HVABI, *(["--spec", str(spec)] if spec else []), "coverage", *args],
-                              capture_output=True, text=True)
+        return hvabi_here([*(["--spec", str(spec)] if spec else []), "coverage", *args])
 
     def test_committed_inventory(self):
         run = self.run_cov("--tlfs-inventory", str(INVENTORY), "--openvmm", str(OPENVMM), "-v", "--complete")

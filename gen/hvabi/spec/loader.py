@@ -13,11 +13,6 @@ import re
 
 import yaml
 
-try:
-    import fastjsonschema    # Debian python3-fastjsonschema: ~4x jsonschema on a valid file
-except ImportError:          # pragma: no cover - ./setup installs it
-    fastjsonschema = None
-
 from .. import gcpause
 from .. import model as m
 from ..errors import HvabiError, SpecErrors
@@ -25,7 +20,7 @@ from . import expr
 from .yamlsrc import Map, load_file, load_file_cached, position_of
 
 _SCHEMA = None
-_FAST_SCHEMA = None
+_FAST_SCHEMA = None          # the compiled validator; False without fastjsonschema
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")        # whole names only: fullmatch
 _PROFILE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 C_KEYWORDS = frozenset("""
@@ -69,13 +64,20 @@ def _fast_schema():
     Each `raise` fastjsonschema writes carries the whole schema as a literal (170 kB of
     code, ~0.15 s to compile); only valid-or-not is used, so each raises an empty one."""
     global _FAST_SCHEMA
-    if _FAST_SCHEMA is None and fastjsonschema is not None:
+    if _FAST_SCHEMA is None:
+        # imported here (~40 ms: it pulls in urllib and http.client), by the first spec
+        # validated, not by every process that imports the loader
+        try:
+            import fastjsonschema    # Debian python3-fastjsonschema: ~4x jsonschema on a valid file
+        except ImportError:          # pragma: no cover - ./setup installs it
+            _FAST_SCHEMA = False
+            return None
         source = fastjsonschema.compile_to_code(_schema_doc(), use_default=False)
         scope = {}
         exec(compile(_RAISE.sub(r"\1raise JsonSchemaValueException('')", source), str(_SCHEMA_PATH),
                      "exec"), scope)
         _FAST_SCHEMA = scope["validate"]
-    return _FAST_SCHEMA
+    return _FAST_SCHEMA or None
 
 
 _KINDS = ("consts", "enum", "struct", "union", "register", "typedef")
@@ -84,10 +86,11 @@ _KINDS = ("consts", "enum", "struct", "union", "register", "typedef")
 def _schema_errors(root):
     fast = _fast_schema()
     if fast is not None:
+        from fastjsonschema import JsonSchemaException      # imported by _fast_schema
         try:
             fast(root)
             return []
-        except fastjsonschema.JsonSchemaException:
+        except JsonSchemaException:
             pass        # jsonschema finds every error, in the words the hints are made of
     from jsonschema.exceptions import best_match
     errors = []
