@@ -18,9 +18,11 @@ paths, committed:
      VOLATILE warnings on a line the replaced upstream file has word for word (the TSC
      page's `volatile` members are ABI; whether checkpatch sees such a line depends only
      on how git aligns the diff);
-  2. the commit as `git format-patch -1`, which checkpatch reads with its message: the
-     same, plus exactly one ERROR MISSING_SIGN_OFF (hvabi never signs for the user, see
-     docs/export.md); with `--signoff` that error is gone too.
+  2. the commit as `git format-patch -1 --signoff`, which checkpatch reads with its
+     message and the Signed-off-by the user adds (hvabi never signs for them, see
+     docs/export.md): the same. Without `--signoff` checkpatch adds its MISSING_SIGN_OFF
+     error and nothing else (the diff and message are the same), so that third run,
+     about 2 s of perl per layout, is not made.
 
 Anything else checkpatch reports fails the test, and is printed.
   tests/test_checkpatch_patch.py [--spec DIR]   export from another spec (default: spec/)
@@ -122,8 +124,6 @@ def check_layout(tmp, layout, spec):
         sys.exit(f"{layout}: export --commit made no commit\n{run.stderr}")
     failures = []
     cases = [("git diff", git(tree, "diff", "HEAD~", "HEAD"), set()),
-             ("git format-patch -1", git(tree, "format-patch", "-1", "--stdout"),
-              {("ERROR", "MISSING_SIGN_OFF")}),
              ("git format-patch -1 --signoff", git(tree, "format-patch", "-1", "--stdout",
                                                    "--signoff"), set())]
     for what, patch, expected in cases:
