@@ -118,9 +118,9 @@ class IncludeIndex:
 
     def candidates(self, arch_dir, targets):
         """The .c/.S files of the arch whose #include lines reach a target header (a target
-        ending in / names a directory). A name is looked up in the arch's include paths and
-        under every directory above the including file, which covers Makefiles' -I flags:
-        more files than the compiler reads, never fewer."""
+        ending in / names a directory). A name is looked up in the arch's include paths,
+        under every directory above the including file and at the top of the tree, which
+        covers Makefiles' -I flags: more files than the compiler reads, never fewer."""
         def builds_here(rel):
             return not rel.startswith("arch/") or rel.startswith(f"arch/{arch_dir}/")
 
@@ -135,7 +135,7 @@ class IncludeIndex:
                 ancestors.append(d)
                 d = os.path.dirname(d)
             for name in self.includes[rel]:
-                tries = [os.path.normpath(f"{d}/{name}") for d in ancestors]
+                tries = [os.path.normpath(f"{d}/{name}") for d in ancestors] + [name]
                 tries += [f"{p}/{name}" for p in paths]
                 if name.startswith("asm/"):          # Kbuild's generated wrappers
                     tries.append("include/asm-generic/" + name[4:])
@@ -235,10 +235,9 @@ def elf_sections(path):
     out = {}
     for i, h in enumerate(shdrs):
         kind, flags, offset, size, info = h[1], h[2], h[4], h[5], h[7]
-        if flags & 0x2:                                # SHF_ALLOC
-            out[names[i]] = b"" if kind == 8 else data[offset:offset + size]
-            if kind == 8:
-                out[names[i]] = size.to_bytes(8, "little")   # NOBITS: its size
+        if flags & 0x2:                                # SHF_ALLOC; NOBITS (.bss): its size
+            out[names[i]] = size.to_bytes(8, "little") if kind == 8 else \
+                data[offset:offset + size]
         elif kind in (4, 9) and info < len(shdrs) and shdrs[info][2] & 0x2:   # RELA, REL
             rela = kind == 4
             if is64:
