@@ -154,8 +154,7 @@ class IncludeIndex:
 
 def build_dir_of(src, arch_dir, rel):
     """The directory target that builds `rel` when its own directory's Makefile does not:
-    the nearest directory above with a Makefile when its own has none (vdso32/), or the
-    directory of an arch Makefile that includes a Makefile fragment naming the object
+    the directory of an arch Makefile that includes a Makefile fragment naming the object
     (virt/kvm/Makefile.kvm, from arch/*/kvm/Makefile)."""
     obj = os.path.basename(rel)[:-2] + ".o"
     here = src / os.path.dirname(rel)
@@ -170,12 +169,15 @@ def build_dir_of(src, arch_dir, rel):
                 if f in ("Makefile", "Kbuild") and fragment.name in \
                         (pathlib.Path(root) / f).read_text(errors="replace"):
                     return os.path.relpath(root, src) + "/"
-    if not own:
-        up = here.parent
-        while up != src and not (up / "Makefile").exists():
-            up = up.parent
-        return os.path.relpath(up, src) + "/"
     return None
+
+
+def makefile_dir_above(src, obj):
+    """The nearest directory above `obj` with a Makefile, as a directory target."""
+    up = (src / obj).parent.parent
+    while up != src and not (up / "Makefile").exists():
+        up = up.parent
+    return os.path.relpath(up, src) + "/"
 
 
 def deps(out, obj):
@@ -365,10 +367,21 @@ class Build:
 
     def build(self, n):
         log = self.logs / f"build{n}.log"
-        text = ""
         runs = []
         if self.single:
             runs.append(self.make("-k", *self.single, log=log.with_suffix(".single.log")))
+        if n == 1:
+            # A single target in a directory without a Makefile that Kbuild did not build
+            # (vdso32/ in 6.12: the parent's rules build it) is built through the nearest
+            # directory above with a Makefile, in both builds.
+            for obj in list(self.single):
+                here = self.src / os.path.dirname(obj)
+                if deps(self.out, obj) is None and not (here / "Makefile").exists() \
+                        and not (here / "Kbuild").exists():
+                    self.single.remove(obj)
+                    where = makefile_dir_above(self.src, obj)
+                    if where not in self.dirs:
+                        self.dirs.append(where)
         if self.dirs:
             runs.append(self.make("-k", *self.dirs, log=log.with_suffix(".dirs.log")))
         text = "".join(r.stdout + r.stderr for r in runs)
