@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from . import model as m
 from .errors import HvabiError
+from .identity import IdentityMemo
 from .spec import expr
 
 SCALAR_SIZE = {name: bits // 8 for name, (bits, _) in expr.SCALARS.items()}
@@ -125,23 +126,19 @@ def offsetof(abi, name, member, pos=None):
 
 
 def record_layout(abi, rec):
-    """Layout of a top-level record (memoised per Abi). The memo is keyed by id(rec) and
-    keeps `rec` itself: a record made for one call (divergence's documented shapes) must
-    not be freed while its id is a key, or a later record could reuse the id and get its
-    layout."""
-    cache = abi.__dict__.setdefault("_layouts", {})
-    key = id(rec)
-    if key not in cache:
-        cache[key] = rec, None   # marks "in progress" to catch recursive types
+    """Layout of a top-level record (memoised per Abi, by identity)."""
+    cache = abi.__dict__.setdefault("_layouts", IdentityMemo())
+    if rec not in cache:
+        cache[rec] = None   # marks "in progress" to catch recursive types
         try:
-            cache[key] = rec, _layout(abi, rec, 0, "", [], rec.name)
+            cache[rec] = _layout(abi, rec, 0, "", [], rec.name)
         except BaseException:
-            del cache[key]  # not in progress any more: a later use reports the error again
+            del cache[rec]  # not in progress any more: a later use reports the error again
             raise
-    elif cache[key][1] is None:
+    elif cache.get(rec) is None:
         raise LayoutError(f"record '{rec.name}' contains itself", rec.pos,
                           "a record cannot hold itself (C has no pointers in the ABI); check member types")
-    return cache[key][1]
+    return cache.get(rec)
 
 
 def _field_size(abi, node):

@@ -11,6 +11,7 @@ from functools import lru_cache
 
 from . import model as m
 from .errors import HvabiError
+from .identity import IdentityMemo
 from .spec import expr
 
 
@@ -31,16 +32,15 @@ class _Resolver:
     def __init__(self, profile, sel):
         self.profile, self.sel = profile, sel
         self.omit = profile.omit if profile is not None else {}
-        self._cond_arches = {}       # id(Cond) -> (Cond, its arches in the selection)
+        self._cond_arches = IdentityMemo()   # Cond -> its arches in the selection (hashing a
+                                             # Cond would hash its frozenset)
         self._on_arches = {}         # arches -> Cond.on_arches(arches)
 
     def _arches_of(self, cond):
-        # by id: hashing a Cond hashes its frozenset; the Cond is kept so the id stays its
-        seen = self._cond_arches.get(id(cond))
-        if seen is None:
-            seen = self._cond_arches[id(cond)] = cond, (
-                cond.arches_for(self.sel) if cond.matches(self.sel) else frozenset())
-        return seen[1]
+        if cond not in self._cond_arches:
+            self._cond_arches[cond] = \
+                cond.arches_for(self.sel) if cond.matches(self.sel) else frozenset()
+        return self._cond_arches.get(cond)
 
     def arches(self, node, name=None):
         """The arches `node` exists on in the selection: None for all, empty for none."""
@@ -136,7 +136,7 @@ class Abi:
                 self.entries.append((entry, defn))
                 self._index(defn)
         self.value = lru_cache(maxsize=None)(self._value)
-        self._enum_values = {}       # id(Enum) -> (Enum, {enumerator name: Val}), each enum once
+        self._enum_values = IdentityMemo()   # Enum -> {enumerator name: Val}, each enum once
 
     @classmethod
     def of(cls, spec, sel, profile=None):
@@ -190,8 +190,7 @@ class Abi:
         raise KeyError(name)
 
     def _enumerator_value(self, enum, item):
-        # by id, keeping the Enum: a freed one's id could be reused by another
-        values = self._enum_values.get(id(enum), (None, None))[1]
+        values = self._enum_values.get(enum)
         if values is None:
             values, previous = {}, None
             for it in enum.items:
@@ -201,7 +200,7 @@ class Abi:
                     v = expr.Val(0 if previous is None else previous.value + 1)
                 values[it.name] = expr.Val(v.value, 32, True) if -(1 << 31) <= v.value < (1 << 31) else v
                 previous = v
-            self._enum_values[id(enum)] = enum, values
+            self._enum_values[enum] = values
         return values[item.name]
 
     def evaluate(self, tree, pos=None, bound=None):
