@@ -16,8 +16,6 @@ exit status 2 and nothing written. The commit of the one-definition change must 
 checkpatch --strict in patch mode (with a Signed-off-by added by format-patch -s).
 """
 
-import contextlib
-import io
 import os
 import pathlib
 import re
@@ -26,7 +24,6 @@ import subprocess
 import sys
 import tempfile
 import unittest
-from unittest import mock
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 K73 = pathlib.Path(os.environ.get("KERNEL_SRC_7_3", REPO / "build/kernel/linux-source-7.3"))
@@ -38,9 +35,9 @@ STAMP = re.compile(r"^ \* hvabi-stamp: [0-9a-f]{16}\n", re.M)
 NAME, OLD, NEW = "HV_X64_MSR_HYPERCALL", "0x40000001", "0x40000011"
 # git for the scratch repositories: the test's own identity and no user configuration.
 GIT_ENV = {**os.environ, "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"}
-sys.path.insert(0, str(REPO / "gen"))
+sys.path.insert(0, str(REPO / "tests"))
 
-from hvabi import cli  # noqa: E402
+from testlib import hvabi_here  # noqa: E402
 
 
 def run(*argv, cwd=None):
@@ -54,17 +51,11 @@ def git(tree, *args):
 
 
 def export(*args, spec=None):
-    """hvabi export ARGS, run by cli.main in this process: the spec is loaded and checked
-    once for every export of the test (and git, which hvabi runs, sees GIT_ENV's settings)."""
-    argv = [*(["--spec", str(spec)] if spec else []), "export", *map(str, args)]
-    out, err = io.StringIO(), io.StringIO()
-    with mock.patch.dict(os.environ, GIT_ENV, clear=True), \
-            contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            status = cli.main(argv)
-        except SystemExit as e:
-            status = e.code
-    return subprocess.CompletedProcess(argv, status, out.getvalue(), err.getvalue())
+    """hvabi export ARGS, run by cli.main in this process (testlib.hvabi_here): the spec is
+    loaded and checked once for every export of the test (and git, which hvabi runs, sees
+    GIT_ENV's settings)."""
+    return hvabi_here([*(["--spec", str(spec)] if spec else []), "export", *map(str, args)],
+                      env=GIT_ENV)
 
 
 def make_repo(tree):
