@@ -37,6 +37,7 @@ import argparse
 import collections
 import os
 import pathlib
+import platform
 import re
 import shutil
 import struct
@@ -47,11 +48,9 @@ import time
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools"))
 import token_diff  # noqa: E402  (the definitions of a header, for "responsible")
+sys.path.insert(0, str(REPO / "gen"))
+from hvabi.arches import ARCHES  # noqa: E402  (ARCH= is kernel_dir, CROSS_COMPILE the triple)
 
-ARCHES = {
-    "x86_64": {"ARCH": "x86", "CROSS_COMPILE": ""},
-    "arm64": {"ARCH": "arm64", "CROSS_COMPILE": "aarch64-linux-gnu-"},
-}
 # Enabled on top of defconfig; olddefconfig drops what the arch or tree does not offer.
 # Enabled on top of defconfig in every configuration (with what they depend on);
 # olddefconfig drops what the arch or tree does not offer, and the report names it.
@@ -73,11 +72,12 @@ CONFIGS = {
     ("6.12", "arm64"): {"guest": []},
 }
 TREES = {
-    # tree: (the Hyper-V headers export replaces, the constant the mutation changes)
-    "7.3": (["include/hyperv/"], "HVCALL_POST_MESSAGE"),
-    "6.12": (["include/asm-generic/hyperv-tlfs.h", "arch/x86/include/asm/hyperv-tlfs.h",
-              "arch/arm64/include/asm/hyperv-tlfs.h"], "HVCALL_POST_MESSAGE"),
+    # tree: the Hyper-V headers export replaces (a directory ends in /)
+    "7.3": ["include/hyperv/"],
+    "6.12": ["include/asm-generic/hyperv-tlfs.h", "arch/x86/include/asm/hyperv-tlfs.h",
+             "arch/arm64/include/asm/hyperv-tlfs.h"],
 }
+MUTANT = "HVCALL_POST_MESSAGE"       # the constant the mutation changes, in both trees
 SKIP_DIRS = {"Documentation", "tools", "samples", "scripts", "usr", ".git"}
 INCLUDE = re.compile(rb'^[ \t]*#[ \t]*include[ \t]*[<"]([^>"]+)[>"]', re.M)
 WARNING = re.compile(r"^(\S+?):\d+(?::\d+)?: warning: (.*)$", re.M)
@@ -85,6 +85,12 @@ COMPILE = re.compile(r" -c -o (\S+\.o) ")           # Kbuild's cmd_cc_o_c, cmd_a
 ERROR = re.compile(r"^(\S+?):\d+(?::\d+)?: (?:fatal )?error: (.*)$", re.M)
 ENV = {**os.environ, "KBUILD_BUILD_TIMESTAMP": "2026-01-01", "KBUILD_BUILD_USER": "hvabi",
        "KBUILD_BUILD_HOST": "hvabi", "LC_ALL": "C"}
+
+
+def cross_compile(arch):
+    """Kbuild's CROSS_COMPILE for `arch`: none on its own host, else the GNU triple."""
+    triple = ARCHES[arch].triple
+    return "" if triple.split("-")[0] == platform.machine() else triple + "-"
 
 
 class Failure(Exception):
@@ -308,8 +314,9 @@ class Build:
         self.out = work / f"out-{name}"
         self.saved = work / f"build1-{name}"
         self.logs = work / f"log-{name}"
-        self.targets = TREES[tree][0]
-        self.make_vars = [f"{k}={v}" for k, v in ARCHES[arch].items()]
+        self.targets = TREES[tree]
+        self.arch_dir = ARCHES[arch].kernel_dir
+        self.make_vars = [f"ARCH={self.arch_dir}", f"CROSS_COMPILE={cross_compile(arch)}"]
         self.row = collections.OrderedDict(tree=tree, arch=arch)
         self.cpu = self.wall = 0.0
         self.single, self.dirs, self.objects, self.unbuilt = [], [], {}, []
@@ -326,23 +333,25 @@ class Build:
             log.write_text(run.stdout + run.stderr)
         return run
 
+    def make_step(self, target):
+        run = self.make(target, log=self.logs / f"{target}.log")
+        if run.returncode:
+            raise Failure(f"{self.tree} {self.arch}: make {target} failed:\n"
+                          + (run.stdout + run.stderr)[-3000:])
+
     def configure(self):
         shutil.rmtree(self.out, ignore_errors=True)
         shutil.rmtree(self.saved, ignore_errors=True)
         self.logs.mkdir(parents=True, exist_ok=True)
-        for step in (["defconfig"], None, ["olddefconfig"], ["prepare"]):
-            if step is None:
-                args = [str(self.src / "scripts/config"), "--file", str(self.out / ".config")]
-                for opt in self.options:
-                    args += ["-d", opt[1:]] if opt.startswith("-") else ["-e", opt]
-                for opt in DISABLE:
-                    args += ["-d", opt]
-                subprocess.run(args + ["-e", "DEBUG_INFO_NONE"], check=True, env=ENV)
-                continue
-            run = self.make(*step, log=self.logs / f"{step[0]}.log")
-            if run.returncode:
-                raise Failure(f"{self.tree} {self.arch}: make {step[0]} failed:\n"
-                              + (run.stdout + run.stderr)[-3000:])
+        self.make_step("defconfig")
+        args = [str(self.src / "scripts/config"), "--file", str(self.out / ".config")]
+        for opt in self.options:
+            args += ["-d", opt[1:]] if opt.startswith("-") else ["-e", opt]
+        for opt in DISABLE:
+            args += ["-d", opt]
+        subprocess.run(args + ["-e", "DEBUG_INFO_NONE"], check=True, env=ENV)
+        self.make_step("olddefconfig")
+        self.make_step("prepare")
         config = (self.out / ".config").read_text()
         self.missing = [o for o in self.options if not o.startswith("-") and
                         not re.search(rf"^CONFIG_{o}=[ym]$", config, re.M)]
@@ -351,9 +360,8 @@ class Build:
         """What to build: the candidates this configuration compiles, as Kbuild says in a
         dry run (make -n) of their directories: as single targets, or through the
         directory whose Makefile builds them when that is not their own."""
-        arch_dir = ARCHES[self.arch]["ARCH"]
-        self.candidates = index.candidates(arch_dir, self.targets)
-        via = {rel: build_dir_of(self.src, arch_dir, rel) for rel in self.candidates}
+        self.candidates = index.candidates(self.arch_dir, self.targets)
+        via = {rel: build_dir_of(self.src, self.arch_dir, rel) for rel in self.candidates}
         dirs = sorted({d or os.path.dirname(rel) + "/" for rel, d in via.items()})
         run = self.make("-n", "-k", *dirs, log=self.logs / "dry-run.log")
         compiled = {os.path.normpath(o) for o in COMPILE.findall(run.stdout)}
@@ -397,6 +405,11 @@ class Build:
                 self.unbuilt.append(obj)
             if found is not None and any(is_target(p, self.src, self.targets) for p in found):
                 self.objects[obj] = found
+
+    def source(self, obj):
+        """The .c or .S file `obj` is compiled from, or None."""
+        return next((self.src / (obj[:-2] + s) for s in (".c", ".S")
+                     if (self.src / (obj[:-2] + s)).exists()), None)
 
     def save(self):
         for obj in self.objects:
@@ -447,9 +460,7 @@ def compare_all(b, changed):
         if not sections:
             identical += 1
             continue
-        source = next((obj[:-2] + s for s in (".c", ".S") if (b.src / (obj[:-2] + s)).exists()),
-                      None)
-        names = responsible(b.src, source, dep, changed, b.targets)
+        names = responsible(b.src, b.source(obj), dep, changed, b.targets)
         differing.append(f"{obj}: sections {', '.join(sections)}; definitions "
                          f"{', '.join(names) or '(none of the changed ones named)'}")
     return identical, differing, failed
@@ -465,9 +476,9 @@ def mutate(b, name, exported):
             break
     else:
         return f"not caught: {name} is not #defined in the exported headers"
-    sources = {obj: b.src / (obj[:-2] + ".c") for obj in b.objects}
+    sources = {obj: b.source(obj) for obj in b.objects}
     users = [obj for obj, c in sources.items()
-             if c.exists() and re.search(rf"\b{name}\b", c.read_text(errors="replace"))]
+             if c and re.search(rf"\b{name}\b", c.read_text(errors="replace"))]
     if not users:
         return f"not caught: no compared object's source names {name}"
     for obj in users:                  # build 2's objects are the reference now
@@ -498,7 +509,7 @@ def mutate(b, name, exported):
 
 def run_tree(tree, extracted, work, arches, jobs, check_mutation):
     src = work / f"src-{tree}"
-    targets, mutant = TREES[tree]
+    targets = TREES[tree]
     link_tree(extracted, src)
     builds = [Build(tree, arch, config, src, work, jobs)
               for arch in arches for config in CONFIGS[tree, arch]]
@@ -520,7 +531,7 @@ def run_tree(tree, extracted, work, arches, jobs, check_mutation):
         new = sorted(warnings(b.log2) - warnings(b.log1))
         errors = sorted(set(ERROR.findall(b.log2)) - set(ERROR.findall(b.log1)))
         failed += [f"{f}: error: {m}" for f, m in errors]
-        verdict = mutate(b, mutant, exported) if check_mutation else "not run"
+        verdict = mutate(b, MUTANT, exported) if check_mutation else "not run"
         rows.append((b, identical, differing, failed, new, verdict))
     return rows
 
@@ -546,7 +557,8 @@ def main(argv=None):
                     not (extracted[tree] / "arch/x86/Kconfig").exists():
                 raise Failure(f"{extracted[tree]}: not a whole extracted Linux {tree} tree"
                               " (./setup extracts it)")
-        for tool in ("make", "gcc", "aarch64-linux-gnu-gcc", "flex", "bison", "bc"):
+        compilers = [cross_compile(arch) + "gcc" for arch in arches]
+        for tool in ("make", "gcc", *compilers, "flex", "bison", "bc"):
             if not shutil.which(tool):
                 raise Failure(f"{tool} not found (./setup installs it)")
         args.work.mkdir(parents=True, exist_ok=True)
@@ -573,7 +585,7 @@ def main(argv=None):
         if b.missing:
             print(f"{label}: options not offered: {' '.join(b.missing)}")
         print(f"{label}: built {len(b.single)} single targets and directories"
-              f" {' '.join(b.dirs) or '-'}; mutation of {TREES[b.tree][1]}: {verdict}")
+              f" {' '.join(b.dirs) or '-'}; mutation of {MUTANT}: {verdict}")
         if b.unbuilt:
             print(f"{label}: build 1 did not produce {' '.join(b.unbuilt)}")
         for line in differing:
