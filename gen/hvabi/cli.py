@@ -56,7 +56,8 @@ def _memo(table, key, make):
         try:
             value, error = make(), None
         except HvabiError as e:
-            value, error = None, e
+            value, error = None, e.with_traceback(None)   # no frames (and the half-built
+            #                                   spec in them) kept alive by a cycle
         if key is not None:
             if len(table) >= _KEEP:
                 table.pop(next(iter(table)))
@@ -559,6 +560,7 @@ def main(argv=None):
     except HvabiError as e:
         print(str(e), file=sys.stderr)
         status = errors.EXIT_BAD_INPUT
+        e.with_traceback(None)      # a memoized error (_memo) must not keep these frames
     except KeyboardInterrupt:
         return errors.EXIT_BAD_INPUT
     if own_process and args.command == "diff":

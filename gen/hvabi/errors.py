@@ -27,7 +27,9 @@ class SpecErrors(HvabiError):
 
     def __init__(self, errors):
         super().__init__(f"{len(errors)} error(s) in the spec")
-        self.errors = errors
+        # Each was caught where it was found; its traceback would keep those frames, and
+        # the half-built spec in them, alive in a reference cycle until a full collection.
+        self.errors = [e.with_traceback(None) for e in errors]
 
     def __str__(self):
         return "\n".join(str(e) for e in self.errors)
