@@ -95,10 +95,17 @@ class _Reader:
         self.reading = reading
         self.headers = headers            # real path -> header as given
         self.seen = set()                 # keys already read (typedef'd definitions show twice)
+        self.header_by_name = {}          # file name as clang spells it -> header or None
 
     def header_of(self, cursor):
         f = cursor.location.file
-        return self.headers.get(os.path.realpath(f.name)) if f else None
+        if not f:
+            return None
+        # realpath stats every component: once per file, not once per cursor
+        name = f.name
+        if name not in self.header_by_name:
+            self.header_by_name[name] = self.headers.get(os.path.realpath(name))
+        return self.header_by_name[name]
 
     def pos(self, cursor):
         return f"{self.header_of(cursor) or '?'}:{cursor.location.line}"
