@@ -603,13 +603,25 @@ def load_selectors(path, shown=None):
     return views, profiles
 
 
-_PARSED = {}                 # (shown path, sha256 of the bytes) -> (root, schema errors)
+_PARSED = {}                 # (shown path, sha256 of the bytes) -> _Parsed
+
+
+class _Parsed:
+    """One defs file parsed and checked against the schema, and what reading it gave under
+    each profiles.yaml it was read with (entries and errors depend on nothing else)."""
+
+    __slots__ = ("root", "schema_errors", "reads")
+
+    def __init__(self, root, schema_errors):
+        self.root, self.schema_errors = root, schema_errors
+        self.reads = {}          # (shown path, sha256) of profiles.yaml -> (entries, errors)
 
 
 def _parsed(path, shown):
-    """One defs file parsed and checked against the schema. A process that loads many
-    specs differing in one file (tests, tools/fuzz_spec.py) parses the others once:
-    the result depends on the bytes and the shown path only, and nothing changes it."""
+    """The _Parsed of one defs file. A process that loads many specs differing in one file
+    (tests, tools/fuzz_spec.py) parses and reads the others once: the result depends on
+    the bytes and the shown path only, and nothing changes it (the model is not changed
+    after loading, and every memo over it lives on a Spec or an Abi, not on its nodes)."""
     try:
         key = (shown, hashlib.sha256(path.read_bytes()).digest())
     except OSError:
@@ -617,7 +629,7 @@ def _parsed(path, shown):
     result = _PARSED.pop(key, None)
     if result is None:
         root = load_file(path, shown)
-        result = root, _schema_errors(root)
+        result = _Parsed(root, _schema_errors(root))
         if key is None:
             return result
         if len(_PARSED) >= 32:
@@ -642,7 +654,10 @@ def _load_spec(spec_dir, display_root):
         except ValueError:
             return str(p)
 
-    views, profiles = load_selectors(spec_dir / "profiles.yaml", shown(spec_dir / "profiles.yaml"))
+    selectors = spec_dir / "profiles.yaml"
+    views, profiles = load_selectors(selectors, shown(selectors))
+    # what reading a defs file depends on besides its own bytes (load_selectors read it)
+    context = (shown(selectors), hashlib.sha256(selectors.read_bytes()).digest())
     spec = m.Spec(profiles=profiles, views=views)
     errors = []
     files = sorted((spec_dir / "defs").glob("*.yaml"))
@@ -650,19 +665,32 @@ def _load_spec(spec_dir, display_root):
         raise HvabiError(f"no spec files in {spec_dir / 'defs'}", None, "is this the spec/ directory?")
     for path in files:
         try:
-            root, schema_errors = _parsed(path, shown(path))
+            parsed = _parsed(path, shown(path))
         except HvabiError as e:
             errors.append(e)
             continue
-        if schema_errors:
-            errors.extend(schema_errors)
+        if parsed.schema_errors:
+            errors.extend(parsed.schema_errors)
             continue
-        reader = _Reader(shown(path), spec.profiles, spec.views)
-        reader.header_pos = root.val_pos("header") if "header" in root else root.pos
-        reader.placement_keys(root.get("header", {}), root.val_pos("header"))
-        for node in root["defs"]:
-            spec.entries.extend(reader.entries(node, root.get("header")))
-        errors.extend(reader.errors)
+        read = parsed.reads.get(context)
+        if read is None:
+            read = _read_defs(parsed.root, shown(path), spec)
+            if len(parsed.reads) >= 4:
+                parsed.reads.pop(next(iter(parsed.reads)))
+            parsed.reads[context] = read
+        spec.entries.extend(read[0])
+        errors.extend(read[1])
     if errors:
         raise SpecErrors(errors)
     return spec
+
+
+def _read_defs(root, shown, spec):
+    """(entries, errors) of one schema-valid defs file, read with spec's profiles and views."""
+    reader = _Reader(shown, spec.profiles, spec.views)
+    reader.header_pos = root.val_pos("header") if "header" in root else root.pos
+    reader.placement_keys(root.get("header", {}), root.val_pos("header"))
+    entries = []
+    for node in root["defs"]:
+        entries.extend(reader.entries(node, root.get("header")))
+    return entries, reader.errors
