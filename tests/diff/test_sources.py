@@ -32,8 +32,10 @@ EDITS = {
 
 
 def edited_spec(root, name):
-    """A copy of spec/ under root/name with EDITS[name] applied."""
-    spec = pathlib.Path(root, name)
+    """A copy of spec/ as root/name/spec with EDITS[name] applied. Named spec/ like the
+    real one, so its files show as spec/defs/... and the unchanged ones are parsed once
+    for all the copies (the loader keeps a parse by its bytes and shown path)."""
+    spec = pathlib.Path(root, name, "spec")
     shutil.copytree(REPO / "spec", spec)
     text = (spec / SYNIC).read_text()
     edit = EDITS.get(name, ())
