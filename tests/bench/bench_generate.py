@@ -168,10 +168,26 @@ def write_profiles(src, dst, rename_omit, extra_files):
     (dst / "profiles.yaml").write_text(yaml.safe_dump(doc, sort_keys=False, width=100))
 
 
+def copy_products(src, dst, keep_order=True):
+    """spec/products.yaml and the order files its headers name (spec/order/). Without
+    keep_order the headers take spec order (the HDK's, definitions before use): an order
+    file lists upstream's names, and renamed copies of them interleaved with the originals
+    would not come before their use."""
+    doc = yaml.safe_load((src / "products.yaml").read_text())
+    if not keep_order:
+        for product in doc["products"].values():
+            for header in product.get("headers", []):
+                header.pop("order", None)
+    (dst / "products.yaml").write_text(yaml.safe_dump(doc, sort_keys=False, width=100))
+    if keep_order and (src / "order").is_dir():
+        shutil.copytree(src / "order", dst / "order")
+
+
 def build_copies(src, dst, n, names):
-    """spec/ with every defs file n times, copy K's names suffixed _cK."""
+    """spec/ with every defs file n times, copy K's names suffixed _cK; headers in spec
+    order (copy_products)."""
     (dst / "defs").mkdir(parents=True)
-    shutil.copy(src / "products.yaml", dst)
+    copy_products(src, dst, keep_order=False)
 
     def renamed(text, k):
         return WORD.sub(lambda mo: f"{mo[0]}_c{k}" if mo[0] in names else mo[0], text)
@@ -195,7 +211,7 @@ def build_copies(src, dst, n, names):
 def build_enums(src, dst, n, names):
     """spec/ with every enum's enumerators n times, copy K's names suffixed _eK."""
     (dst / "defs").mkdir(parents=True)
-    shutil.copy(src / "products.yaml", dst)
+    copy_products(src, dst)
     enumerators = set()
     for path in sorted((src / "defs").glob("*.yaml")):
         doc = yaml.safe_load(path.read_text())
