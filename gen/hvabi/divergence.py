@@ -26,6 +26,7 @@ cannot hold the documented shape in the tlfs view without breaking the tlfs prof
 
 import dataclasses
 import fnmatch
+import hashlib
 import json
 import pathlib
 import re
@@ -604,6 +605,24 @@ def _splits(cond, spec):
 
 
 def build(spec, inventory_path, divergences_path):
+    """The divergence document of `spec` against the TLFS inventory, with the reasons of
+    spec/divergences.yaml. Once per loaded spec and input files (by content): a process
+    printing several formats (the tests) builds it once; the document is not changed by
+    the formatters."""
+    key = [str(inventory_path), str(divergences_path)]
+    for path in (inventory_path, divergences_path):
+        try:
+            key.append(hashlib.sha256(pathlib.Path(path).read_bytes()).digest())
+        except OSError:
+            return _build(spec, inventory_path, divergences_path)     # reports it
+    cache = spec.__dict__.setdefault("_divergence", {})
+    key = tuple(key)
+    if key not in cache:
+        cache[key] = _build(spec, inventory_path, divergences_path)
+    return cache[key]
+
+
+def _build(spec, inventory_path, divergences_path):
     inv = load_facts(inventory_path, ("pages", "hypercalls", "types", "typedefs", "constants", "msrs",
                                       "registers"))
     names, known = load_divergences(divergences_path)
