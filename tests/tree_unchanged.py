@@ -6,11 +6,14 @@
   tree_unchanged.py compare STATE [EXCLUDE...]    after every other test (fixture cleanup):
                                                  fail on any file added, removed or changed
 
-The tree's state is what `git status --ignored -uall` lists (untracked, modified and
-ignored files: a test's litter may match .gitignore, e.g. a .checkpatch-camelcase.* cache
-or an .hvabi-* temporary) with a hash of each file's content, so a file a developer had
-already modified before the tests still counts if a test changes it again. Python's
-__pycache__ and the EXCLUDE paths (the build directory) are not looked at.
+The tree's state is what `git status --ignored=matching -uall` lists (untracked, modified
+and ignored files: a test's litter may match .gitignore, e.g. a .checkpatch-camelcase.*
+cache or an .hvabi-* temporary) with a hash of each file's content, so a file a developer
+had already modified before the tests still counts if a test changes it again. A
+directory .gitignore names is listed as itself, not walked: the build directory holds the
+kernel trees (git walked them for most of a second, pathspec exclusion or not), and a new
+ignored directory (an .hvabi-txn/ left behind) still shows. Python's __pycache__ and the
+EXCLUDE paths (the build directory) are not looked at.
 """
 
 import hashlib
@@ -26,7 +29,7 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 
 def state(excludes):
     specs = ["."] + [f":(exclude){e}" for e in excludes]
-    run = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain=v1", "-z", "--ignored",
+    run = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain=v1", "-z", "--ignored=matching",
                           "-uall", "--no-renames", "--", *specs],
                          capture_output=True, text=True, check=True)
     out = {}
