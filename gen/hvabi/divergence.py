@@ -33,6 +33,7 @@ import re
 
 from . import model as m
 from .errors import HvabiError
+from .identity import kept_on
 from .layout import LayoutError, record_layout
 from .select import Abi
 from .shape import Leaf, Shape, compare, plain_type, spec_shape
@@ -615,7 +616,7 @@ def build(spec, inventory_path, divergences_path):
             key.append(hashlib.sha256(pathlib.Path(path).read_bytes()).digest())
         except OSError:
             return _build(spec, inventory_path, divergences_path)     # reports it
-    cache = spec.__dict__.setdefault("_divergence", {})
+    cache = kept_on(spec, "_divergence")
     key = tuple(key)
     if key not in cache:
         cache[key] = _build(spec, inventory_path, divergences_path)

@@ -39,7 +39,7 @@ from . import output
 from .emit import stamp
 from .emit.products import render_all
 from .errors import HvabiError
-from .identity import IdentityMemo
+from .identity import IdentityMemo, kept_on
 
 STATE = ".hvabi_export.json"     # not .hvabi-*: output.remove_strays deletes those
 STATE_FORMAT = "hvabi-export/1"
@@ -132,7 +132,7 @@ def _rust_vmm(tree, products):
 def texts(spec, layout):
     """{tree path: exported text} of the layout's product. Rendered once per loaded spec
     and product: a process exporting into several trees (the tests) renders each once."""
-    cache = spec.__dict__.setdefault("_exported", IdentityMemo())
+    cache = kept_on(spec, "_exported", IdentityMemo)
     rendered = cache.get(layout.product)
     if rendered is None:
         rendered = cache[layout.product] = render_all(spec, [layout.product])

@@ -1,5 +1,15 @@
 """Memos keyed by an object's identity, for model nodes that are unhashable or costly to
-hash (records, enums, conditions)."""
+hash (records, enums, conditions), and memos kept on the object they are computed from."""
+
+
+def kept_on(obj, name, factory=dict):
+    """The memo `name` kept on `obj`, made by factory() the first time: for a Spec or an
+    Abi, which do not change once built, so what is computed from one stays true while it
+    lives and goes with it."""
+    memo = obj.__dict__.get(name)
+    if memo is None:
+        memo = obj.__dict__[name] = factory()
+    return memo
 
 
 class IdentityMemo:

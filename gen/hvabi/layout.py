@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from . import model as m
 from .errors import HvabiError
-from .identity import IdentityMemo
+from .identity import IdentityMemo, kept_on
 from .spec import expr
 
 SCALAR_SIZE = {name: bits // 8 for name, (bits, _) in expr.SCALARS.items()}
@@ -127,7 +127,7 @@ def offsetof(abi, name, member, pos=None):
 
 def record_layout(abi, rec):
     """Layout of a top-level record (memoised per Abi, by identity)."""
-    cache = abi.__dict__.setdefault("_layouts", IdentityMemo())
+    cache = kept_on(abi, "_layouts", IdentityMemo)
     if rec not in cache:
         cache[rec] = None   # marks "in progress" to catch recursive types
         try:

@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from . import model as m
 from .errors import HvabiError
-from .identity import IdentityMemo
+from .identity import IdentityMemo, kept_on
 from .spec import expr
 
 
@@ -145,7 +145,7 @@ class Abi:
         profile's content, so a layered product's replacement profile gets its own."""
         profile = profile or spec.profiles.get(sel.profile)
         key = sel, profile and (profile.name, profile.view, frozenset(profile.omit.items()))
-        cache = spec.__dict__.setdefault("_abis", {})
+        cache = kept_on(spec, "_abis")
         abi = cache.get(key)
         if abi is None:
             abi = cache[key] = cls(spec, sel, profile)
@@ -285,7 +285,7 @@ def layered(spec, profile, base):
     base defines in part is left out whole (an enumerator without a value follows the
     previous one, which it must not lose), and its other enumerators are listed in its
     Change. Memoised per spec."""
-    cache = spec.__dict__.setdefault("_layered", {})
+    cache = kept_on(spec, "_layered")
     if (profile, base) not in cache:
         cache[profile, base] = _layered(spec, spec.profiles[profile], spec.profiles[base])
     return cache[profile, base]
