@@ -56,14 +56,19 @@ def _memo(table, key, make):
         try:
             value, error = make(), None
         except HvabiError as e:
-            value, error = None, e.with_traceback(None)   # no frames (and the half-built
-            #                                   spec in them) kept alive by a cycle
+            value, error = None, e
         if key is not None:
             if len(table) >= _KEEP:
                 table.pop(next(iter(table)))
             table[key] = value, error
     if error is not None:
-        raise error.with_traceback(None)
+        # raised anew each time; the error this frame names would make a cycle with the
+        # traceback the raise gives it (error -> traceback -> this frame -> error), which
+        # keeps the frames of a memoized error alive until a full collection
+        try:
+            raise error.with_traceback(None)
+        finally:
+            error = None
     return value
 
 
@@ -570,7 +575,6 @@ def main(argv=None):
     except HvabiError as e:
         print(str(e), file=sys.stderr)
         status = errors.EXIT_BAD_INPUT
-        e.with_traceback(None)      # a memoized error (_memo) must not keep these frames
     except KeyboardInterrupt:
         return errors.EXIT_BAD_INPUT
     if own_process and args.command == "diff":
