@@ -5,9 +5,9 @@ Runs `ctest --test-dir BUILD -j2 -LE kernel` N times, one after another, and pri
 each run its wall time, the CPU time (user + sys) of everything it ran, and the time of a
 fixed pure-Python loop measured just before it: on a shared machine the same suite takes
 a quarter longer when the machine is slow, and the loop shows when that was so. Then
-min / median of wall and CPU, and the tests with the most time in the last run (ctest's
-own per-test figures, from build/Testing/Temporary/LastTest.log); with two builds, the
-tests whose minimum differs most between them.
+min / median of wall and CPU, and the longest tests, each by its shortest time over the
+runs (ctest's own per-test figures, from build/Testing/Temporary/LastTest.log); with two
+builds, the tests whose shortest time differs most between them.
 
   tests/bench/bench_suite.py [--runs N] [--build DIR]... [--first-run]
 
@@ -21,11 +21,11 @@ their COST properties (CMakeLists.txt), as on a fresh clone in CI.
 import argparse
 import pathlib
 import re
-import resource
 import statistics
-import subprocess
 import sys
 import time
+
+from bench_generate import timed     # (wall, cpu) of a command and its children
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 LOOP = 10_000_000
@@ -41,16 +41,8 @@ def calibration():
 
 
 def run_suite(build):
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    run = subprocess.run(["ctest", "--test-dir", str(build), "-j2", "-LE", "kernel"],
-                         capture_output=True, text=True)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    if run.returncode:
-        sys.exit(f"ctest failed (exit {run.returncode}):\n{run.stdout[-3000:]}{run.stderr}")
-    return wall, cpu
+    """(wall, cpu) seconds of the suite in `build`; a failing suite ends the bench."""
+    return timed(["ctest", "--test-dir", str(build), "-j2", "-LE", "kernel"])
 
 
 def test_times(build):
