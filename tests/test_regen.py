@@ -10,9 +10,9 @@ import os
 import pathlib
 import subprocess
 import sys
+import tempfile
 
 from testlib import report
-import tempfile
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 ENV = {"PYTHONHASHSEED": "4242", "LC_ALL": "C.UTF-8", "TZ": "Pacific/Kiritimati"}
